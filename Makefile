@@ -1,0 +1,28 @@
+# Practika: `make run` brings the whole app up; `make test` runs the whole suite.
+# Both install what is missing first (scripts/bootstrap.sh), so a fresh clone needs nothing else.
+
+SHELL := /bin/bash
+VENV := .venv
+PORT ?= 8000
+export PORT
+
+.PHONY: run test test-e2e lint format bench
+
+run: ## web + worker + Redis + SQLite + local media, with demo accounts, on 127.0.0.1:$(PORT)
+	@scripts/bootstrap.sh run
+	@scripts/run.sh
+
+test: ## the whole suite: unit, integration (Redis, PostgreSQL, FFmpeg) and end-to-end (Chromium)
+	@scripts/bootstrap.sh test
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: ## ruff lint and format check
+	@scripts/bootstrap.sh test
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format:
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+bench: ## benchmarks under bench/; they print ratios measured side by side
+	@scripts/bootstrap.sh test
+	@for b in bench/bench_*.py; do $(VENV)/bin/python "$$b" || exit 1; done

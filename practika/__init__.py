@@ -1,0 +1,51 @@
+"""Practika: a video practice platform. ``create_app`` builds the Flask application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from practika import accounts, comments, core, exercises
+from practika.cli import admin
+from practika.config import BASE_DIR, Config, config_from_env
+from practika.errors import init_error_handlers
+from practika.extensions import csrf, db, limiter, login_manager, migrate
+from practika.models import load_all
+from practika.queue import init_queue
+from practika.security import init_security_headers
+from practika.storage import init_storage
+from practika.weblog import configure_logging, init_request_logging
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or config_from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(config.INSTANCE_PATH),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_object(config)
+    app.config["ENV_NAME"] = config.ENV_NAME
+
+    if not app.testing:
+        configure_logging(app.config["LOG_LEVEL"])
+    init_request_logging(app)
+
+    load_all()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_queue(app)
+    init_storage(app)
+
+    app.register_blueprint(core.bp)
+    app.register_blueprint(accounts.bp, url_prefix="/accounts")
+    app.register_blueprint(exercises.bp, url_prefix="/exercises")
+    app.register_blueprint(comments.bp, url_prefix="/comments")
+    app.cli.add_command(admin)
+
+    init_error_handlers(app)
+    init_security_headers(app)
+    return app

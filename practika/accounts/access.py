@@ -1,0 +1,66 @@
+"""Who may do what: the loader Flask-Login needs, and decorators for role-only views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, request, url_for
+from flask_login import current_user, login_required
+
+from practika.accounts.models import User
+from practika.extensions import db, login_manager
+from practika.htmx import hx_redirect
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "Please log in to see that page."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send to the login page; for htmx by ``HX-Redirect``, so no fragment shows a login form."""
+    login_url = url_for("accounts.login", next=request.full_path.rstrip("?"))
+    return hx_redirect(login_url)
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only a path on this site: no scheme, no host, no ``//`` or ``\\`` tricks."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    if any(ch in target for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def role_required(check: Callable[[User], bool]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Logged in, and ``check(user)`` true; anyone else learns nothing (404)."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not check(current_user):
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+teacher_required = role_required(lambda user: user.is_teacher or user.is_staff)
+staff_required = role_required(lambda user: user.is_staff)

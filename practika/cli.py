@@ -1,0 +1,75 @@
+"""``flask admin``: the admin's toolbox on the command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+
+from practika.accounts.models import RoleName
+from practika.accounts.services import AccountError, create_user
+from practika.demo import DEMO_ACCOUNTS, seed_demo
+from practika.extensions import db
+
+
+@click.group()
+def admin() -> None:
+    """Run the Practika platform: users, demo data and more."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("no password on standard input")
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@admin.command("create-user")
+@click.option("--email", required=True, help="The user's email address (their login).")
+@click.option("--username", required=True, help="A unique public name.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in RoleName]),
+    help="student or teacher; leave out for a staff-only account or to let the user choose.",
+)
+@click.option("--staff", is_flag=True, help="Make the user staff (an administrator).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of a prompt.",
+)
+def create_user_command(
+    email: str, username: str, role: str | None, staff: bool, password_stdin: bool
+) -> None:
+    """Create a user. The password is prompted for (or read from stdin), never an argument."""
+    password = _read_password(password_stdin)
+    try:
+        user = create_user(
+            email=email, username=username, password=password, role=role, is_staff=staff,
+            email_verified=True,
+        )  # fmt: skip
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    kind = "staff" if staff else role or "no role yet"
+    click.echo(f"Created {user.username} <{user.email}> ({kind}).")
+
+
+@admin.command("seed-demo")
+@click.option("--force", is_flag=True, help="Allow it in production (not recommended).")
+def seed_demo_command(force: bool) -> None:
+    """Create the demo accounts and exercise, once; running it again changes nothing."""
+    if current_app.config["ENV_NAME"] == "production" and not force:
+        raise click.ClickException("refusing to create demo accounts in production")
+    created = seed_demo()
+    for line in created:
+        click.echo(f"Created {line}.")
+    if not created:
+        click.echo("Demo data is already there.")
+    click.echo("Demo accounts (email / password):")
+    for account in DEMO_ACCOUNTS:
+        role = "staff" if account.is_staff else account.role
+        click.echo(f"  {role:<8} {account.email} / {account.password}")

@@ -1,0 +1,160 @@
+"""Every setting Practika reads from the environment, parsed in one place.
+
+A config is an object built from a mapping (``os.environ`` by default), so tests can build
+one from a plain dict. ``Config`` is the embedded default that needs no configuration at all;
+``ProductionConfig`` refuses to exist without the settings production cannot guess.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+load_dotenv(BASE_DIR / ".env")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or cannot be parsed."""
+
+
+def parse_bool(name: str, value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def parse_int(name: str, value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _dev_secret_key(instance: Path) -> str:
+    """A random key kept under instance/, so development sessions survive a restart."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Embedded defaults: SQLite, local media, outbox mail and a private Redis under instance/."""
+
+    ENV_NAME = "development"
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.INSTANCE_PATH = Path(env.get("INSTANCE_PATH") or BASE_DIR / "instance").resolve()
+        instance = self.INSTANCE_PATH
+
+        self.SECRET_KEY = env.get("SECRET_KEY") or self.default_secret_key(instance)
+        self.SQLALCHEMY_DATABASE_URI = self.database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance / 'practika.db'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = env.get("REDIS_URL") or f"unix://{instance / 'redis.sock'}"
+        self.STORAGE_URL = env.get("STORAGE_URL") or str(instance / "media")
+        self.MAIL_BACKEND = env.get("MAIL_BACKEND") or "outbox"
+        self.MAIL_OUTBOX = Path(env.get("MAIL_OUTBOX") or instance / "outbox")
+        self.MAIL_FROM = env.get("MAIL_FROM") or "Practika <no-reply@practika.test>"
+        self.FFMPEG_BINARY = env.get("FFMPEG_BINARY") or "ffmpeg"
+        self.FFPROBE_BINARY = env.get("FFPROBE_BINARY") or "ffprobe"
+
+        self.MAX_CONTENT_LENGTH = parse_int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 1024) * 2**20
+        self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
+        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or "10 per minute"
+        self.HEALTH_TIMEOUT_SECONDS = 1.0
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = parse_bool(
+            "SESSION_COOKIE_SECURE", env.get("SESSION_COOKIE_SECURE"), self.ENV_NAME == "production"
+        )
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.HSTS = self.ENV_NAME == "production"
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL.replace("unix://", "redis+unix://", 1)
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_HEADERS_ENABLED = True
+
+    def default_secret_key(self, instance: Path) -> str:
+        return _dev_secret_key(instance)
+
+    @staticmethod
+    def database_url(url: str) -> str:
+        """Point plain postgres URLs at psycopg 3, the driver we install."""
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+
+class ProductionConfig(Config):
+    """Production: nothing may be guessed, so a missing setting stops start-up."""
+
+    ENV_NAME = "production"
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STORAGE_URL")
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        missing = [name for name in self.REQUIRED if not env.get(name)]
+        if missing:
+            raise ConfigError(
+                "PRACTIKA_ENV=production needs these settings, which are not set: "
+                + ", ".join(missing)
+                + ". See the configuration table in README.md."
+            )
+        super().__init__(env)
+
+    def default_secret_key(self, instance: Path) -> str:  # pragma: no cover - REQUIRED above
+        raise ConfigError("SECRET_KEY is required in production")
+
+
+class TestConfig(Config):
+    """For the test suite: the fixtures pass in the services they started."""
+
+    __test__ = False  # not a pytest test class
+    ENV_NAME = "test"
+
+    def __init__(self, environ: Mapping[str, str] | None = None, **overrides: object) -> None:
+        super().__init__(environ if environ is not None else {})
+        self.TESTING = True
+        self.WTF_CSRF_ENABLED = False
+        for name, value in overrides.items():
+            setattr(self, name, value)
+
+    def default_secret_key(self, instance: Path) -> str:
+        return "test-secret-key"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": Config,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env(environ: Mapping[str, str] | None = None) -> Config:
+    """The config that ``PRACTIKA_ENV`` names (development when unset)."""
+    env = os.environ if environ is None else environ
+    name = (env.get("PRACTIKA_ENV") or "development").strip().lower()
+    if name not in CONFIGS:
+        raise ConfigError(f"PRACTIKA_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name](env)

@@ -1,0 +1,128 @@
+"""Videos: an uploaded or linked video asset, and the clips cut from it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from practika.extensions import db
+from practika.models import Timestamped, one_of
+
+if TYPE_CHECKING:
+    from practika.accounts.models import User
+
+
+class ProcessingStatus(StrEnum):
+    UPLOADED = "uploaded"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (ProcessingStatus.READY, ProcessingStatus.FAILED)
+
+
+class VideoType(StrEnum):
+    UPLOAD = "upload"
+    YOUTUBE = "youtube"
+
+
+class VideoAsset(Timestamped, db.Model):
+    __tablename__ = "video_assets"
+    __table_args__ = (
+        one_of("video_type", VideoType),
+        one_of("processing_status", ProcessingStatus),
+        sa.CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_pct_range"),
+        # The sweep looks for rows stuck in a state since some time.
+        sa.Index("ix_video_assets_status_updated", "processing_status", "updated_at"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    orig_filename: so.Mapped[str] = so.mapped_column(sa.String(255), default="", server_default="")
+    storage_path: so.Mapped[str | None] = so.mapped_column(sa.String(512))
+    mime_type: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    size_bytes: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    checksum_sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    poster_path: so.Mapped[str | None] = so.mapped_column(sa.String(512))
+    renditions: so.Mapped[dict[str, Any]] = so.mapped_column(
+        sa.JSON, default=dict, server_default="{}"
+    )
+    youtube_url: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    video_type: so.Mapped[str] = so.mapped_column(sa.String(16), default=VideoType.UPLOAD)
+    duration_sec: so.Mapped[float | None]
+    width: so.Mapped[int | None]
+    height: so.Mapped[int | None]
+    processing_status: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default=ProcessingStatus.UPLOADED, server_default=ProcessingStatus.UPLOADED
+    )
+    processing_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    processed_at: so.Mapped[datetime | None]
+    is_valid: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    last_validated: so.Mapped[datetime | None]
+    validation_errors: so.Mapped[list[str]] = so.mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
+    access_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    last_accessed: so.Mapped[datetime | None]
+    progress_pct: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    processing_stage: so.Mapped[str | None] = so.mapped_column(sa.String(32))
+    attempts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+    owner: so.Mapped[User | None] = so.relationship()
+    clips: so.Mapped[list[VideoClip]] = so.relationship(
+        back_populates="original_video",
+        cascade="all, delete-orphan",
+        foreign_keys="VideoClip.original_video_id",
+    )
+
+    @property
+    def status(self) -> ProcessingStatus:
+        return ProcessingStatus(self.processing_status)
+
+    def __repr__(self) -> str:
+        return f"<VideoAsset {self.id} {self.processing_status}>"
+
+
+class VideoClip(Timestamped, db.Model):
+    __tablename__ = "video_clips"
+    __table_args__ = (
+        one_of("processing_status", ProcessingStatus),
+        sa.CheckConstraint("start_time >= 0 AND end_time > start_time", name="time_range"),
+        sa.Index("ix_video_clips_exercise_position", "exercise_id", "position"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
+    original_video_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("video_assets.id", ondelete="CASCADE"), index=True
+    )
+    exercise_id: so.Mapped[uuid.UUID | None] = so.mapped_column(
+        sa.ForeignKey("exercises.id", ondelete="CASCADE")
+    )
+    title: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    position: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    clip_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    start_time: so.Mapped[float]
+    end_time: so.Mapped[float]
+    duration: so.Mapped[float]
+    storage_path: so.Mapped[str | None] = so.mapped_column(sa.String(512))
+    size_bytes: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    processing_status: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default=ProcessingStatus.UPLOADED, server_default=ProcessingStatus.UPLOADED
+    )
+    processing_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    processed_at: so.Mapped[datetime | None]
+
+    original_video: so.Mapped[VideoAsset] = so.relationship(
+        back_populates="clips", foreign_keys=[original_video_id]
+    )

@@ -1,0 +1,102 @@
+"""Demo data for ``make run``: a teacher, a student, an admin and one exercise with a video."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from practika.accounts.models import RoleName, User
+from practika.accounts.services import create_user
+from practika.core.models import ProcessingStatus, VideoAsset
+from practika.exercises.models import Exercise
+from practika.extensions import db
+from practika.media.poster import make_poster
+from practika.media.probe import probe
+from practika.media.synth import synth_video
+from practika.models import utcnow
+from practika.storage import get_storage
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    username: str
+    password: str
+    role: str | None
+    is_staff: bool = False
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("teacher@practika.test", "demo-teacher", "practika-teacher", RoleName.TEACHER),
+    DemoAccount("student@practika.test", "demo-student", "practika-student", RoleName.STUDENT),
+    DemoAccount("admin@practika.test", "demo-admin", "practika-admin", None, is_staff=True),
+)
+DEMO_EXERCISE = "Follow the pattern"
+DEMO_DESCRIPTION = (
+    "Watch the model video once at full speed, then loop it at half speed.\n"
+    "Record yourself following the moving pattern and submit your best attempt."
+)
+
+
+def seed_demo() -> list[str]:
+    """Create whatever demo data is missing; return what was created, for the CLI to print."""
+    created = []
+    for account in DEMO_ACCOUNTS:
+        if db.session.scalar(sa.select(User).where(User.email == account.email)) is None:
+            create_user(
+                email=account.email,
+                username=account.username,
+                password=account.password,
+                role=account.role,
+                is_staff=account.is_staff,
+                email_verified=True,
+            )
+            created.append(f"user {account.email}")
+    db.session.flush()
+    teacher = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[0].email))
+    exists = sa.select(Exercise.id).where(
+        Exercise.created_by_id == teacher.id, Exercise.name == DEMO_EXERCISE
+    )
+    if db.session.scalar(exists) is None:
+        exercise = Exercise(
+            name=DEMO_EXERCISE,
+            description=DEMO_DESCRIPTION,
+            created_by=teacher,
+            video_asset=_demo_video(teacher),
+        )
+        db.session.add(exercise)
+        created.append(f"exercise {DEMO_EXERCISE!r}")
+    db.session.commit()
+    return created
+
+
+def _demo_video(owner: User) -> VideoAsset:
+    """A generated model video, stored and described like a processed upload."""
+    config = current_app.config
+    storage = get_storage()
+    asset = VideoAsset(owner=owner, orig_filename="demo-pattern.mp4", mime_type="video/mp4")
+    db.session.add(asset)
+    db.session.flush()  # gives the asset its id, which names its storage keys
+    with tempfile.TemporaryDirectory() as tmp:
+        video = synth_video(
+            Path(tmp) / "demo.mp4", seconds=12, width=1280, height=720,
+            ffmpeg_binary=config["FFMPEG_BINARY"],
+        )  # fmt: skip
+        poster = make_poster(video, Path(tmp) / "poster.jpg", ffmpeg_binary=config["FFMPEG_BINARY"])
+        facts = probe(video, ffprobe=config["FFPROBE_BINARY"])
+        asset.storage_path = f"videos/{asset.id}/original.mp4"
+        asset.poster_path = f"videos/{asset.id}/poster.jpg"
+        with video.open("rb") as stream:
+            asset.size_bytes = storage.save(asset.storage_path, stream)
+        with poster.open("rb") as stream:
+            storage.save(asset.poster_path, stream)
+    asset.duration_sec = facts.duration
+    asset.width, asset.height = facts.width, facts.height
+    asset.processing_status = ProcessingStatus.READY
+    asset.progress_pct = 100
+    asset.processed_at = utcnow()
+    return asset

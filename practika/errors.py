@@ -1,0 +1,54 @@
+"""Error pages: a full page for a browser, a fragment in the flash area for htmx."""
+
+from flask import Flask, Response, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from practika.extensions import db
+from practika.htmx import is_htmx
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please try again."),
+    403: ("Not allowed", "You are not allowed to do that."),
+    404: ("Not found", "There is nothing here. The link may be old or mistyped."),
+    405: ("Not allowed", "That action is not available here."),
+    413: ("Too large", "That file is larger than this site accepts."),
+    429: ("Slow down", "Too many attempts. Please wait a minute and try again."),
+    500: (
+        "Something went wrong",
+        "We could not finish that. It has been logged; please try again.",
+    ),
+}
+
+
+def render_error(status: int, detail: str | None = None) -> Response:
+    title, message = MESSAGES.get(status, MESSAGES[500])
+    context = {"status": status, "title": title, "message": detail or message}
+    if is_htmx():
+        response = Response(render_template("errors/_error.html", **context), status=status)
+        # Shown as an alert in the flash area, whatever the request meant to swap.
+        response.headers["HX-Retarget"] = "#flashes"
+        response.headers["HX-Reswap"] = "afterbegin"
+    else:
+        response = Response(render_template("errors/error.html", **context), status=status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> Response:
+        return render_error(
+            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+    @app.errorhandler(InternalServerError)
+    def _internal(error: InternalServerError) -> Response:
+        db.session.rollback()
+        return render_error(500)

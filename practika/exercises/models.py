@@ -1,0 +1,41 @@
+"""Exercises: what a teacher asks students to practise, around a model video."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from practika.extensions import db
+from practika.models import Timestamped
+
+if TYPE_CHECKING:
+    from practika.accounts.models import User
+    from practika.core.models import VideoAsset, VideoClip
+
+
+class Exercise(Timestamped, db.Model):
+    __tablename__ = "exercises"
+    __table_args__ = (
+        sa.Index("ix_exercises_created_by_created", "created_by_id", "created_at"),
+        sa.Index("ix_exercises_created_at", "created_at"),
+    )
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    video_asset_id: so.Mapped[uuid.UUID | None] = so.mapped_column(
+        sa.ForeignKey("video_assets.id", ondelete="SET NULL"), index=True
+    )
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+
+    video_asset: so.Mapped[VideoAsset | None] = so.relationship()
+    created_by: so.Mapped[User] = so.relationship()
+    clips: so.Mapped[list[VideoClip]] = so.relationship(
+        order_by="VideoClip.position", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.name!r}>"

@@ -1,0 +1,1 @@
+"""FFmpeg knowledge for Practika. Nothing here imports Flask."""

@@ -1,0 +1,161 @@
+"""Fixtures: real Redis, real PostgreSQL and SQLite, the app, clients, users.
+
+Every test that uses ``app`` runs twice, once on SQLite and once on PostgreSQL; the schema is
+built by the migrations, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+
+from practika import create_app
+from practika.accounts.models import Role, RoleName
+from practika.accounts.services import create_user
+from practika.config import BASE_DIR, TestConfig
+from practika.extensions import db
+from practika.queue import get_redis
+from tests.services import PostgresServer, RedisServer, wait_for
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+def make_config(database_url: str, redis_url: str, instance: Path, **env: str) -> TestConfig:
+    environ = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(instance),
+        "STORAGE_URL": str(instance / "media"),
+        **env,
+    }
+    return TestConfig(environ)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory, redis_server):
+    """A database built by running the migrations, once per backend for the whole session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'practika.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database("practika_test")
+    app = create_app(make_config(url, redis_server.url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables() -> None:
+    """Delete every row the test made; the roles the migration created stay."""
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name != Role.__tablename__:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, redis_server, tmp_path):
+    app = create_app(make_config(database_url, redis_server.url, tmp_path / "instance"))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        get_redis().flushdb()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def _make_user(role: str | None, name: str, *, staff: bool = False):
+    user = create_user(
+        email=f"{name}@example.com", username=name, password=PASSWORD, role=role,
+        is_staff=staff, email_verified=True,
+    )  # fmt: skip
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def teacher(app):
+    return _make_user(RoleName.TEACHER, "tess")
+
+
+@pytest.fixture
+def student(app):
+    return _make_user(RoleName.STUDENT, "sam")
+
+
+@pytest.fixture
+def staff_user(app):
+    return _make_user(None, "ada", staff=True)
+
+
+def log_in(client, login: str, password: str = PASSWORD):
+    return client.post("/accounts/login", data={"email": login, "password": password})
+
+
+@pytest.fixture
+def teacher_client(client, teacher):
+    log_in(client, teacher.email)
+    return client
+
+
+@pytest.fixture
+def student_client(client, student):
+    log_in(client, student.email)
+    return client
+
+
+@pytest.fixture
+def worker(app, database_url, redis_server, tmp_path):
+    """A real RQ worker process (``python worker.py``) on the test Redis and database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "STORAGE_URL": str(tmp_path / "instance" / "media"),
+        "PRACTIKA_ENV": "development",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "worker.py"], cwd=BASE_DIR, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    from rq import Worker
+
+    wait_for(lambda: Worker.count(connection=get_redis()) > 0, what="RQ worker")
+    yield process
+    process.terminate()
+    process.wait(timeout=15)
+
+
+def count_rows(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))

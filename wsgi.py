@@ -1,0 +1,3 @@
+from practika import create_app
+
+app = create_app()
