@@ -66,7 +66,9 @@ def test_unknown_environment_name_is_refused():
         config_from_env({"PRACTIKA_ENV": "staging-ish"})
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False), ("", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("yes", True), ("off", False), ("", True)]
+)
 def test_booleans_are_parsed_explicitly(raw, expected):
     assert parse_bool("X", raw, default=True) is expected
 
