@@ -21,8 +21,11 @@ class Storage(Protocol):
 
 def _safe_key(key: str) -> PurePosixPath:
     """Keys are ours (``videos/<uuid>/original.mp4``), but never let one leave the root."""
-    parts = PurePosixPath(key).parts
-    if not parts or key.startswith("/") or any(p in ("..", ".", "") for p in parts):
+    parts = key.split("/")
+    unsafe = any(part in ("", ".", "..") for part in parts) or any(
+        ch == "\\" or ord(ch) < 32 for ch in key
+    )
+    if unsafe:
         raise ValueError(f"unsafe storage key {key!r}")
     return PurePosixPath(*parts)
 

@@ -33,6 +33,14 @@ def redis_server():
     server.stop()
 
 
+@pytest.fixture
+def own_redis():
+    """A redis-server of the test's own, which it may stop."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     server = PostgresServer().start()

@@ -1,0 +1,178 @@
+"""Login, logout, safe ?next=, role-only views and login throttling."""
+
+import pytest
+from flask import Blueprint
+
+from practika import create_app
+from practika.accounts.access import is_safe_next, staff_required, teacher_required
+from practika.extensions import db
+from tests.conftest import PASSWORD, log_in, make_config
+
+
+def test_login_page_renders_labelled_fields(client):
+    html = client.get("/accounts/login").get_data(as_text=True)
+    assert '<label for="email">' in html and 'name="email"' in html
+    assert '<label for="password">' in html and 'name="password"' in html
+
+
+@pytest.mark.parametrize("login", ["tess@example.com", "TESS@Example.com ", "tess"])
+def test_log_in_with_email_any_case_or_username(client, teacher, login):
+    response = log_in(client, login)
+    assert response.status_code == 303
+    assert response.location == "/exercises/"
+    page = client.get("/exercises/").get_data(as_text=True)
+    assert "tess" in page and "teacher" in page  # who is logged in, and their role
+
+
+def test_login_records_the_time(client, teacher, app):
+    log_in(client, teacher.email)
+    from practika.accounts.models import User
+    from practika.extensions import db
+
+    db.session.expire_all()
+    user = db.session.get(User, teacher.id)
+    assert user.last_login is not None
+    assert user.profile.first_login_at is not None
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, teacher):
+    wrong = log_in(client, teacher.email, "not the password")
+    unknown = log_in(client, "nobody@example.com", "not the password")
+    assert wrong.status_code == unknown.status_code == 422
+    message = "That email or username and password do not match."
+    assert message in wrong.get_data(as_text=True)
+    assert message in unknown.get_data(as_text=True)
+
+
+def test_inactive_user_cannot_log_in(client, teacher, app):
+    from practika.extensions import db
+
+    teacher.is_active = False
+    db.session.commit()
+    assert log_in(client, teacher.email).status_code == 422
+
+
+def test_empty_form_shows_errors_next_to_fields(client):
+    html = client.post("/accounts/login", data={}).get_data(as_text=True)
+    assert "Enter your email or username." in html
+    assert "Enter your password." in html
+    assert 'aria-invalid="true"' in html
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        " https://evil.example/",
+        "",
+    ],
+)
+def test_next_may_not_leave_the_site(client, teacher, target):
+    response = client.post(
+        "/accounts/login", query_string={"next": target},
+        data={"email": teacher.email, "password": PASSWORD},
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert response.location == "/exercises/"
+
+
+def test_next_to_a_local_page_is_followed(client, teacher):
+    response = client.post(
+        "/accounts/login", query_string={"next": "/exercises/?q=scales"},
+        data={"email": teacher.email, "password": PASSWORD},
+    )  # fmt: skip
+    assert response.location == "/exercises/?q=scales"
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [("/a/b?c=d", True), ("/", True), ("//x", False), ("/\\x", False), ("/a\nb", False)],
+)
+def test_is_safe_next(target, safe):
+    assert is_safe_next(target) is safe
+
+
+def test_logged_out_visitor_is_sent_to_login_with_next(client):
+    response = client.get("/exercises/")
+    assert response.status_code == 303
+    assert response.location == "/accounts/login?next=/exercises/"
+
+
+def test_expired_session_on_htmx_request_gets_hx_redirect(client):
+    response = client.get("/exercises/", headers={"HX-Request": "true"})
+    assert response.headers["HX-Redirect"] == "/accounts/login?next=/exercises/"
+    assert response.get_data() == b""  # nothing for htmx to swap into a fragment
+
+
+def test_logout_is_a_post_and_ends_the_session(teacher_client):
+    assert teacher_client.get("/accounts/logout").status_code == 405
+    response = teacher_client.post("/accounts/logout")
+    assert response.status_code == 303
+    assert response.location == "/accounts/login"
+    assert teacher_client.get("/exercises/").status_code == 303
+
+
+@pytest.fixture
+def guarded(app):
+    """Two throwaway views behind the role decorators."""
+    bp = Blueprint("guarded", __name__)
+
+    @bp.get("/teachers-only")
+    @teacher_required
+    def teachers_only():
+        return "teacher area"
+
+    @bp.get("/staff-only")
+    @staff_required
+    def staff_only():
+        return "staff area"
+
+    app.register_blueprint(bp)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        ("teacher", "/teachers-only", 200),
+        ("student", "/teachers-only", 404),
+        ("staff", "/teachers-only", 200),
+        ("teacher", "/staff-only", 404),
+        ("student", "/staff-only", 404),
+        ("staff", "/staff-only", 200),
+    ],
+)
+def test_role_decorators(guarded, client, request, who, path, status):
+    user = request.getfixturevalue({"staff": "staff_user"}.get(who, who))
+    log_in(client, user.email)
+    assert client.get(path).status_code == status
+
+
+def test_role_decorator_sends_visitors_to_login(guarded, client):
+    assert client.get("/teachers-only").location.startswith("/accounts/login")
+
+
+def test_brute_forcing_login_gets_429(client, app, teacher):
+    statuses = [log_in(client, teacher.email, f"guess-{i}").status_code for i in range(12)]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10:] == [429, 429]
+    # Even the right password is refused until the window passes.
+    assert log_in(client, teacher.email).status_code == 429
+
+
+def test_login_throttling_does_not_fail_open_when_redis_is_down(
+    database_url, own_redis, tmp_path, app, teacher
+):
+    app = create_app(make_config(database_url, own_redis.url, tmp_path / "own"))
+    client = app.test_client()
+    own_redis.stop()
+    statuses = [log_in(client, teacher.email, f"guess-{i}").status_code for i in range(11)]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429  # counted in memory while Redis is away
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,65 @@
+"""The exercise list and page, and the model video they serve."""
+
+import uuid
+
+import pytest
+
+from practika.core.models import VideoAsset
+from practika.demo import seed_demo
+from practika.exercises.models import Exercise
+from practika.extensions import db
+from tests.conftest import log_in
+
+
+@pytest.fixture
+def demo(app):
+    seed_demo()
+    return db.session.query(Exercise).one()
+
+
+@pytest.mark.parametrize("login", ["teacher@practika.test", "student@practika.test"])
+def test_demo_exercise_is_listed_and_opens_with_its_video(client, demo, login):
+    log_in(client, login, "practika-teacher" if "teacher" in login else "practika-student")
+    listing = client.get("/exercises/").get_data(as_text=True)
+    assert "Follow the pattern" in listing
+    page = client.get(f"/exercises/{demo.id}").get_data(as_text=True)
+    assert "<video" in page and f"/core/media/{demo.video_asset_id}/video" in page
+    assert "Record yourself following" in page
+
+
+def test_model_video_answers_range_requests(client, demo):
+    log_in(client, "student@practika.test", "practika-student")
+    response = client.get(
+        f"/core/media/{demo.video_asset_id}/video", headers={"Range": "bytes=0-99"}
+    )
+    assert response.status_code == 206
+    assert response.headers["Content-Range"].startswith("bytes 0-99/")
+    assert len(response.get_data()) == 100
+    assert response.mimetype == "video/mp4"
+    poster = client.get(f"/core/media/{demo.video_asset_id}/poster")
+    assert poster.status_code == 200 and poster.mimetype == "image/jpeg"
+
+
+def test_media_needs_a_login(client, demo):
+    response = client.get(f"/core/media/{demo.video_asset_id}/video")
+    assert response.location.startswith("/accounts/login")
+
+
+def test_someone_elses_private_video_is_not_found(client, demo, student, teacher):
+    private = VideoAsset(owner=teacher, processing_status="ready", storage_path="videos/x/o.mp4")
+    db.session.add(private)
+    db.session.commit()
+    log_in(client, student.email)
+    assert client.get(f"/core/media/{private.id}/video").status_code == 404
+    assert client.get(f"/core/media/{uuid.uuid4()}/video").status_code == 404
+
+
+def test_unknown_exercise_is_not_found(client, student):
+    log_in(client, student.email)
+    assert client.get(f"/exercises/{uuid.uuid4()}").status_code == 404
+    assert client.get("/exercises/not-a-uuid").status_code == 404
+
+
+def test_empty_list_says_so(client, student):
+    log_in(client, student.email)
+    assert "No exercises yet" in client.get("/exercises/").get_data(as_text=True)

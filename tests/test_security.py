@@ -1,0 +1,138 @@
+"""Cross-cutting protections: CSRF, security headers, cookies, error pages, request logs."""
+
+import json
+import logging
+import re
+
+import pytest
+
+from practika import create_app
+from practika.security import CONTENT_SECURITY_POLICY
+from tests.conftest import PASSWORD, make_config
+
+
+@pytest.fixture
+def csrf_app(database_url, redis_server, tmp_path, app):
+    """The app as deployed: CSRF on (the suite's default config turns it off for brevity)."""
+    app = create_app(make_config(database_url, redis_server.url, tmp_path / "csrf"))
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+def _csrf_token(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def test_a_post_without_csrf_token_is_refused(csrf_app, teacher):
+    client = csrf_app.test_client()
+    response = client.post("/accounts/login", data={"email": teacher.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+    assert client.get("/exercises/").location.startswith("/accounts/login")  # still logged out
+
+
+def test_a_post_with_the_csrf_token_works(csrf_app, teacher):
+    client = csrf_app.test_client()
+    token = _csrf_token(client.get("/accounts/login").get_data(as_text=True))
+    data = {"email": teacher.email, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/accounts/login", data=data).status_code == 303
+    assert client.get("/exercises/").status_code == 200
+
+
+def test_htmx_sends_the_csrf_token_as_a_header(csrf_app, teacher):
+    """base.html puts the token in hx-headers; htmx requests carry it as X-CSRFToken."""
+    client = csrf_app.test_client()
+    page = client.get("/accounts/login").get_data(as_text=True)
+    token = re.search(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'", page).group(1)
+    data = {"email": teacher.email, "password": PASSWORD}
+    response = client.post(
+        "/accounts/login", data=data, headers={"HX-Request": "true", "X-CSRFToken": token}
+    )
+    assert response.headers["HX-Redirect"] == "/exercises/"
+
+
+def test_logout_needs_a_csrf_token_too(csrf_app, teacher):
+    client = csrf_app.test_client()
+    token = _csrf_token(client.get("/accounts/login").get_data(as_text=True))
+    client.post(
+        "/accounts/login", data={"email": teacher.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert client.post("/accounts/logout").status_code == 400
+    assert client.get("/exercises/").status_code == 200  # a forged logout did nothing
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/login", "/core/health/", "/no-such-page"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert csp == CONTENT_SECURITY_POLICY
+    script_src = next(d for d in csp.split("; ") if d.startswith("script-src"))
+    assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src
+    assert "frame-ancestors 'none'" in csp
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Strict-Transport-Security" not in headers  # HSTS is for production (HTTPS) only
+
+
+def test_session_cookie_is_httponly_and_samesite(client, teacher):
+    response = client.post("/accounts/login", data={"email": teacher.email, "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_not_found_is_a_page_for_browsers(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "<html" in html and "Not found" in html
+
+
+def test_not_found_is_a_fragment_in_the_flash_area_for_htmx(client):
+    response = client.get("/no-such-page", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "<html" not in html and "Not found" in html
+    assert response.headers["HX-Retarget"] == "#flashes"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_a_too_large_body_is_refused_with_413(client, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    response = client.post("/accounts/login", data={"email": "x" * 4096, "password": "y"})
+    assert response.status_code == 413
+    assert "larger than this site accepts" in response.get_data(as_text=True)
+
+
+def test_a_crash_shows_the_500_page_and_is_logged(app, client, caplog):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("kaboom")
+
+    app.testing = False  # let the error handler answer, as in production
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.get_data(as_text=True)
+    assert "kaboom" not in response.get_data(as_text=True)
+    assert any("kaboom" in str(r.exc_info) for r in caplog.records if r.exc_info)
+
+
+def test_each_request_is_logged_as_one_json_line_with_its_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="practika.request"):
+        response = client.get("/accounts/login", headers={"X-Request-ID": "req-12345678"})
+    assert response.headers["X-Request-ID"] == "req-12345678"
+    from practika.weblog import JsonFormatter
+
+    records = [r for r in caplog.records if r.name == "practika.request"]
+    assert len(records) == 1
+    line = json.loads(JsonFormatter().format(records[0]))
+    assert line["request_id"] == "req-12345678"
+    assert line["method"] == "GET" and line["path"] == "/accounts/login"
+    assert line["status"] == 200 and line["duration_ms"] >= 0
+
+
+def test_an_unsafe_request_id_is_replaced(client):
+    response = client.get("/accounts/login", headers={"X-Request-ID": "<script>alert(1)</script>"})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
