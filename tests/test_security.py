@@ -7,6 +7,7 @@ import re
 import pytest
 
 from practika import create_app
+from practika.errors import MESSAGES
 from practika.security import CONTENT_SECURITY_POLICY
 from tests.conftest import PASSWORD, make_config
 
@@ -136,3 +137,19 @@ def test_each_request_is_logged_as_one_json_line_with_its_id(client, caplog):
 def test_an_unsafe_request_id_is_replaced(client):
     response = client.get("/accounts/login", headers={"X-Request-ID": "<script>alert(1)</script>"})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 413, 429, 500])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_error_pages_are_pages_or_fragments(app, client, status, htmx):
+    from flask import abort
+
+    app.add_url_rule(f"/fail-{status}", f"fail_{status}", lambda: abort(status))
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.get(f"/fail-{status}", headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert ("<html" in html) is not htmx
+    assert MESSAGES[status][0] in html
+    if htmx:
+        assert response.headers["HX-Retarget"] == "#flashes"
