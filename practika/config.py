@@ -70,6 +70,12 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.REDIS_URL = env.get("REDIS_URL") or f"unix://{instance / 'redis.sock'}"
         self.STORAGE_URL = env.get("STORAGE_URL") or str(instance / "media")
+        self.S3_ENDPOINT_URL = env.get("S3_ENDPOINT_URL") or None
+        self.AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.S3_PRESIGN_SECONDS = parse_int(
+            "S3_PRESIGN_SECONDS", env.get("S3_PRESIGN_SECONDS"), 300
+        )
+        self.STORAGE_ACCEL_PREFIX = env.get("STORAGE_ACCEL_PREFIX") or None
         self.MAIL_BACKEND = env.get("MAIL_BACKEND") or "outbox"
         self.MAIL_OUTBOX = Path(env.get("MAIL_OUTBOX") or instance / "outbox")
         self.MAIL_FROM = env.get("MAIL_FROM") or "Practika <no-reply@practika.test>"

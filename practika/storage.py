@@ -1,4 +1,14 @@
-"""Where media lives. One interface; the local folder is the embedded default."""
+"""Where media lives. One interface, two backends chosen by ``STORAGE_URL``.
+
+- a local folder (the embedded default, ``instance/media``): writes go to a temporary file
+  beside the target, then an atomic rename; reads are answered with HTTP Range support, or
+  handed to nginx by ``X-Accel-Redirect`` when ``STORAGE_ACCEL_PREFIX`` is set;
+- S3 (``s3://bucket/prefix``, any S3-compatible endpoint): uploads are multipart and an
+  object exists only once complete; reads are a redirect to a short-lived presigned URL.
+
+Keys are ours and deterministic (``videos/<asset id>/720p.mp4``), so a re-run overwrites
+instead of duplicating; deletes are idempotent.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +18,35 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
-from flask import Flask, current_app
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+from flask import Flask, Response, current_app, redirect, send_file
+
+CHUNK = 1024 * 1024
 
 
 class Storage(Protocol):
-    def save(self, key: str, stream: BinaryIO) -> int: ...
-    def path(self, key: str) -> Path: ...
+    def save(self, key: str, stream: BinaryIO) -> int:
+        """Store the stream under ``key`` atomically; return its size in bytes."""
+
+    def download(self, key: str, target: Path) -> None:
+        """Copy the object to a local file (workers hand local files to FFmpeg)."""
+
     def exists(self, key: str) -> bool: ...
-    def delete(self, key: str) -> None: ...
-    def check(self) -> None: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; nothing happens when it is already gone."""
+
+    def send(self, key: str, mimetype: str) -> Response:
+        """The HTTP answer that delivers the object to a browser (Range requests included)."""
+
+    def check(self) -> None:
+        """Raise unless the backend is reachable and writable."""
 
 
-def _safe_key(key: str) -> PurePosixPath:
-    """Keys are ours (``videos/<uuid>/original.mp4``), but never let one leave the root."""
+def safe_key(key: str) -> PurePosixPath:
+    """Never let a key leave the storage root: no absolute, empty, dot or control parts."""
     parts = key.split("/")
     unsafe = any(part in ("", ".", "..") for part in parts) or any(
         ch == "\\" or ord(ch) < 32 for ch in key
@@ -31,13 +57,14 @@ def _safe_key(key: str) -> PurePosixPath:
 
 
 class LocalStorage:
-    """A folder on disk. Writes go to a temporary file beside the target, then an atomic rename."""
+    """A folder on disk."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, accel_prefix: str | None = None) -> None:
         self.root = root
+        self.accel_prefix = accel_prefix
 
     def path(self, key: str) -> Path:
-        return self.root / _safe_key(key)
+        return self.root / safe_key(key)
 
     def save(self, key: str, stream: BinaryIO) -> int:
         target = self.path(key)
@@ -45,7 +72,7 @@ class LocalStorage:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as tmp:
-                shutil.copyfileobj(stream, tmp, length=1024 * 1024)
+                shutil.copyfileobj(stream, tmp, length=CHUNK)
                 tmp.flush()
                 os.fsync(tmp.fileno())
                 size = tmp.tell()
@@ -55,24 +82,135 @@ class LocalStorage:
             raise
         return size
 
+    def download(self, key: str, target: Path) -> None:
+        shutil.copyfile(self.path(key), target)
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
+    def send(self, key: str, mimetype: str) -> Response:
+        if self.accel_prefix:  # nginx serves the bytes; the app only said yes
+            response = Response(mimetype=mimetype)
+            response.headers["X-Accel-Redirect"] = (
+                f"{self.accel_prefix.rstrip('/')}/{safe_key(key)}"
+            )
+            return response
+        response = send_file(self.path(key), mimetype=mimetype, conditional=True)
+        response.headers["Cache-Control"] = "private, max-age=3600"  # behind a permission check
+        return response
+
     def check(self) -> None:
-        """Raise unless the folder exists and is writable."""
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise PermissionError(f"{self.root} is not writable")
 
 
-def init_storage(app: Flask) -> None:
-    url = app.config["STORAGE_URL"]
+class S3Storage:
+    """A bucket (and key prefix) on S3 or any S3-compatible endpoint."""
+
+    def __init__(self, bucket: str, prefix: str, client, presign_seconds: int = 300) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client
+        self.presign_seconds = presign_seconds
+
+    def object_key(self, key: str) -> str:
+        key = str(safe_key(key))
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def save(self, key: str, stream: BinaryIO) -> int:
+        counted = _CountingReader(stream)
+        # upload_fileobj is multipart for large bodies; the object appears only when complete.
+        self.client.upload_fileobj(counted, self.bucket, self.object_key(key))
+        return counted.size
+
+    def download(self, key: str, target: Path) -> None:
+        self.client.download_file(self.bucket, self.object_key(key), str(target))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+    def presigned_url(self, key: str, mimetype: str) -> str:
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.object_key(key),
+                "ResponseContentType": mimetype,
+            },
+            ExpiresIn=self.presign_seconds,
+        )
+
+    def send(self, key: str, mimetype: str) -> Response:
+        response = redirect(self.presigned_url(key, mimetype), code=302)
+        response.headers["Cache-Control"] = "private, no-store"  # the URL expires; ask again
+        return response
+
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
+
+class _CountingReader:
+    """Wraps a stream to count the bytes boto3 reads from it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.size = 0
+
+    def read(self, amount: int = -1) -> bytes:
+        data = self.stream.read(amount)
+        self.size += len(data)
+        return data
+
+
+def storage_from_url(
+    url: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    presign_seconds: int = 300,
+    accel_prefix: str | None = None,
+) -> Storage:
     if url.startswith("s3://"):
-        raise NotImplementedError("S3 storage arrives with the media pipeline")
-    app.extensions["storage"] = LocalStorage(Path(url.removeprefix("file://")))
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ValueError(f"STORAGE_URL {url!r} names no bucket")
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=BotoConfig(
+                signature_version="s3v4",
+                connect_timeout=3,
+                read_timeout=30,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+        return S3Storage(bucket, prefix, client, presign_seconds)
+    return LocalStorage(Path(url.removeprefix("file://")), accel_prefix)
+
+
+def init_storage(app: Flask) -> None:
+    config = app.config
+    app.extensions["storage"] = storage_from_url(
+        config["STORAGE_URL"],
+        endpoint_url=config["S3_ENDPOINT_URL"],
+        region=config["AWS_REGION"],
+        presign_seconds=config["S3_PRESIGN_SECONDS"],
+        accel_prefix=config["STORAGE_ACCEL_PREFIX"],
+    )
 
 
 def get_storage() -> Storage:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import flask_migrate
@@ -21,7 +22,7 @@ from practika.accounts.services import create_user
 from practika.config import BASE_DIR, TestConfig
 from practika.extensions import db
 from practika.queue import get_redis
-from tests.services import PostgresServer, RedisServer, wait_for
+from tests.services import PostgresServer, RedisServer, free_port, wait_for
 
 PASSWORD = "correct horse battery"
 
@@ -167,3 +168,33 @@ def worker(app, database_url, redis_server, tmp_path):
 
 def count_rows(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3 endpoint over HTTP: moto's server mode, which boto3 talks to like AWS."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, monkeypatch):
+    """A fresh bucket; returns the STORAGE_URL and endpoint for a config."""
+    import boto3
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"practika-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    return {"STORAGE_URL": f"s3://{bucket}/media", "S3_ENDPOINT_URL": s3_endpoint}

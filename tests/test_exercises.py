@@ -36,6 +36,7 @@ def test_model_video_answers_range_requests(client, demo):
     assert response.headers["Content-Range"].startswith("bytes 0-99/")
     assert len(response.get_data()) == 100
     assert response.mimetype == "video/mp4"
+    assert response.headers["Cache-Control"] == "private, max-age=3600"
     poster = client.get(f"/core/media/{demo.video_asset_id}/poster")
     assert poster.status_code == 200 and poster.mimetype == "image/jpeg"
 

@@ -1,7 +1,7 @@
 import uuid
 
 import sqlalchemy as sa
-from flask import abort, jsonify, redirect, render_template, send_file, url_for
+from flask import abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from practika.core import bp
@@ -42,16 +42,12 @@ def _may_view(asset: VideoAsset) -> bool:
 @bp.get("/core/media/<uuid:asset_id>/<any(video, poster):kind>")
 @login_required
 def media(asset_id: uuid.UUID, kind: str):
+    storage = get_storage()
     asset = db.session.get(VideoAsset, asset_id)
     if asset is None or not _may_view(asset):
         abort(404)
     key = asset.poster_path if kind == "poster" else asset.storage_path
-    if asset.status != ProcessingStatus.READY or not key:
-        abort(404)
-    path = get_storage().path(key)
-    if not path.is_file():
+    if asset.status != ProcessingStatus.READY or not key or not storage.exists(key):
         abort(404)
     mimetype = "image/jpeg" if kind == "poster" else asset.mime_type or "video/mp4"
-    response = send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return storage.send(key, mimetype)
