@@ -1,0 +1,127 @@
+"""End-to-end fixtures: one Chromium for the session, the app served for real on a local port.
+
+The live server runs the real app (migrations, demo data, local media, real Redis) in a
+background thread, so the browser talks HTTP to it exactly as it would in production.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from werkzeug.serving import make_server
+
+from practika import create_app
+from practika.config import BASE_DIR
+from practika.demo import seed_demo
+from practika.extensions import db
+from tests.conftest import make_config
+from tests.services import free_port
+
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = BASE_DIR / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # developers' and CI machines run as root
+    "--disable-gpu",
+    "--disable-background-networking",  # no calls home: these machines have no internet
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ASSET_TYPES = {"stylesheet", "script", "image", "font", "media"}
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 800},
+    "phone": {"width": 360, "height": 740},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e drives a browser: mark it so `-m "not e2e"` skips it."""
+    for item in items:
+        if HERE in item.path.resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(redis_server, tmp_path_factory) -> Iterator[str]:
+    """The app with its demo data, served on 127.0.0.1; yields the base URL."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    config = make_config(f"sqlite:///{tmp}/e2e.db", redis_server.url, tmp / "instance")
+    config.WTF_CSRF_ENABLED = True  # the browser sends real tokens, as in production
+    app = create_app(config)
+    with app.app_context():
+        flask_migrate.upgrade()
+        seed_demo()
+        db.session.remove()
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def size(request) -> str:
+    """The screen size a test runs at: a desktop and a phone."""
+    return request.param
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str, size: str) -> Iterator[Page]:
+    """A fresh browser context (no cookies) at the test's screen size, on the live server."""
+    context = browser.new_context(
+        base_url=live_server,
+        viewport=VIEWPORTS[size],
+        is_mobile=size == "phone",
+        has_touch=size == "phone",
+    )
+    context.set_default_timeout(5_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: _console_error(message, errors))
+    page.on("response", lambda response: _broken_asset(response, errors))
+    yield page
+    context.close()
+    # A CSP violation, a script error or a missing asset is a bug a user would hit, even when
+    # the page looks fine.
+    assert not errors, f"the browser reported errors: {errors}"
+
+
+def _console_error(message: ConsoleMessage, errors: list[str]) -> None:
+    # Chromium also logs every 4xx answer; pages and forms answer those on purpose (a 404
+    # page, a 422 form), and _broken_asset catches the ones that are bugs.
+    if message.type == "error" and not message.text.startswith("Failed to load resource"):
+        errors.append(message.text)
+
+
+def _broken_asset(response: Response, errors: list[str]) -> None:
+    if response.status >= 400 and response.request.resource_type in ASSET_TYPES:
+        errors.append(f"{response.status} {response.url}")
+
+
+@pytest.fixture
+def shoot(page: Page, size: str):
+    """Save a full-page screenshot as test-artifacts/<size>-<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def shoot(name: str) -> None:
+        page.screenshot(path=ARTIFACTS / f"{size}-{name}.png", full_page=True)
+
+    return shoot
