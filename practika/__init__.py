@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from practika import accounts, comments, core, exercises
 from practika.cli import admin
@@ -26,6 +27,9 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.config.from_object(config)
     app.config["ENV_NAME"] = config.ENV_NAME
+    if config.PROXY_HOPS:
+        hops = config.PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     if not app.testing:
         configure_logging(app.config["LOG_LEVEL"])

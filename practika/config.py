@@ -83,6 +83,9 @@ class Config:
         self.FFPROBE_BINARY = env.get("FFPROBE_BINARY") or "ffprobe"
 
         self.MAX_CONTENT_LENGTH = parse_int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 1024) * 2**20
+        # How many proxies (nginx, the load balancer) stand in front and set X-Forwarded-*;
+        # the client address that rate limits count is only trusted from that many hops.
+        self.PROXY_HOPS = parse_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or "10 per minute"
         self.HEALTH_TIMEOUT_SECONDS = 1.0

@@ -1,7 +1,10 @@
 """Error pages: a full page for a browser, a fragment in the flash area for htmx."""
 
+import logging
+
 from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from practika.extensions import db
@@ -21,9 +24,26 @@ MESSAGES = {
 }
 
 
+# When the page itself cannot be rendered (say the database is down and base.html asks who
+# is logged in), this still tells the person what happened.
+BARE_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>{title} · Practika</title>"
+    "<h1>{title}</h1><p>{message}</p><p><a href=/>Go to the start page</a></p></html>"
+)
+
+
 def render_error(status: int, detail: str | None = None) -> Response:
     title, message = MESSAGES.get(status, MESSAGES[500])
     context = {"status": status, "title": title, "message": detail or message}
+    try:
+        return _render_error(status, context)
+    except Exception:  # the error page must not fail in turn
+        logging.getLogger(__name__).exception("error page could not be rendered")
+        bare = BARE_PAGE.format(title=escape(context["title"]), message=escape(context["message"]))
+        return Response(bare, status=status, mimetype="text/html")
+
+
+def _render_error(status: int, context: dict) -> Response:
     if is_htmx():
         response = Response(render_template("errors/_error.html", **context), status=status)
         # Shown as an alert in the flash area, whatever the request meant to swap.

@@ -176,3 +176,8 @@ def test_login_throttling_does_not_fail_open_when_redis_is_down(
     assert statuses[10] == 429  # counted in memory while Redis is away
     with app.app_context():
         db.engine.dispose()
+
+
+def test_visitor_sent_to_login_is_told_why(client):
+    page = client.get("/exercises/", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in to see that page." in page

@@ -153,3 +153,41 @@ def test_error_pages_are_pages_or_fragments(app, client, status, htmx):
     assert MESSAGES[status][0] in html
     if htmx:
         assert response.headers["HX-Retarget"] == "#flashes"
+
+
+def test_error_page_still_answers_when_the_page_cannot_render(app, client, monkeypatch):
+    """Say the database is down: base.html needs it to ask who is logged in."""
+    import sqlalchemy as sa
+
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is down"))
+
+    monkeypatch.setattr("practika.errors.render_template", broken)
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Not found" in response.get_data(as_text=True)
+
+
+def _limited_logins(app, forwarded_for):
+    client = app.test_client()
+    return [
+        client.post(
+            "/accounts/login",
+            data={"email": "x@example.com", "password": "wrong"},
+            headers={"X-Forwarded-For": forwarded_for(i)},
+        ).status_code
+        for i in range(11)
+    ]
+
+
+def test_behind_a_proxy_each_client_has_its_own_login_limit(
+    database_url, redis_server, tmp_path, app
+):
+    proxied = create_app(
+        make_config(database_url, redis_server.url, tmp_path / "p", PROXY_HOPS="1")
+    )
+    assert 429 not in _limited_logins(proxied, lambda i: f"203.0.113.{i}")
+
+
+def test_without_proxy_hops_a_forged_forwarded_for_is_ignored(app):
+    assert _limited_logins(app, lambda i: f"203.0.113.{i}")[-1] == 429

@@ -7,7 +7,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, request, url_for
+from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
 
 from practika.accounts.models import User
@@ -32,6 +32,7 @@ def load_user(user_id: str) -> User | None:
 @login_manager.unauthorized_handler
 def unauthorized():
     """Send to the login page; for htmx by ``HX-Redirect``, so no fragment shows a login form."""
+    flash(login_manager.login_message, login_manager.login_message_category)
     login_url = url_for("accounts.login", next=request.full_path.rstrip("?"))
     return hx_redirect(login_url)
 
