@@ -1,52 +1,143 @@
-"""What a video file is: ffprobe's answer reduced to the facts Practika stores."""
+"""What a video file is: ffprobe's answer reduced to the facts Practika decides on and stores."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import ffmpeg
+
+from practika.media.inputs import input_args, open_input
 from practika.media.run import run_tool
 
 PROBE_TIMEOUT_SECONDS = 30
+HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})  # PQ (HDR10, Dolby Vision) and HLG
 
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """``width``/``height`` are stored pixels; ``display_*`` are what a viewer sees, after the
+    rotation phones record as metadata and any non-square pixel shape."""
+
     format_name: str
     duration: float | None
     width: int | None
     height: int | None
     video_codec: str | None
     audio_codec: str | None
+    video_stream: int | None = None
+    audio_stream: int | None = None
+    pix_fmt: str | None = None
+    color_transfer: str | None = None
+    rotation: int = 0
+    display_width: int | None = None
+    display_height: int | None = None
+
+    @property
+    def is_hdr(self) -> bool:
+        return self.color_transfer in HDR_TRANSFERS
 
 
 def probe(
     path: Path, ffprobe: str = "ffprobe", timeout: float = PROBE_TIMEOUT_SECONDS
 ) -> ProbeResult:
-    """Probe a local file; only the ``file`` protocol is allowed, so no URL is ever opened."""
+    """Probe a local file with the safe input options (``file`` protocol, allowed demuxers)."""
     out = run_tool(
         [
             ffprobe,
             "-v", "error",
-            "-protocol_whitelist", "file",
             "-print_format", "json",
             "-show_format",
             "-show_streams",
-            str(path),
+            *input_args(path),
         ],
         timeout=timeout,
     )  # fmt: skip
     info = json.loads(out or "{}")
     streams = info.get("streams", [])
-    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    video = next((s for s in streams if _is_picture_track(s)), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    duration = info.get("format", {}).get("duration")
+    video = video or {}
+    width, height = _positive(video.get("width")), _positive(video.get("height"))
+    rotation = _rotation(video)
+    display_width, display_height = _display_size(width, height, rotation, video)
     return ProbeResult(
         format_name=info.get("format", {}).get("format_name", ""),
-        duration=float(duration) if duration not in (None, "N/A") else None,
-        width=int(video["width"]) if video and "width" in video else None,
-        height=int(video["height"]) if video and "height" in video else None,
-        video_codec=video.get("codec_name") if video else None,
+        duration=_seconds(info.get("format", {}).get("duration")),
+        width=width,
+        height=height,
+        video_codec=video.get("codec_name"),
         audio_codec=audio.get("codec_name") if audio else None,
+        video_stream=video.get("index"),
+        audio_stream=audio.get("index") if audio else None,
+        pix_fmt=video.get("pix_fmt"),
+        color_transfer=video.get("color_transfer"),
+        rotation=rotation,
+        display_width=display_width,
+        display_height=display_height,
     )
+
+
+def measure_duration(
+    path: Path, ffmpeg_binary: str = "ffmpeg", timeout: float = PROBE_TIMEOUT_SECONDS
+) -> float | None:
+    """Seconds of media actually in the file, found by reading every packet without decoding.
+
+    Browser ``MediaRecorder`` WebM has no duration in its header, and a truncated MP4 keeps the
+    duration of the whole recording in its header: a stream-copy pass to the null muxer gives
+    the real figure in a fraction of a second.
+    """
+    source = open_input(path)
+    args = (
+        ffmpeg.output(source["V"], source["a?"], "-", f="null", c="copy")
+        .global_args("-hide_banner", "-loglevel", "error", "-nostdin")
+        .global_args("-progress", "pipe:1", "-nostats")
+        .compile(cmd=ffmpeg_binary)
+    )
+    out = run_tool(args, timeout=timeout)
+    times = [line.partition("=")[2] for line in out.splitlines() if line.startswith("out_time_us=")]
+    measured = [int(value) for value in times if value.isdigit()]
+    return measured[-1] / 1_000_000 if measured and measured[-1] > 0 else None
+
+
+def _is_picture_track(stream: dict[str, Any]) -> bool:
+    """A video stream that is not cover art (an attached picture is one still image)."""
+    attached = stream.get("disposition", {}).get("attached_pic", 0)
+    return stream.get("codec_type") == "video" and not attached
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    """Rotation in degrees, one of 0/90/180/270, from the display matrix or the old tag."""
+    for side_data in stream.get("side_data_list", []):
+        if side_data.get("side_data_type") == "Display Matrix" and "rotation" in side_data:
+            return round(float(side_data["rotation"]) / 90) * 90 % 360
+    tag = stream.get("tags", {}).get("rotate", "0")
+    try:
+        return round(float(tag) / 90) * 90 % 360
+    except ValueError:
+        return 0
+
+
+def _display_size(
+    width: int | None, height: int | None, rotation: int, stream: dict[str, Any]
+) -> tuple[int | None, int | None]:
+    if width is None or height is None:
+        return None, None
+    num, _, den = stream.get("sample_aspect_ratio", "1:1").partition(":")
+    if num.isdigit() and den.isdigit() and int(num) > 0 and int(den) > 0:
+        width = round(width * int(num) / int(den))
+    return (height, width) if rotation in (90, 270) else (width, height)
+
+
+def _positive(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
