@@ -54,15 +54,8 @@ def remux_faststart(
     metadata, so it survives and the video still plays upright.
     """
     source = open_input(src)
-    args = (
-        ffmpeg.output(source["V:0"], source["a:0?"], str(dst), c="copy", **MP4)
-        .global_args(*QUIET)
-        .overwrite_output()
-        .compile(cmd=ffmpeg_binary)
-    )
-    with _removed_on_failure([dst]):
-        run_tool(args, timeout=timeout)
-    return dst
+    output = ffmpeg.output(source["V:0"], source["a:0?"], str(dst), c="copy", **MP4)
+    return _write(output, dst, ffmpeg_binary, timeout)
 
 
 def make_renditions(
@@ -106,12 +99,15 @@ def cut_clip(
         raise ValueError(f"a clip needs 0 <= start < end, got {start}..{end}")
     source = open_input(src, ss=f"{start:.3f}")
     video = source["V:0"].filter("format", "yuv420p")
-    args = (
-        ffmpeg.output(video, source["a:0?"], str(dst), t=f"{end - start:.3f}", **_encode(128_000))
-        .global_args(*QUIET)
-        .overwrite_output()
-        .compile(cmd=ffmpeg_binary)
+    output = ffmpeg.output(
+        video, source["a:0?"], str(dst), t=f"{end - start:.3f}", **_encode(128_000)
     )
+    return _write(output, dst, ffmpeg_binary, timeout)
+
+
+def _write(output, dst: Path, ffmpeg_binary: str, timeout: float) -> Path:
+    """Run one ffmpeg-python output; a failed run leaves no ``dst`` behind."""
+    args = output.global_args(*QUIET).overwrite_output().compile(cmd=ffmpeg_binary)
     with _removed_on_failure([dst]):
         run_tool(args, timeout=timeout)
     return dst
