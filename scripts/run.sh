@@ -35,7 +35,8 @@ fi
 pids+=($!)
 .venv/bin/gunicorn wsgi:app --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
   --timeout 300 --graceful-timeout 10 &
-pids+=($!)
+web=$!
+pids+=("$web")
 
 for _ in $(seq 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$PORT/core/health/" 2>/dev/null && break
@@ -43,4 +44,6 @@ for _ in $(seq 100); do
 done
 say "Practika is running at http://127.0.0.1:$PORT/ (health: /core/health/). Ctrl-C stops it."
 say "log in as teacher@practika.test / practika-teacher, or student@practika.test / practika-student"
-wait -n "${pids[@]}"
+# Live as long as the web server does: if Redis or the worker dies, pages keep working and
+# /core/health/ names what is missing.
+wait "$web"
