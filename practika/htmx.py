@@ -1,6 +1,6 @@
 """The few htmx helpers every blueprint shares: page or fragment, and redirects htmx follows."""
 
-from flask import Response, redirect, render_template, request
+from flask import Response, redirect, request
 
 
 def is_htmx() -> bool:
@@ -8,14 +8,6 @@ def is_htmx() -> bool:
     return (
         request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
     )
-
-
-def render_page_or_fragment(page: str, fragment: str, status: int = 200, **context) -> Response:
-    """The full page for a browser, only the fragment for htmx; caches told it varies."""
-    template = fragment if is_htmx() else page
-    response = Response(render_template(template, **context), status=status)
-    response.vary.add("HX-Request")
-    return response
 
 
 def hx_redirect(url: str, status: int = 303) -> Response:
