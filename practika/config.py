@@ -133,9 +133,6 @@ class ProductionConfig(Config):
             )
         super().__init__(env)
 
-    def default_secret_key(self, instance: Path) -> str:  # pragma: no cover - REQUIRED above
-        raise ConfigError("SECRET_KEY is required in production")
-
 
 class TestConfig(Config):
     """For the test suite: the fixtures pass in the services they started."""

@@ -64,9 +64,7 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
-        if error.code is None or error.code < 400:
-            return error
-        return render_error(error.code)
+        return render_error(error.code or 500)
 
     @app.errorhandler(InternalServerError)
     def _internal(error: InternalServerError) -> Response:

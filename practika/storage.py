@@ -21,7 +21,7 @@ from typing import BinaryIO, Protocol
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from flask import Flask, Response, current_app, redirect, send_file
+from flask import Flask, Response, abort, current_app, redirect, send_file
 
 CHUNK = 1024 * 1024
 
@@ -98,7 +98,10 @@ class LocalStorage:
                 f"{self.accel_prefix.rstrip('/')}/{safe_key(key)}"
             )
             return response
-        response = send_file(self.path(key), mimetype=mimetype, conditional=True)
+        path = self.path(key)
+        if not path.is_file():
+            abort(404)
+        response = send_file(path, mimetype=mimetype, conditional=True)
         response.headers["Cache-Control"] = "private, max-age=3600"  # behind a permission check
         return response
 

@@ -9,8 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, Response, g, request
-from flask_login import current_user
+from flask import Flask, Response, g, request, session
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -57,7 +56,9 @@ def init_request_logging(app: Flask) -> None:
         if started is None:  # a request that failed before before_request ran
             return response
         response.headers[REQUEST_ID_HEADER] = g.request_id
-        user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+        # From the session, not current_user: logging must not load the user (a query)
+        # on requests that never needed it, such as health polls and static files.
+        user_id = session.get("_user_id")
         logger.info(
             "request",
             extra={

@@ -32,8 +32,9 @@ def check_redis() -> str:
 
 
 def check_storage() -> str:
-    get_storage().check()
-    return type(get_storage()).__name__
+    storage = get_storage()
+    storage.check()
+    return type(storage).__name__
 
 
 @lru_cache(maxsize=4)

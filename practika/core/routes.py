@@ -47,7 +47,7 @@ def media(asset_id: uuid.UUID, kind: str):
     if asset is None or not _may_view(asset):
         abort(404)
     key = asset.poster_path if kind == "poster" else asset.storage_path
-    if asset.status != ProcessingStatus.READY or not key or not storage.exists(key):
+    if asset.status != ProcessingStatus.READY or not key:
         abort(404)
     mimetype = "image/jpeg" if kind == "poster" else asset.mime_type or "video/mp4"
     return storage.send(key, mimetype)
