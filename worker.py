@@ -1,17 +1,26 @@
 """The RQ worker: builds the app once, then runs every job inside a fresh app context.
 
-python worker.py [QUEUE ...]     (default: every Practika queue)
+    python worker.py [QUEUE ...]     (default: every Practika queue)
+
+Beside the jobs it runs the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval,
+by a Redis lock), so uploads Redis lost and jobs a killed worker left are picked up again.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 
 from rq import Worker
 
 from practika import create_app
+from practika.core import tasks  # noqa: F401 - job functions imported up front
+from practika.core.tasks import sweep
 from practika.extensions import db
 from practika.queue import QUEUE_NAMES, get_redis
+
+log = logging.getLogger("practika.worker")
 
 
 class AppWorker(Worker):
@@ -28,13 +37,33 @@ class AppWorker(Worker):
                 db.session.remove()
 
 
+def sweep_forever(app, stop: threading.Event) -> None:
+    interval = app.config["SWEEP_INTERVAL_SECONDS"]
+    while not stop.wait(interval):
+        with app.app_context():
+            try:
+                if get_redis().set("practika:sweep-lock", "1", nx=True, ex=interval):
+                    done = sweep()
+                    if any(done.values()):
+                        log.info("sweep", extra=done)
+            except Exception:
+                log.exception("sweep failed; trying again next interval")
+            finally:
+                db.session.remove()
+
+
 def main(queues: list[str]) -> None:
     app = create_app()
     AppWorker.app = app
     with app.app_context():
         connection = get_redis()
+    stop = threading.Event()
+    threading.Thread(target=sweep_forever, args=(app, stop), daemon=True, name="sweep").start()
     worker = AppWorker(queues or list(QUEUE_NAMES), connection=connection)
-    worker.work(with_scheduler=True)
+    try:
+        worker.work(with_scheduler=True)
+    finally:
+        stop.set()
 
 
 if __name__ == "__main__":

@@ -82,6 +82,12 @@ class Config:
         self.FFMPEG_BINARY = env.get("FFMPEG_BINARY") or "ffmpeg"
         self.FFPROBE_BINARY = env.get("FFPROBE_BINARY") or "ffprobe"
 
+        self.VIDEO_MAX_SECONDS = parse_int("VIDEO_MAX_SECONDS", env.get("VIDEO_MAX_SECONDS"), 600)
+        self.VIDEO_MAX_ATTEMPTS = parse_int("VIDEO_MAX_ATTEMPTS", env.get("VIDEO_MAX_ATTEMPTS"), 3)
+        self.VIDEO_JOB_TIMEOUT = parse_int("VIDEO_JOB_TIMEOUT", env.get("VIDEO_JOB_TIMEOUT"), 3600)
+        self.SWEEP_INTERVAL_SECONDS = parse_int(
+            "SWEEP_INTERVAL_SECONDS", env.get("SWEEP_INTERVAL_SECONDS"), 60
+        )
         self.MAX_CONTENT_LENGTH = parse_int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 1024) * 2**20
         # How many proxies (nginx, the load balancer) stand in front and set X-Forwarded-*;
         # the client address that rate limits count is only trusted from that many hops.

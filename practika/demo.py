@@ -11,14 +11,11 @@ from flask import current_app
 
 from practika.accounts.models import RoleName, User
 from practika.accounts.services import create_user
-from practika.core.models import ProcessingStatus, VideoAsset
+from practika.core.models import VideoAsset
+from practika.core.services import enqueue_processing, store_upload
 from practika.exercises.models import Exercise
 from practika.extensions import db
-from practika.media.poster import make_poster
-from practika.media.probe import probe
 from practika.media.synth import synth_video
-from practika.models import utcnow
-from practika.storage import get_storage
 
 
 @dataclass(frozen=True)
@@ -35,6 +32,7 @@ DEMO_ACCOUNTS = (
     DemoAccount("student@practika.test", "demo-student", "practika-student", RoleName.STUDENT),
     DemoAccount("admin@practika.test", "demo-admin", "practika-admin", None, is_staff=True),
 )
+DEMO_VIDEO = {"seconds": 12, "width": 1280, "height": 720}
 DEMO_EXERCISE = "Follow the pattern"
 DEMO_DESCRIPTION = (
     "Watch the model video once at full speed, then loop it at half speed.\n"
@@ -61,6 +59,7 @@ def seed_demo() -> list[str]:
     exists = sa.select(Exercise.id).where(
         Exercise.created_by_id == teacher.id, Exercise.name == DEMO_EXERCISE
     )
+    exercise = None
     if db.session.scalar(exists) is None:
         exercise = Exercise(
             name=DEMO_EXERCISE,
@@ -71,32 +70,16 @@ def seed_demo() -> list[str]:
         db.session.add(exercise)
         created.append(f"exercise {DEMO_EXERCISE!r}")
     db.session.commit()
+    if exercise is not None:
+        enqueue_processing(exercise.video_asset)
     return created
 
 
 def _demo_video(owner: User) -> VideoAsset:
-    """A generated model video, stored and described like a processed upload."""
-    config = current_app.config
-    storage = get_storage()
-    asset = VideoAsset(owner=owner, orig_filename="demo-pattern.mp4", mime_type="video/mp4")
-    db.session.add(asset)
-    db.session.flush()  # gives the asset its id, which names its storage keys
+    """A generated model video, stored as an upload; the pipeline processes it like any other."""
     with tempfile.TemporaryDirectory() as tmp:
         video = synth_video(
-            Path(tmp) / "demo.mp4", seconds=12, width=1280, height=720,
-            ffmpeg_binary=config["FFMPEG_BINARY"],
-        )  # fmt: skip
-        poster = make_poster(video, Path(tmp) / "poster.jpg", ffmpeg_binary=config["FFMPEG_BINARY"])
-        facts = probe(video, ffprobe=config["FFPROBE_BINARY"])
-        asset.storage_path = f"videos/{asset.id}/original.mp4"
-        asset.poster_path = f"videos/{asset.id}/poster.jpg"
+            Path(tmp) / "demo.mp4", **DEMO_VIDEO, ffmpeg_binary=current_app.config["FFMPEG_BINARY"]
+        )
         with video.open("rb") as stream:
-            asset.size_bytes = storage.save(asset.storage_path, stream)
-        with poster.open("rb") as stream:
-            storage.save(asset.poster_path, stream)
-    asset.duration_sec = facts.duration
-    asset.width, asset.height = facts.width, facts.height
-    asset.processing_status = ProcessingStatus.READY
-    asset.progress_pct = 100
-    asset.processed_at = utcnow()
-    return asset
+            return store_upload(stream, owner=owner, filename="demo-pattern.mp4")

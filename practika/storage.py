@@ -30,8 +30,9 @@ class Storage(Protocol):
     def save(self, key: str, stream: BinaryIO) -> int:
         """Store the stream under ``key`` atomically; return its size in bytes."""
 
-    def download(self, key: str, target: Path) -> None:
-        """Copy the object to a local file (workers hand local files to FFmpeg)."""
+    def fetch(self, key: str, workdir: Path) -> Path:
+        """A local file with the object's bytes, for FFmpeg: the file itself when it is
+        already local, else a download into ``workdir``."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -82,8 +83,8 @@ class LocalStorage:
             raise
         return size
 
-    def download(self, key: str, target: Path) -> None:
-        shutil.copyfile(self.path(key), target)
+    def fetch(self, key: str, workdir: Path) -> Path:
+        return self.path(key)
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -130,8 +131,10 @@ class S3Storage:
         self.client.upload_fileobj(counted, self.bucket, self.object_key(key))
         return counted.size
 
-    def download(self, key: str, target: Path) -> None:
+    def fetch(self, key: str, workdir: Path) -> Path:
+        target = workdir / PurePosixPath(key).name
         self.client.download_file(self.bucket, self.object_key(key), str(target))
+        return target
 
     def exists(self, key: str) -> bool:
         try:

@@ -27,6 +27,17 @@ from tests.services import PostgresServer, RedisServer, free_port, wait_for
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def small_demo_video():
+    """The demo's model video, short and small: the pipeline is the same, the wait is not."""
+    from practika import demo
+
+    full = demo.DEMO_VIDEO
+    demo.DEMO_VIDEO = {"seconds": 3, "width": 640, "height": 360}
+    yield
+    demo.DEMO_VIDEO = full
+
+
 @pytest.fixture(scope="session")
 def redis_server():
     server = RedisServer().start()
@@ -164,6 +175,26 @@ def worker(app, database_url, redis_server, tmp_path):
     yield process
     process.terminate()
     process.wait(timeout=15)
+
+
+def process_now(asset_id) -> None:
+    """Run the real processing job in this process (real FFmpeg, no queue in between)."""
+    from practika.core.tasks import process_video
+
+    process_video(str(asset_id))
+
+
+def seed_demo_processed():
+    """The demo data, with its model video through the pipeline; returns the exercise."""
+    from practika.demo import seed_demo
+    from practika.exercises.models import Exercise
+
+    seed_demo()
+    exercise_id, asset_id = db.session.execute(
+        sa.select(Exercise.id, Exercise.video_asset_id)
+    ).one()
+    process_now(asset_id)  # the job closes the session: load the exercise afresh
+    return db.session.get(Exercise, exercise_id)
 
 
 def count_rows(model) -> int:

@@ -79,13 +79,11 @@ def test_seed_demo_creates_accounts_and_a_playable_exercise_once(runner):
     result = runner.invoke(args=["admin", "seed-demo"])
     assert result.exit_code == 0, result.output
     assert "teacher@practika.test / practika-teacher" in result.output
-    exercise = db.session.scalar(sa.select(Exercise))
-    asset = exercise.video_asset
-    assert asset.processing_status == "ready"
-    assert (asset.width, asset.height) == (1280, 720)
-    assert 11.5 < asset.duration_sec < 12.5
+    asset = db.session.scalar(sa.select(Exercise)).video_asset
+    # Stored like any upload and queued for the pipeline (tests/test_jobs.py processes it).
+    assert asset.processing_status == "queued"
+    assert asset.orig_filename == "demo-pattern.mp4"
     assert get_storage().exists(asset.storage_path)
-    assert get_storage().exists(asset.poster_path)
 
     again = runner.invoke(args=["admin", "seed-demo"])
     assert again.exit_code == 0

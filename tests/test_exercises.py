@@ -5,16 +5,13 @@ import uuid
 import pytest
 
 from practika.core.models import VideoAsset
-from practika.demo import seed_demo
-from practika.exercises.models import Exercise
 from practika.extensions import db
-from tests.conftest import log_in
+from tests.conftest import log_in, seed_demo_processed
 
 
 @pytest.fixture
 def demo(app):
-    seed_demo()
-    return db.session.query(Exercise).one()
+    return seed_demo_processed()
 
 
 @pytest.mark.parametrize("login", ["teacher@practika.test", "student@practika.test"])

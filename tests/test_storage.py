@@ -5,7 +5,6 @@ import urllib.request
 
 import pytest
 
-from practika.exercises.models import Exercise
 from practika.storage import LocalStorage, S3Storage, storage_from_url
 
 
@@ -32,8 +31,7 @@ def test_save_exists_download_delete(storage, tmp_path):
     body = bytes(range(256)) * 5000  # 1.2 MB
     assert storage.save("videos/a/original.mp4", io.BytesIO(body)) == len(body)
     assert storage.exists("videos/a/original.mp4")
-    storage.download("videos/a/original.mp4", tmp_path / "copy")
-    assert (tmp_path / "copy").read_bytes() == body
+    assert storage.fetch("videos/a/original.mp4", tmp_path).read_bytes() == body
     storage.delete("videos/a/original.mp4")
     storage.delete("videos/a/original.mp4")  # idempotent
     assert not storage.exists("videos/a/original.mp4")
@@ -42,8 +40,7 @@ def test_save_exists_download_delete(storage, tmp_path):
 def test_saving_a_key_again_overwrites(storage, tmp_path):
     storage.save("videos/a/poster.jpg", io.BytesIO(b"first"))
     storage.save("videos/a/poster.jpg", io.BytesIO(b"second"))
-    storage.download("videos/a/poster.jpg", tmp_path / "p")
-    assert (tmp_path / "p").read_bytes() == b"second"
+    assert storage.fetch("videos/a/poster.jpg", tmp_path).read_bytes() == b"second"
 
 
 def test_a_failed_write_leaves_nothing(storage):
@@ -109,17 +106,15 @@ def test_app_on_s3_reports_healthy_storage_and_redirects_media(
     database_url, redis_server, s3_bucket, tmp_path, app
 ):
     from practika import create_app
-    from practika.demo import seed_demo
     from practika.extensions import db
-    from tests.conftest import log_in, make_config
+    from tests.conftest import log_in, make_config, seed_demo_processed
 
     s3_app = create_app(make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket))
     client = s3_app.test_client()
     checks = client.get("/core/health/").get_json()["checks"]
     assert checks["storage"] == {**checks["storage"], "status": "ok", "detail": "S3Storage"}
     with s3_app.app_context():
-        seed_demo()
-        asset_id = db.session.scalar(db.select(Exercise.video_asset_id))
+        asset_id = seed_demo_processed().video_asset_id
         db.engine.dispose()
     log_in(client, "student@practika.test", "practika-student")
     response = client.get(f"/core/media/{asset_id}/video")

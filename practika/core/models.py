@@ -29,6 +29,16 @@ class ProcessingStatus(StrEnum):
         return self in (ProcessingStatus.READY, ProcessingStatus.FAILED)
 
 
+class Stage(StrEnum):
+    PROBING = "probing"
+    POSTER = "poster"
+    PLAYABLE = "playable"
+    RENDITIONS = "renditions"
+
+
+PLAYABLE = "playable"  # the renditions entry of a remuxed source, served until the ladder is in
+
+
 class VideoType(StrEnum):
     UPLOAD = "upload"
     YOUTUBE = "youtube"
@@ -75,6 +85,7 @@ class VideoAsset(Timestamped, db.Model):
     access_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     last_accessed: so.Mapped[datetime | None]
     progress_pct: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    eta_seconds: so.Mapped[int | None]
     processing_stage: so.Mapped[str | None] = so.mapped_column(sa.String(32))
     attempts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
@@ -89,6 +100,24 @@ class VideoAsset(Timestamped, db.Model):
     @property
     def status(self) -> ProcessingStatus:
         return ProcessingStatus(self.processing_status)
+
+    @property
+    def is_playable(self) -> bool:
+        """A browser can play it: ready, or remuxed and playable while the ladder is made."""
+        return bool(self.renditions) and self.status != ProcessingStatus.FAILED
+
+    @property
+    def eta_label(self) -> str | None:
+        if self.eta_seconds is None:
+            return None
+        if self.eta_seconds < 60:
+            return f"about {max(self.eta_seconds, 1)} s left"
+        return f"about {round(self.eta_seconds / 60)} min left"
+
+    def best_rendition(self) -> dict[str, Any] | None:
+        """The tallest rendition there is (``playable`` until the ladder is done)."""
+        ladder = [r for name, r in self.renditions.items() if name != PLAYABLE]
+        return max(ladder, key=lambda r: r["height"], default=self.renditions.get(PLAYABLE))
 
     def __repr__(self) -> str:
         return f"<VideoAsset {self.id} {self.processing_status}>"

@@ -7,8 +7,10 @@ from flask_login import current_user, login_required
 from practika.core import bp
 from practika.core.health import run_checks
 from practika.core.models import ProcessingStatus, VideoAsset
+from practika.core.services import enqueue_processing
 from practika.exercises.models import Exercise
 from practika.extensions import db, limiter
+from practika.htmx import is_htmx
 from practika.storage import get_storage
 
 
@@ -39,15 +41,53 @@ def _may_view(asset: VideoAsset) -> bool:
     return db.session.scalar(used_by_exercise.limit(1)) is not None
 
 
-@bp.get("/core/media/<uuid:asset_id>/<any(video, poster):kind>")
-@login_required
-def media(asset_id: uuid.UUID, kind: str):
-    storage = get_storage()
+def _visible_asset(asset_id: uuid.UUID) -> VideoAsset:
     asset = db.session.get(VideoAsset, asset_id)
     if asset is None or not _may_view(asset):
         abort(404)
-    key = asset.poster_path if kind == "poster" else asset.storage_path
-    if asset.status != ProcessingStatus.READY or not key:
+    return asset
+
+
+@bp.get("/core/media/<uuid:asset_id>/<any(video, poster):kind>")
+@login_required
+def media(asset_id: uuid.UUID, kind: str):
+    asset = _visible_asset(asset_id)
+    if kind == "poster":
+        key, mimetype = asset.poster_path, "image/jpeg"
+    else:
+        rendition = asset.best_rendition() if asset.is_playable else None
+        key, mimetype = (rendition or {}).get("path"), "video/mp4"
+    if not key:
         abort(404)
-    mimetype = "image/jpeg" if kind == "poster" else asset.mime_type or "video/mp4"
-    return storage.send(key, mimetype)
+    return get_storage().send(key, mimetype)
+
+
+@bp.get("/core/videos/<uuid:asset_id>/status")
+@login_required
+def video_status(asset_id: uuid.UUID):
+    """The status fragment; always 200 with a state, so htmx keeps swapping (htmx 2 does not
+    swap a 5xx, and the bar would freeze)."""
+    asset = _visible_asset(asset_id)
+    return render_template("core/_status.html", asset=asset, can_retry=_may_retry(asset))
+
+
+@bp.post("/core/videos/<uuid:asset_id>/retry")
+@login_required
+def retry_video(asset_id: uuid.UUID):
+    asset = _visible_asset(asset_id)
+    if not _may_retry(asset):
+        abort(404)
+    if asset.status == ProcessingStatus.FAILED:
+        asset.processing_status = ProcessingStatus.QUEUED
+        asset.processing_error = None
+        asset.attempts = 0
+        asset.progress_pct = 0
+        db.session.commit()
+        enqueue_processing(asset)
+    if not is_htmx():
+        return redirect(url_for("core.index"), 303)
+    return render_template("core/_status.html", asset=asset, can_retry=True)
+
+
+def _may_retry(asset: VideoAsset) -> bool:
+    return current_user.is_staff or asset.owner_id == current_user.id

@@ -17,9 +17,8 @@ from werkzeug.serving import make_server
 
 from practika import create_app
 from practika.config import BASE_DIR
-from practika.demo import seed_demo
 from practika.extensions import db
-from tests.conftest import make_config
+from tests.conftest import make_config, seed_demo_processed
 from tests.services import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +63,7 @@ def live_server(redis_server, tmp_path_factory) -> Iterator[str]:
     app = create_app(config)
     with app.app_context():
         flask_migrate.upgrade()
-        seed_demo()
+        seed_demo_processed()
         db.session.remove()
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)

@@ -63,7 +63,7 @@ def test_teacher_logs_in_opens_the_demo_exercise_and_logs_out(page: Page, shoot)
     video = page.locator("video")
     expect(video).to_be_visible()
     # The browser loads the video's metadata: the 12-second demo clip is playable.
-    assert video.evaluate(VIDEO_DURATION) > 11
+    assert video.evaluate(VIDEO_DURATION) > 2.5  # the demo video, shortened for tests
     # The player seeks with Range requests: the server answers one with part of the file.
     source = video.locator("source").get_attribute("src")
     response = page.request.get(source, headers={"Range": "bytes=0-1023"})

@@ -1,0 +1,97 @@
+"""Video verbs shared by the upload endpoints, the admin CLI and the demo data."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import BinaryIO
+
+from flask import current_app
+
+from practika.accounts.models import User
+from practika.core.models import ProcessingStatus, VideoAsset, VideoType
+from practika.extensions import db
+from practika.queue import enqueue
+from practika.storage import get_storage
+
+_UNSAFE_NAME = re.compile(r"[^\w.\- ()]+")
+
+
+class UploadTooLarge(ValueError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"This file is larger than {limit // 2**20} MB.")
+
+
+class _HashingReader:
+    """Reads a stream through, hashing and counting in the same pass, refusing past a cap."""
+
+    def __init__(self, stream: BinaryIO, max_bytes: int | None) -> None:
+        self.stream = stream
+        self.max_bytes = max_bytes
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def read(self, amount: int = -1) -> bytes:
+        data = self.stream.read(amount)
+        self.size += len(data)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise UploadTooLarge(self.max_bytes)
+        self.sha256.update(data)
+        return data
+
+
+def clean_filename(name: str | None) -> str:
+    """The name a person gave the file, for display only: no folders, no control characters."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return _UNSAFE_NAME.sub("_", name).strip(" .")[:255] or "video"
+
+
+def store_upload(
+    stream: BinaryIO, *, owner: User, filename: str | None, max_bytes: int | None = None
+) -> VideoAsset:
+    """Stream an upload into storage and add its row (the caller commits, then enqueues).
+
+    The bytes are hashed and counted as they are written, never held in memory; storage
+    writes atomically, so a failed upload leaves neither an object nor (after the caller's
+    rollback) a row.
+    """
+    asset = VideoAsset(
+        owner=owner,
+        orig_filename=clean_filename(filename),
+        video_type=VideoType.UPLOAD,
+        processing_status=ProcessingStatus.UPLOADED,
+    )
+    db.session.add(asset)
+    db.session.flush()  # the id names the storage key
+    key = f"videos/{asset.id}/original"
+    reader = _HashingReader(stream, max_bytes)
+    get_storage().save(key, reader)
+    asset.storage_path = key
+    asset.size_bytes = reader.size
+    asset.checksum_sha256 = reader.sha256.hexdigest()
+    return asset
+
+
+def processing_job_id(asset: VideoAsset) -> str:
+    return f"video-{asset.id}"
+
+
+def enqueue_processing(asset: VideoAsset, delay: int = 0) -> bool:
+    """Queue a committed asset for processing; False when Redis is away (the sweep retries)."""
+    job_id = enqueue(
+        "media",
+        "practika.core.tasks.process_video",
+        str(asset.id),
+        job_id=processing_job_id(asset),
+        job_timeout=current_app.config["VIDEO_JOB_TIMEOUT"],
+        delay=delay,
+    )
+    if job_id is None:
+        return False
+    if asset.processing_status == ProcessingStatus.UPLOADED:
+        asset.processing_status = ProcessingStatus.QUEUED
+    asset.job_id = job_id
+    db.session.commit()
+    return True
