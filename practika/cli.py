@@ -9,6 +9,7 @@ from flask import current_app
 
 from practika.accounts.models import RoleName
 from practika.accounts.services import AccountError, create_user
+from practika.core.commands import import_video, queue_command, reprocess, sweep_command
 from practika.demo import DEMO_ACCOUNTS, seed_demo
 from practika.extensions import db
 
@@ -73,3 +74,7 @@ def seed_demo_command(force: bool) -> None:
     for account in DEMO_ACCOUNTS:
         role = "staff" if account.is_staff else account.role
         click.echo(f"  {role:<8} {account.email} / {account.password}")
+
+
+for command in (import_video, reprocess, sweep_command, queue_command):
+    admin.add_command(command)
