@@ -88,7 +88,11 @@ class Config:
         self.SWEEP_INTERVAL_SECONDS = parse_int(
             "SWEEP_INTERVAL_SECONDS", env.get("SWEEP_INTERVAL_SECONDS"), 60
         )
-        self.MAX_CONTENT_LENGTH = parse_int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 1024) * 2**20
+        self.MAX_UPLOAD_BYTES = parse_int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 1024) * 2**20
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 2**20  # room for a form around it
+        self.UPLOAD_QUOTA_BYTES = (
+            parse_int("UPLOAD_QUOTA_MB", env.get("UPLOAD_QUOTA_MB"), 10 * 1024) * 2**20
+        )
         # How many proxies (nginx, the load balancer) stand in front and set X-Forwarded-*;
         # the client address that rate limits count is only trusted from that many hops.
         self.PROXY_HOPS = parse_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0)

@@ -171,7 +171,10 @@ def worker(app, database_url, redis_server, tmp_path):
     )  # fmt: skip
     from rq import Worker
 
-    wait_for(lambda: Worker.count(connection=get_redis()) > 0, what="RQ worker")
+    def registered() -> bool:
+        return any(w.pid == process.pid for w in Worker.all(connection=get_redis()))
+
+    wait_for(registered, what="RQ worker")
     yield process
     process.terminate()
     process.wait(timeout=15)

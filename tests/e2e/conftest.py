@@ -6,6 +6,9 @@ background thread, so the browser talks HTTP to it exactly as it would in produc
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +19,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_pl
 from werkzeug.serving import make_server
 
 from practika import create_app
-from practika.config import BASE_DIR
+from practika.config import BASE_DIR, TestConfig
 from practika.extensions import db
-from tests.conftest import make_config, seed_demo_processed
-from tests.services import free_port
+from tests.conftest import seed_demo_processed
+from tests.services import RedisServer, free_port
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = BASE_DIR / "test-artifacts"
@@ -55,10 +58,24 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def live_server(redis_server, tmp_path_factory) -> Iterator[str]:
-    """The app with its demo data, served on 127.0.0.1; yields the base URL."""
+def live_env(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """Where the live server keeps its data, shared with its worker process. Its Redis is
+    its own, so its worker never takes jobs that other tests queued."""
     tmp = tmp_path_factory.mktemp("e2e")
-    config = make_config(f"sqlite:///{tmp}/e2e.db", redis_server.url, tmp / "instance")
+    redis = RedisServer().start()
+    yield {
+        "DATABASE_URL": f"sqlite:///{tmp}/e2e.db",
+        "REDIS_URL": redis.url,
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "STORAGE_URL": str(tmp / "instance" / "media"),
+    }
+    redis.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env) -> Iterator[str]:
+    """The app with its demo data, served on 127.0.0.1; yields the base URL."""
+    config = TestConfig(live_env)
     config.WTF_CSRF_ENABLED = True  # the browser sends real tokens, as in production
     app = create_app(config)
     with app.app_context():
@@ -73,6 +90,19 @@ def live_server(redis_server, tmp_path_factory) -> Iterator[str]:
     thread.join(timeout=10)
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_worker(live_server, live_env) -> Iterator[subprocess.Popen]:
+    """A real RQ worker (``python worker.py``) processing the live server's uploads."""
+    process = subprocess.Popen(
+        [sys.executable, "worker.py"], cwd=BASE_DIR,
+        env={**os.environ, **live_env, "PRACTIKA_ENV": "development"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    yield process
+    process.terminate()
+    process.wait(timeout=15)
 
 
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))

@@ -1,0 +1,31 @@
+"""A teacher uploads a video from the browser: tus sends it in pieces with a progress bar,
+the worker processes it, and the status on the page turns into a player by itself."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from practika.media.synth import synth_video
+from tests.e2e.test_smoke import TEACHER, log_in
+
+
+def test_teacher_uploads_a_video_and_watches_it_become_playable(
+    page: Page, shoot, live_worker, tmp_path, size
+) -> None:
+    name = f"warm-up on {size}.mp4"  # both screen sizes upload to the same server
+    video = synth_video(tmp_path / name, seconds=3, width=640, height=360)
+    page.goto("/accounts/login")
+    log_in(page, TEACHER.email, TEACHER.password)
+    page.get_by_role("link", name="Videos").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your videos")
+    shoot("videos-empty")
+
+    page.get_by_label("Video file").set_input_files(video)
+    # tus sends the bytes in PATCH requests (the form's plain POST is the no-JS fallback).
+    with page.expect_request(lambda request: request.method == "PATCH"):
+        page.get_by_role("button", name="Upload").click()
+    item = page.get_by_role("article").filter(has_text=name)
+    expect(item).to_be_visible(timeout=15_000)
+    # The status fragment polls itself until the worker has made the video playable.
+    expect(item.locator("video")).to_be_visible(timeout=60_000)
+    shoot("videos-ready")

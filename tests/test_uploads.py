@@ -1,0 +1,151 @@
+"""Uploads: the plain form, and resumable tus uploads that survive a dropped connection."""
+
+import base64
+import hashlib
+import io
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from practika.core.models import VideoAsset
+from practika.extensions import db
+from practika.media.synth import synth_video
+from practika.queue import get_queue
+from tests.conftest import log_in
+
+TUS = {"Tus-Resumable": "1.0.0"}
+CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
+
+
+@pytest.fixture(scope="module")
+def video_bytes(tmp_path_factory):
+    path = synth_video(tmp_path_factory.mktemp("u") / "v.mp4", seconds=2, width=320, height=240)
+    return path.read_bytes()
+
+
+def metadata(name: str) -> str:
+    return "filename " + base64.b64encode(name.encode()).decode()
+
+
+def create(client, length: int, name: str = "take 1.mp4"):
+    return client.post(
+        "/core/uploads/", headers={**TUS, "Upload-Length": str(length),
+                                   "Upload-Metadata": metadata(name)},
+    )  # fmt: skip
+
+
+def test_options_announces_the_protocol(client):
+    response = client.options("/core/uploads/")
+    assert response.status_code == 204
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert "creation" in response.headers["Tus-Extension"]
+
+
+def test_a_resumable_upload_survives_a_dropped_connection(teacher_client, video_bytes):
+    created = create(teacher_client, len(video_bytes))
+    assert created.status_code == 201
+    url = created.headers["Location"]
+    half = len(video_bytes) // 2
+
+    first = teacher_client.patch(
+        url, data=video_bytes[:half], headers={**CHUNK, "Upload-Offset": "0"}
+    )
+    assert first.status_code == 204 and first.headers["Upload-Offset"] == str(half)
+
+    # The phone lost its connection; it asks where to go on from.
+    head = teacher_client.head(url, headers=TUS)
+    assert head.headers["Upload-Offset"] == str(half)
+    assert head.headers["Cache-Control"] == "no-store"
+
+    stale = teacher_client.patch(url, data=b"xx", headers={**CHUNK, "Upload-Offset": "0"})
+    assert stale.status_code == 409  # a wrong offset never corrupts the file
+
+    last = teacher_client.patch(
+        url, data=video_bytes[half:], headers={**CHUNK, "Upload-Offset": str(half)}
+    )
+    assert last.status_code == 204
+    asset = db.session.get(VideoAsset, uuid.UUID(last.headers["X-Video-Asset"]))
+    assert asset.checksum_sha256 == hashlib.sha256(video_bytes).hexdigest()
+    assert asset.orig_filename == "take 1.mp4" and asset.processing_status == "queued"
+    assert last.headers["X-Video-Status"] == f"/core/videos/{asset.id}/status"
+    assert get_queue("media").job_ids == [f"video-{asset.id}"]
+    assert teacher_client.head(url, headers=TUS).status_code == 404  # the partial is gone
+
+
+def test_more_bytes_than_announced_are_refused(teacher_client):
+    url = create(teacher_client, 4).headers["Location"]
+    response = teacher_client.patch(url, data=b"123456", headers={**CHUNK, "Upload-Offset": "0"})
+    assert response.status_code == 413
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(VideoAsset)) == 0
+
+
+def test_someone_elses_upload_is_not_found(client, teacher, student):
+    log_in(client, teacher.email)
+    url = create(client, 10).headers["Location"]
+    client.post("/accounts/logout")
+    log_in(client, student.email)
+    assert client.head(url, headers=TUS).status_code == 404
+    assert client.patch(url, data=b"x", headers={**CHUNK, "Upload-Offset": "0"}).status_code == 404
+
+
+@pytest.mark.parametrize("upload_id", ["../../etc/passwd", "abc.json", "nope"])
+def test_upload_ids_cannot_name_other_files(teacher_client, upload_id):
+    assert teacher_client.head(f"/core/uploads/{upload_id}", headers=TUS).status_code == 404
+
+
+def test_a_terminated_upload_is_removed(teacher_client):
+    url = create(teacher_client, 10).headers["Location"]
+    assert teacher_client.delete(url, headers=TUS).status_code == 204
+    assert teacher_client.head(url, headers=TUS).status_code == 404
+
+
+def test_size_limit_is_refused_before_any_byte_is_sent(teacher_client, app):
+    app.config["MAX_UPLOAD_BYTES"] = 1000
+    response = create(teacher_client, 1001)
+    assert response.status_code == 413
+    assert "larger than" in response.get_data(as_text=True)
+
+
+def test_quota_is_refused_with_what_is_used(teacher_client, teacher, app):
+    app.config["UPLOAD_QUOTA_BYTES"] = 3 * 2**20
+    db.session.add(VideoAsset(owner=teacher, size_bytes=2 * 2**20))
+    db.session.commit()
+    response = create(teacher_client, 2 * 2**20)
+    assert response.status_code == 413
+    assert "already use 2 MB of your 3 MB" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("length", ["", "-1", "lots"])
+def test_bad_upload_length_is_refused(teacher_client, length):
+    response = teacher_client.post("/core/uploads/", headers={**TUS, "Upload-Length": length})
+    assert response.status_code == 400
+
+
+def test_uploads_need_a_login(client):
+    response = create(client, 10)
+    assert response.status_code == 303 and "/accounts/login" in response.location
+
+
+def test_the_plain_form_upload_works_without_javascript(teacher_client, video_bytes):
+    response = teacher_client.post(
+        "/core/uploads/", data={"video": (io.BytesIO(video_bytes), "phone clip.MOV")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 303 and response.location == "/core/videos/"
+    page = teacher_client.get("/core/videos/").get_data(as_text=True)
+    assert "phone clip.MOV" in page and "Uploaded. Your video is being processed." in page
+    assert 'hx-trigger="load delay:1s"' in page  # its status polls
+
+
+def test_the_form_without_a_file_says_so(teacher_client):
+    response = teacher_client.post("/core/uploads/", data={}, follow_redirects=True)
+    assert "Choose a video to upload." in response.get_data(as_text=True)
+
+
+def test_videos_page_lists_only_your_own(client, teacher, student):
+    db.session.add(VideoAsset(owner=teacher, orig_filename="teacher-secret.mp4"))
+    db.session.commit()
+    log_in(client, student.email)
+    page = client.get("/core/videos/").get_data(as_text=True)
+    assert "teacher-secret.mp4" not in page and "No videos yet" in page
