@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import flask_migrate
@@ -154,30 +155,42 @@ def student_client(client, student):
     return client
 
 
-@pytest.fixture
-def worker(app, database_url, redis_server, tmp_path):
-    """A real RQ worker process (``python worker.py``) on the test Redis and database."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_server.url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "STORAGE_URL": str(tmp_path / "instance" / "media"),
+@contextmanager
+def running_worker(app, **env: str):
+    """A real RQ worker process (``python worker.py``) with the app's settings (and ``env``).
+
+    It waits until this very worker has registered with Redis, and stops it afterwards.
+    """
+    from rq import Worker
+
+    config = app.config
+    settings = {
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": config["REDIS_URL"],
+        "INSTANCE_PATH": app.instance_path,
+        "STORAGE_URL": config["STORAGE_URL"],
         "PRACTIKA_ENV": "development",
     }
     process = subprocess.Popen(
-        [sys.executable, "worker.py"], cwd=BASE_DIR, env=env,
+        [sys.executable, "worker.py"], cwd=BASE_DIR, env={**os.environ, **settings, **env},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    from rq import Worker
+    try:
+        wait_for(
+            lambda: any(w.pid == process.pid for w in Worker.all(connection=get_redis())),
+            what="RQ worker",
+        )
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
 
-    def registered() -> bool:
-        return any(w.pid == process.pid for w in Worker.all(connection=get_redis()))
 
-    wait_for(registered, what="RQ worker")
-    yield process
-    process.terminate()
-    process.wait(timeout=15)
+@pytest.fixture
+def worker(app):
+    """A real worker on the test's Redis, database and storage."""
+    with running_worker(app) as process:
+        yield process
 
 
 def process_now(asset_id) -> None:

@@ -149,3 +149,43 @@ def test_videos_page_lists_only_your_own(client, teacher, student):
     log_in(client, student.email)
     page = client.get("/core/videos/").get_data(as_text=True)
     assert "teacher-secret.mp4" not in page and "No videos yet" in page
+
+
+def test_an_upload_over_http_is_processed_into_s3_and_played_by_range(
+    database_url, redis_server, s3_bucket, tmp_path, app, teacher, video_bytes
+):
+    """The whole path on S3: tus over HTTP, a real worker, FFmpeg, objects in the bucket,
+    and the player's Range request answered from a presigned URL."""
+    import time
+    import urllib.request
+
+    from practika import create_app
+    from tests.conftest import make_config, running_worker
+
+    s3_app = create_app(make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket))
+    client = s3_app.test_client()
+    log_in(client, teacher.email)
+    url = create(client, len(video_bytes), "on s3.mp4").headers["Location"]
+    done = client.patch(url, data=video_bytes, headers={**CHUNK, "Upload-Offset": "0"})
+    status_url = done.headers["X-Video-Status"]
+    with s3_app.app_context(), running_worker(s3_app, **s3_bucket):
+        deadline = time.monotonic() + 60
+        # Playable first (a remux), then ready once the ladder is in: wait for both.
+        while "<video" not in (html := client.get(status_url).get_data(as_text=True)) or (
+            "sharper versions" in html
+        ):
+            assert "could not be processed" not in html, html
+            assert time.monotonic() < deadline, "not playable within a minute"
+            time.sleep(0.5)
+        storage = s3_app.extensions["storage"]
+        keys = {o["Key"] for o in storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]}
+    asset_id = done.headers["X-Video-Asset"]
+    names = ("original", "poster.jpg", "240p.mp4")  # the playable copy is gone
+    assert keys == {f"media/videos/{asset_id}/{name}" for name in names}
+    media = client.get(f"/core/media/{asset_id}/video")
+    assert media.status_code == 302
+    request = urllib.request.Request(media.location, headers={"Range": "bytes=0-99"})  # noqa: S310
+    with urllib.request.urlopen(request) as answer:  # noqa: S310 - our own test endpoint
+        assert answer.status == 206 and len(answer.read()) == 100
+    with s3_app.app_context():
+        db.engine.dispose()
