@@ -21,7 +21,7 @@ from flask import current_app
 from practika.core.models import PLAYABLE, ProcessingStatus, Stage, VideoAsset
 from practika.core.services import enqueue_processing, processing_job_id
 from practika.extensions import db
-from practika.media.ladder import plan_ladder, playable_by_remux
+from practika.media.ladder import plan_ladder, playable_by_remux, reusable_top_rung
 from practika.media.poster import make_poster
 from practika.media.rejections import MediaRejected
 from practika.media.transcode import make_renditions, remux_faststart
@@ -130,25 +130,34 @@ def _process(asset_id: uuid.UUID, workdir: Path) -> None:
     with poster.open("rb") as stream:
         storage.save(poster_key, stream)
 
+    ladder = plan_ladder(width, height)
+    renditions: dict[str, dict[str, Any]] = {}
     if playable_by_remux(facts):
         _stage(asset_id, Stage.PLAYABLE, poster_path=poster_key)
         playable = remux_faststart(source, workdir / "playable.mp4", **tools)
-        entry = _store_rendition(asset_id, PLAYABLE, playable, width, height, duration)
-        _stage(asset_id, Stage.RENDITIONS, renditions={PLAYABLE: entry})
+        source_bitrate = source.stat().st_size * 8 / duration
+        top = reusable_top_rung(facts, ladder, source_bitrate)
+        name = top.name if top else PLAYABLE  # the remux is the top rung, or stands in
+        entry = _store_rendition(asset_id, name, playable, width, height, duration)
+        _stage(asset_id, Stage.RENDITIONS, renditions={name: entry})
+        if top:
+            renditions[top.name] = entry
+            ladder = ladder[:-1]
     else:
         _stage(asset_id, Stage.RENDITIONS, poster_path=poster_key)
 
-    ladder = plan_ladder(width, height)
     outdir = workdir / "renditions"
     outdir.mkdir()
-    outputs = make_renditions(
-        source, facts, ladder, outdir, progress=_progress_writer(asset_id), **tools,
-        timeout=config["VIDEO_JOB_TIMEOUT"],
-    )  # fmt: skip
-    renditions = {
-        r.name: _store_rendition(asset_id, r.name, outputs[r.name], r.width, r.height, duration)
-        for r in ladder
-    }
+    if ladder:
+        outputs = make_renditions(
+            source, facts, ladder, outdir, progress=_progress_writer(asset_id), **tools,
+            timeout=config["VIDEO_JOB_TIMEOUT"],
+        )  # fmt: skip
+        for r in ladder:
+            path = outputs[r.name]
+            renditions[r.name] = _store_rendition(
+                asset_id, r.name, path, r.width, r.height, duration
+            )
     _update(
         asset_id, renditions=renditions, processing_status=ProcessingStatus.READY,
         processing_stage=None, progress_pct=100, eta_seconds=None, processed_at=utcnow(),

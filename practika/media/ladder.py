@@ -67,6 +67,25 @@ def playable_by_remux(facts: ProbeResult) -> bool:
     )
 
 
+# A source may stand in for the top rung up to this multiple of the rung's bitrate cap.
+REUSE_BITRATE_FACTOR = 2
+
+
+def reusable_top_rung(
+    facts: ProbeResult, ladder: list[Rendition], source_bitrate: float
+) -> Rendition | None:
+    """The top rung, when the remuxed source already is it: same size, upright, browser-ready
+    and not much heavier than the rung. Encoding it again would only cost CPU and quality."""
+    top = ladder[-1]
+    fits = (
+        playable_by_remux(facts)
+        and facts.rotation == 0
+        and (facts.display_width, facts.display_height) == (top.width, top.height)
+        and source_bitrate <= REUSE_BITRATE_FACTOR * (top.video_bitrate + top.audio_bitrate)
+    )
+    return top if fits else None
+
+
 def _rendition(short: int, long: int, landscape: bool, video: int, audio: int) -> Rendition:
     width, height = (long, short) if landscape else (short, long)
     return Rendition(f"{short}p", width, height, video, audio)
