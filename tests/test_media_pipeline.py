@@ -656,3 +656,16 @@ def test_ffmpeg_dies_with_a_worker_killed_outright():
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(alive(pid) for pid in children)
+
+
+def test_full_range_source_is_converted_to_tv_range_and_bt709_is_left_alone(tmp_path):
+    full = tmp_path / "full.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=1",
+           "-c:v", "libx264", "-pix_fmt", "yuvj420p", str(full))  # fmt: skip
+    facts = validate(full)
+    assert facts.color_range == "pc" and not facts.is_bt709_tv
+    out = make_renditions(full, facts, plan_ladder(320, 240), tmp_path)
+    stream = video_stream(next(iter(out.values())))
+    assert stream["pix_fmt"] == "yuv420p" and stream.get("color_range") == "tv"
+    plain = synth_video(tmp_path / "plain.mp4", seconds=1, width=320, height=240, audio=False)
+    assert validate(plain).is_bt709_tv

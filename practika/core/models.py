@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from practika.core.youtube import embed_url, youtube_id
 from practika.extensions import db
 from practika.models import Timestamped, one_of
 
@@ -105,6 +106,12 @@ class VideoAsset(Timestamped, db.Model):
     def is_playable(self) -> bool:
         """A browser can play it: ready, or remuxed and playable while the ladder is made."""
         return bool(self.renditions) and self.status != ProcessingStatus.FAILED
+
+    @property
+    def youtube_embed(self) -> str | None:
+        if self.video_type != VideoType.YOUTUBE or not self.youtube_url:
+            return None
+        return embed_url(youtube_id(self.youtube_url))
 
     @property
     def eta_label(self) -> str | None:

@@ -19,8 +19,9 @@ from flask_login import current_user, login_required
 from practika.core import bp
 from practika.core.health import run_checks
 from practika.core.models import ProcessingStatus, VideoAsset
-from practika.core.services import enqueue_processing, store_upload
+from practika.core.services import add_youtube_video, enqueue_processing, store_upload
 from practika.core.uploads import TUS_VERSION, PartialStore, UploadError, parse_metadata
+from practika.core.youtube import NotYouTube
 from practika.exercises.models import Exercise
 from practika.extensions import db, limiter
 from practika.htmx import is_htmx
@@ -235,3 +236,16 @@ def my_videos():
         .limit(100)
     ).all()
     return render_template("core/videos.html", videos=videos)
+
+
+@bp.post("/core/videos/youtube")
+@login_required
+def add_youtube():
+    try:
+        add_youtube_video(request.form.get("youtube_url", ""), owner=current_user)
+    except NotYouTube as error:
+        flash(str(error), "error")
+        return redirect(url_for("core.my_videos"), 303)
+    db.session.commit()
+    flash("YouTube video added.", "success")
+    return redirect(url_for("core.my_videos"), 303)

@@ -11,6 +11,7 @@ from flask import current_app
 
 from practika.accounts.models import User
 from practika.core.models import ProcessingStatus, VideoAsset, VideoType
+from practika.core.youtube import canonical_url, youtube_id
 from practika.extensions import db
 from practika.queue import enqueue
 from practika.storage import get_storage
@@ -71,6 +72,22 @@ def store_upload(
     asset.storage_path = key
     asset.size_bytes = reader.size
     asset.checksum_sha256 = reader.sha256.hexdigest()
+    return asset
+
+
+def add_youtube_video(url: str, *, owner: User) -> VideoAsset:
+    """A YouTube link as a video asset (nothing to process: YouTube plays it). Raises
+    NotYouTube with a message for the person when the link is not one."""
+    video_id = youtube_id(url)
+    asset = VideoAsset(
+        owner=owner,
+        video_type=VideoType.YOUTUBE,
+        youtube_url=canonical_url(video_id),
+        orig_filename=f"YouTube {video_id}",
+        processing_status=ProcessingStatus.READY,
+        progress_pct=100,
+    )
+    db.session.add(asset)
     return asset
 
 

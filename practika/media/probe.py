@@ -31,6 +31,8 @@ class ProbeResult:
     audio_stream: int | None = None
     pix_fmt: str | None = None
     color_transfer: str | None = None
+    color_space: str | None = None
+    color_range: str | None = None
     rotation: int = 0
     display_width: int | None = None
     display_height: int | None = None
@@ -38,6 +40,12 @@ class ProbeResult:
     @property
     def is_hdr(self) -> bool:
         return self.color_transfer in HDR_TRANSFERS
+
+    @property
+    def is_bt709_tv(self) -> bool:
+        """Already BT.709 (or untagged, as most 8-bit H.264 is) in TV range: the colours
+        need no conversion on the way to our outputs."""
+        return self.color_space in (None, "unknown", "bt709") and self.color_range != "pc"
 
 
 def probe(
@@ -74,6 +82,8 @@ def probe(
         audio_stream=audio.get("index") if audio else None,
         pix_fmt=video.get("pix_fmt"),
         color_transfer=video.get("color_transfer"),
+        color_space=video.get("color_space"),
+        color_range=video.get("color_range"),
         rotation=rotation,
         display_width=display_width,
         display_height=display_height,
