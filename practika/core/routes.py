@@ -15,10 +15,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from werkzeug.utils import secure_filename
 
 from practika.core import bp
 from practika.core.health import run_checks
-from practika.core.models import ProcessingStatus, VideoAsset
+from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import add_youtube_video, enqueue_processing, store_upload
 from practika.core.uploads import TUS_VERSION, PartialStore, UploadError, parse_metadata
 from practika.core.youtube import NotYouTube
@@ -249,3 +250,19 @@ def add_youtube():
     db.session.commit()
     flash("YouTube video added.", "success")
     return redirect(url_for("core.my_videos"), 303)
+
+
+@bp.get("/core/clips/<uuid:clip_id>.mp4")
+@login_required
+def clip_media(clip_id: uuid.UUID):
+    """A cut clip, to play or (with ``?download=1``) to keep as its own small file."""
+    clip = db.session.get(VideoClip, clip_id)
+    if clip is None or not _may_view(clip.original_video):
+        abort(404)
+    if clip.processing_status != ProcessingStatus.READY or not clip.storage_path:
+        abort(404)
+    response = get_storage().send(clip.storage_path, "video/mp4")
+    if request.args.get("download"):
+        name = secure_filename(f"{clip.title or 'clip'}-{clip.start_time:g}-{clip.end_time:g}s")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.mp4"'
+    return response

@@ -7,10 +7,11 @@ import re
 import unicodedata
 from typing import BinaryIO
 
+import sqlalchemy as sa
 from flask import current_app
 
 from practika.accounts.models import User
-from practika.core.models import ProcessingStatus, VideoAsset, VideoType
+from practika.core.models import ProcessingStatus, VideoAsset, VideoClip, VideoType
 from practika.core.youtube import canonical_url, youtube_id
 from practika.extensions import db
 from practika.queue import enqueue
@@ -89,6 +90,48 @@ def add_youtube_video(url: str, *, owner: User) -> VideoAsset:
     )
     db.session.add(asset)
     return asset
+
+
+class ClipError(ValueError):
+    """A clip that cannot be cut, with a reason for the person who asked."""
+
+
+def clip_hash(asset: VideoAsset, start: float, end: float) -> str:
+    """The same cut of the same video is the same clip (times to the millisecond)."""
+    return hashlib.sha256(f"{asset.id}:{start:.3f}:{end:.3f}".encode()).hexdigest()
+
+
+def request_clip(
+    asset: VideoAsset, start: float, end: float, *, exercise_id=None, title: str = ""
+) -> tuple[VideoClip, bool]:
+    """The clip from ``start`` to ``end`` seconds of ``asset``, and whether it is new (the
+    caller commits, then ``enqueue_clip``s a new one). Identical cuts share one clip."""
+    if asset.status != ProcessingStatus.READY or not asset.renditions:
+        raise ClipError("Clips can be cut once the video is ready.")
+    start, end = round(float(start), 3), round(float(end), 3)
+    if not 0 <= start < end:
+        raise ClipError("A clip must start before it ends.")
+    if asset.duration_sec is not None and end > asset.duration_sec + 0.05:
+        raise ClipError(f"A clip must end within the video ({asset.duration_sec:.1f} s).")
+    digest = clip_hash(asset, start, end)
+    existing = db.session.scalar(sa.select(VideoClip).where(VideoClip.clip_hash == digest))
+    if existing is not None:
+        return existing, False
+    clip = VideoClip(
+        original_video=asset, exercise_id=exercise_id, title=title, clip_hash=digest,
+        start_time=start, end_time=end, duration=round(end - start, 3),
+        processing_status=ProcessingStatus.QUEUED,
+    )  # fmt: skip
+    db.session.add(clip)
+    return clip, True
+
+
+def enqueue_clip(clip: VideoClip) -> bool:
+    job_id = enqueue(
+        "media", "practika.core.tasks.cut_video_clip", str(clip.id),
+        job_id=f"clip-{clip.id}", job_timeout=600,
+    )  # fmt: skip
+    return job_id is not None
 
 
 def processing_job_id(asset: VideoAsset) -> str:

@@ -18,13 +18,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from practika.core.models import PLAYABLE, ProcessingStatus, Stage, VideoAsset
+from practika.core.models import PLAYABLE, ProcessingStatus, Stage, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing, processing_job_id
 from practika.extensions import db
 from practika.media.ladder import plan_ladder, playable_by_remux, reusable_top_rung
 from practika.media.poster import make_poster
 from practika.media.rejections import MediaRejected
-from practika.media.transcode import make_renditions, remux_faststart
+from practika.media.transcode import cut_clip, make_renditions, remux_faststart
 from practika.media.validate import Limits, validate
 from practika.models import utcnow
 from practika.queue import get_queue
@@ -228,3 +228,40 @@ def sweep() -> dict[str, int]:
             _update(asset.id, processing_status=ProcessingStatus.QUEUED)
             done["requeued"] += enqueue_processing(asset)
     return done
+
+
+def cut_video_clip(clip_id: str) -> None:
+    """The RQ job for a clip: cut it from the best rendition into a small MP4; ready or failed."""
+    clip_uuid = uuid.UUID(clip_id)
+    claimed = db.session.execute(
+        sa.update(VideoClip)
+        .where(VideoClip.id == clip_uuid, VideoClip.processing_status == ProcessingStatus.QUEUED)
+        .values(processing_status=ProcessingStatus.PROCESSING, updated_at=utcnow())
+    )
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return
+    clip = db.session.get(VideoClip, clip_uuid)
+    storage = get_storage()
+    values: dict[str, Any]
+    try:
+        with tempfile.TemporaryDirectory(prefix="practika-clip-") as workdir:
+            source = storage.fetch(clip.original_video.best_rendition()["path"], Path(workdir))
+            start, end = clip.start_time, clip.end_time
+            db.session.close()
+            out = cut_clip(source, start, end, Path(workdir) / "clip.mp4",
+                           ffmpeg_binary=current_app.config["FFMPEG_BINARY"])  # fmt: skip
+            key = f"clips/{clip_uuid}.mp4"
+            with out.open("rb") as stream:
+                size = storage.save(key, stream)
+        values = {"storage_path": key, "size_bytes": size, "processed_at": utcnow(),
+                  "processing_status": ProcessingStatus.READY}  # fmt: skip
+    except Exception:
+        log.exception("clip %s could not be cut", clip_id)
+        db.session.rollback()
+        values = {"processing_status": ProcessingStatus.FAILED,
+                  "processing_error": "This clip could not be cut. Try again."}  # fmt: skip
+    db.session.execute(
+        sa.update(VideoClip).where(VideoClip.id == clip_uuid).values(updated_at=utcnow(), **values)
+    )
+    db.session.commit()
