@@ -9,7 +9,14 @@ from flask import current_app
 
 from practika.accounts.models import RoleName
 from practika.accounts.services import AccountError, create_user
-from practika.core.commands import import_video, queue_command, reprocess, sweep_command
+from practika.core.commands import (
+    cleanup,
+    import_video,
+    queue_command,
+    reprocess,
+    sweep_command,
+    validate_assets,
+)
 from practika.demo import DEMO_ACCOUNTS, seed_demo
 from practika.extensions import db
 
@@ -76,5 +83,5 @@ def seed_demo_command(force: bool) -> None:
         click.echo(f"  {role:<8} {account.email} / {account.password}")
 
 
-for command in (import_video, reprocess, sweep_command, queue_command):
+for command in (import_video, reprocess, sweep_command, queue_command, validate_assets, cleanup):
     admin.add_command(command)

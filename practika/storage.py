@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
@@ -35,6 +37,9 @@ class Storage(Protocol):
         already local, else a download into ``workdir``."""
 
     def exists(self, key: str) -> bool: ...
+
+    def list_keys(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored key with its last-modified time (naive UTC), for the cleanup."""
 
     def delete(self, key: str) -> None:
         """Remove the object; nothing happens when it is already gone."""
@@ -88,6 +93,12 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def list_keys(self) -> Iterator[tuple[str, datetime]]:
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith("."):  # .part files are in flight
+                modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+                yield path.relative_to(self.root).as_posix(), modified
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
@@ -147,6 +158,15 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+    def list_keys(self) -> Iterator[tuple[str, datetime]]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        ):
+            for item in page.get("Contents", []):
+                modified = item["LastModified"].astimezone(UTC).replace(tzinfo=None)
+                yield item["Key"].removeprefix(start), modified
 
     def presigned_url(self, key: str, mimetype: str) -> str:
         return self.client.generate_presigned_url(

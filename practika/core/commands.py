@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from rq import Worker
 
 from practika.accounts.models import User, normalize_email
-from practika.core.models import ProcessingStatus, VideoAsset
-from practika.core.services import enqueue_processing, store_upload
+from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
+from practika.core.services import (
+    enqueue_processing,
+    store_upload,
+    stored_keys,
+    validate_stored,
+)
 from practika.core.tasks import sweep
+from practika.core.uploads import PartialStore
 from practika.extensions import db
+from practika.models import utcnow
 from practika.queue import QUEUE_NAMES, get_queue, get_redis
+from practika.storage import get_storage
 
 
 @click.command("import-video")
@@ -122,3 +133,53 @@ def queue_command() -> None:
             f"{queue.scheduled_job_registry.count} scheduled, "
             f"{queue.failed_job_registry.count} failed"
         )
+
+
+@click.command("validate-assets")
+def validate_assets() -> None:
+    """Check every uploaded video's stored objects exist and its original matches its
+    checksum; record is_valid, last_validated and validation_errors. Exits 1 on problems."""
+    assets = db.session.scalars(
+        sa.select(VideoAsset).where(
+            VideoAsset.video_type == "upload", VideoAsset.storage_path.is_not(None)
+        )
+    ).all()
+    bad = 0
+    for asset in assets:
+        with tempfile.TemporaryDirectory(prefix="practika-validate-") as workdir:
+            problems = validate_stored(asset, Path(workdir))
+        db.session.commit()
+        if problems:
+            bad += 1
+            click.echo(f"{asset.id}: {'; '.join(problems)}")
+    click.echo(f"{len(assets) - bad} of {len(assets)} videos are intact.")
+    if bad:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("cleanup")
+@click.option("--grace-hours", default=24, show_default=True,
+              help="Leave alone anything younger than this (uploads in flight).")  # fmt: skip
+@click.option("--delete", is_flag=True, help="Delete them; without it, only list (a dry run).")
+def cleanup(grace_hours: int, delete: bool) -> None:
+    """Find stored objects no row refers to, and abandoned resumable uploads, older than
+    the grace period. Lists them; --delete removes them."""
+    cutoff = utcnow() - timedelta(hours=grace_hours)
+    known = {key for asset in db.session.scalars(sa.select(VideoAsset))
+             for key in stored_keys(asset)}  # fmt: skip
+    known |= set(db.session.scalars(sa.select(VideoClip.storage_path)).all())
+    storage = get_storage()
+    orphans = [key for key, modified in storage.list_keys()
+               if key not in known and modified < cutoff]  # fmt: skip
+    partials = PartialStore(Path(current_app.instance_path) / "uploads")
+    stale = list(partials.older_than(cutoff))
+    for key in orphans:
+        click.echo(f"{'deleting' if delete else 'would delete'} object {key}")
+        if delete:
+            storage.delete(key)
+    for upload_id in stale:
+        click.echo(f"{'deleting' if delete else 'would delete'} abandoned upload {upload_id}")
+        if delete:
+            partials.delete(upload_id)
+    verb = "Deleted" if delete else "Found (dry run; --delete removes them)"
+    click.echo(f"{verb}: {len(orphans)} orphaned objects, {len(stale)} abandoned uploads.")

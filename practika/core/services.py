@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from practika.accounts.models import User
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip, VideoType
 from practika.core.youtube import canonical_url, youtube_id
 from practika.extensions import db
+from practika.models import utcnow
 from practika.queue import enqueue
 from practika.storage import get_storage
 
@@ -155,3 +157,29 @@ def enqueue_processing(asset: VideoAsset, delay: int = 0) -> bool:
     asset.job_id = job_id
     db.session.commit()
     return True
+
+
+def stored_keys(asset: VideoAsset) -> list[str]:
+    """Every object an asset owns in storage."""
+    keys = [asset.storage_path, asset.poster_path]
+    keys += [rendition["path"] for rendition in asset.renditions.values()]
+    return [key for key in keys if key]
+
+
+def validate_stored(asset: VideoAsset, workdir: Path) -> list[str]:
+    """Check that every object the asset names exists and the original matches its
+    checksum; record the answer on the row (the caller commits) and return the problems."""
+    storage = get_storage()
+    problems = [f"missing {key}" for key in stored_keys(asset) if not storage.exists(key)]
+    original = asset.storage_path
+    if original and asset.checksum_sha256 and f"missing {original}" not in problems:
+        digest = hashlib.sha256()
+        with storage.fetch(original, workdir).open("rb") as stream:
+            while chunk := stream.read(1024 * 1024):
+                digest.update(chunk)
+        if digest.hexdigest() != asset.checksum_sha256:
+            problems.append(f"checksum mismatch for {original}")
+    asset.is_valid = not problems
+    asset.validation_errors = problems
+    asset.last_validated = utcnow()
+    return problems

@@ -16,7 +16,9 @@ import binascii
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -101,6 +103,16 @@ class PartialStore:
                 os.fsync(out.fileno())
                 upload.offset = out.tell()
         return upload.offset
+
+    def older_than(self, cutoff: datetime) -> Iterator[str]:
+        """Ids of uploads last written before ``cutoff`` (naive UTC): abandoned ones."""
+        if not self.root.is_dir():
+            return
+        for meta in self.root.glob("*.json"):
+            data = meta.with_suffix(".part")
+            newest = max(p.stat().st_mtime for p in (meta, data) if p.exists())
+            if datetime.fromtimestamp(newest, UTC).replace(tzinfo=None) < cutoff:
+                yield meta.stem
 
     def open(self, upload: PartialUpload) -> BinaryIO:
         return self._paths(upload.id)[0].open("rb")
