@@ -61,3 +61,16 @@ def test_unknown_exercise_is_not_found(client, student):
 def test_empty_list_says_so(client, student):
     log_in(client, student.email)
     assert "No exercises yet" in client.get("/exercises/").get_data(as_text=True)
+
+
+def test_viewings_are_counted_once_per_playback_not_per_range(client, demo):
+    log_in(client, "student@practika.test", "practika-student")
+    url = f"/core/media/{demo.video_asset_id}/video"
+    for ranges in ("bytes=0-", "bytes=1000-1999", "bytes=2000-", "bytes=0-1"):
+        client.get(url, headers={"Range": ranges})
+    client.get(url)
+    client.get(f"/core/media/{demo.video_asset_id}/poster")
+    db.session.expire_all()
+    asset = db.session.get(VideoAsset, demo.video_asset_id)
+    assert asset.access_count == 3  # the two playbacks from byte 0 and the plain GET
+    assert asset.last_accessed is not None

@@ -26,6 +26,7 @@ from practika.core.youtube import NotYouTube
 from practika.exercises.models import Exercise
 from practika.extensions import db, limiter
 from practika.htmx import is_htmx
+from practika.models import utcnow
 from practika.storage import get_storage
 
 
@@ -72,9 +73,29 @@ def media(asset_id: uuid.UUID, kind: str):
     else:
         rendition = asset.best_rendition() if asset.is_playable else None
         key, mimetype = (rendition or {}).get("path"), "video/mp4"
+        if key and _starts_playback():
+            _count_access(asset)
     if not key:
         abort(404)
     return get_storage().send(key, mimetype)
+
+
+def _starts_playback() -> bool:
+    """A player asks for many byte ranges per viewing; only the one from byte 0 counts."""
+    ranges = request.range
+    return ranges is None or ranges.ranges[0][0] == 0
+
+
+def _count_access(asset: VideoAsset) -> None:
+    """One small UPDATE, not a load-and-save, so concurrent viewings all count. It leaves
+    updated_at alone: that is the processing clock the sweep reads."""
+    counted = {"access_count": VideoAsset.access_count + 1, "last_accessed": utcnow()}
+    db.session.execute(
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == asset.id)
+        .values(**counted, updated_at=VideoAsset.updated_at)
+    )
+    db.session.commit()
 
 
 @bp.get("/core/videos/<uuid:asset_id>/status")
