@@ -1,6 +1,7 @@
 """Uploads: the plain form, and resumable tus uploads that survive a dropped connection."""
 
 import base64
+import errno
 import hashlib
 import io
 import uuid
@@ -189,3 +190,43 @@ def test_an_upload_over_http_is_processed_into_s3_and_played_by_range(
         assert answer.status == 206 and len(answer.read()) == 100
     with s3_app.app_context():
         db.engine.dispose()
+
+
+class FullDisk(io.RawIOBase):
+    """A fake, standing in for a full disk (filling a real one is not possible safely here):
+    the first read gives bytes, the next one fails as a write to a full disk would."""
+
+    def __init__(self, first: bytes) -> None:
+        self.parts = [first]
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.parts:
+            return self.parts.pop()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_keeps_what_arrived_and_says_so(app, teacher, tmp_path):
+    from practika.core.uploads import OUT_OF_SPACE, PartialStore, UploadError
+
+    partials = PartialStore(tmp_path)
+    upload = partials.create(teacher.id, 100, "x.mp4")
+    with pytest.raises(UploadError) as error:
+        partials.append(upload, 0, FullDisk(b"0123456789"))
+    assert error.value.status == 507 and str(error.value) == OUT_OF_SPACE
+    assert partials.get(upload.id, teacher.id).offset == 10  # resumable from what was kept
+
+
+def test_a_full_disk_when_storing_leaves_no_row_and_no_object(teacher_client, monkeypatch, app):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    url = create(teacher_client, 4).headers["Location"]
+    monkeypatch.setattr(type(app.extensions["storage"]), "save", full)
+    response = teacher_client.patch(url, data=b"abcd", headers={**CHUNK, "Upload-Offset": "0"})
+    assert response.status_code == 507
+    assert "out of storage space" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(VideoAsset)) == 0
+    assert teacher_client.head(url, headers=TUS).headers["Upload-Offset"] == "4"  # kept

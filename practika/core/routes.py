@@ -1,3 +1,4 @@
+import errno
 import os
 import uuid
 from pathlib import Path
@@ -21,7 +22,13 @@ from practika.core import bp
 from practika.core.health import run_checks
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import add_youtube_video, enqueue_processing, store_upload
-from practika.core.uploads import TUS_VERSION, PartialStore, UploadError, parse_metadata
+from practika.core.uploads import (
+    OUT_OF_SPACE,
+    TUS_VERSION,
+    PartialStore,
+    UploadError,
+    parse_metadata,
+)
 from practika.core.youtube import NotYouTube
 from practika.exercises.models import Exercise
 from practika.extensions import db, limiter
@@ -236,8 +243,14 @@ def upload_resume(upload_id: str):
         return _tus_response(400, "Upload-Offset must be a whole number of bytes.")
     headers = {"Upload-Offset": str(offset)}
     if offset == upload.length:
-        with partials.open(upload) as stream:
-            asset = store_upload(stream, owner=current_user, filename=upload.filename)
+        try:
+            with partials.open(upload) as stream:
+                asset = store_upload(stream, owner=current_user, filename=upload.filename)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            db.session.rollback()  # storage left no partial object; the upload is kept
+            return _tus_response(507, OUT_OF_SPACE)
         _finish(asset)
         partials.delete(upload_id)
         headers |= {

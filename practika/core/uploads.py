@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import os
 import secrets
@@ -23,6 +24,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
+OUT_OF_SPACE = (
+    "The server is out of storage space right now. What you sent is kept: try again later "
+    "and the upload goes on from there."
+)
 TUS_VERSION = "1.0.0"
 
 
@@ -91,17 +96,20 @@ class PartialStore:
         if offset != upload.offset:
             raise UploadError(409, f"Upload-Offset {offset} does not match {upload.offset}")
         data, _ = self._paths(upload.id)
-        with data.open("ab") as out:
+        with data.open("ab", buffering=0) as out:
             try:
                 while chunk := stream.read(CHUNK):
-                    if out.tell() + len(chunk) > upload.length:
+                    if upload.offset + len(chunk) > upload.length:
                         raise UploadError(413, "more bytes than the Upload-Length announced")
                     out.write(chunk)
+                    upload.offset += len(chunk)
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise  # a dropped connection: what arrived is kept, the client resumes
+                out.truncate(upload.offset)  # no half-written piece left behind
+                raise UploadError(507, OUT_OF_SPACE) from None
             finally:
-                # A dropped connection keeps what arrived: the client resumes from here.
-                out.flush()
                 os.fsync(out.fileno())
-                upload.offset = out.tell()
         return upload.offset
 
     def older_than(self, cutoff: datetime) -> Iterator[str]:
