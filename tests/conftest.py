@@ -25,6 +25,8 @@ from practika.extensions import db
 from practika.queue import get_redis
 from tests.services import PostgresServer, RedisServer, free_port, wait_for
 
+pytest_plugins = ["tests.media_samples"]
+
 PASSWORD = "correct horse battery"
 
 

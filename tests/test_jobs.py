@@ -147,3 +147,24 @@ def test_a_real_worker_processes_an_upload_while_the_status_fragment_polls(
     html = last.get_data(as_text=True)
     assert last.status_code == 200
     assert "<video" in html and "hx-trigger" not in html  # playable: polling stops
+
+
+# Phone recordings through the whole job (sample videos from tests/media_samples.py).
+
+
+def test_a_portrait_phone_video_is_stored_upright(app, teacher, rotated):
+    asset_id = upload(teacher, rotated, name="IMG_0042.MOV").id
+    process_video(str(asset_id))
+    asset = reload(asset_id)
+    assert asset.processing_status == "ready", asset.processing_error
+    assert (asset.width, asset.height) == (240, 320)  # displayed, not stored, dimensions
+    assert {(r["width"], r["height"]) for r in asset.renditions.values()} == {(240, 320)}
+
+
+def test_a_browser_recording_without_a_duration_gets_its_real_one(app, teacher, recorder_webm):
+    asset_id = upload(teacher, recorder_webm, name="attempt.webm").id
+    process_video(str(asset_id))
+    asset = reload(asset_id)
+    assert asset.processing_status == "ready", asset.processing_error
+    assert 1.9 < asset.duration_sec < 2.2
+    assert list(asset.renditions) == ["240p"]  # re-encoded to H.264 MP4: WebM is no remux

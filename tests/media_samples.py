@@ -1,0 +1,111 @@
+"""Sample videos, made by FFmpeg for the tests: phone recordings, browser recordings and
+hostile shapes. A pytest plugin (tests/conftest.py names it), so every test module can use
+them; each is made once per session."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from practika.media.synth import synth_video
+
+GPS = "+48.8583+002.2945/"
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-nostdin", *args], check=True, timeout=60)
+
+
+def has_encoder(name: str) -> bool:
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
+    return any(line.split()[1:2] == [name] for line in out.stdout.splitlines())
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media_pipeline")
+
+
+@pytest.fixture(scope="session")
+def small(media) -> Path:
+    return synth_video(media / "small.mp4", seconds=2, width=320, height=240)
+
+
+@pytest.fixture(scope="session")
+def hd_with_gps(media) -> Path:
+    """1280x720, 2 s, H.264/AAC, moov at the end (no faststart), with a GPS location tag."""
+    path = media / "hd.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi",
+           "-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-metadata", f"location={GPS}", str(path))  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def rotated(media) -> Path:
+    """Stored 320x240 with the top half white, shown rotated by 90 degrees (a phone held
+    upright), made the way phones do it: a display matrix, not turned pixels."""
+    stored = media / "stored.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=320x240:r=30:d=1,"
+           "drawbox=x=0:y=0:w=320:h=120:color=white:t=fill", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(stored))  # fmt: skip
+    path = media / "rotated.mp4"
+    ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def hevc_hdr(media) -> Path:
+    """What an iPhone records: HEVC Main 10, BT.2020, HDR transfer."""
+    if not has_encoder("libx265"):
+        pytest.skip("this ffmpeg has no libx265 to make an HEVC source")
+    path = media / "hevc.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi",
+           "-i", "sine", "-t", "1", "-c:v", "libx265", "-preset", "ultrafast",
+           "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
+           "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+           "-c:a", "aac", str(path))  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def recorder_webm(media) -> Path:
+    """VP8/Opus WebM written to a pipe, as MediaRecorder does: no duration in the header."""
+    path = media / "recording.webm"
+    with subprocess.Popen(
+        ["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+         "-f", "lavfi", "-i", "sine", "-t", "2", "-c:v", "libvpx", "-deadline", "realtime",
+         "-cpu-used", "8", "-c:a", "libopus", "-f", "webm", "-live", "1", "pipe:1"],
+        stdout=subprocess.PIPE,
+    ) as recorder:  # fmt: skip
+        path.write_bytes(recorder.stdout.read())
+    assert recorder.returncode == 0
+    return path
+
+
+@pytest.fixture(scope="session")
+def mute(media) -> Path:
+    return synth_video(media / "mute.mp4", seconds=1, width=320, height=240, audio=False)
+
+
+@pytest.fixture(scope="session")
+def odd(media) -> Path:
+    """321x241 pixels (4:4:4, which allows odd sizes; browsers do not play it)."""
+    path = media / "odd.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=322x242:rate=30,format=yuv444p,crop=321:241",
+           "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", str(path))  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def vfr(media) -> Path:
+    """Variable frame rate: 30 frames in the first second, 15 in the next."""
+    path = media / "vfr.mp4"
+    ffmpeg("-f", "lavfi", "-i",
+           "testsrc2=size=320x240:rate=30,setpts='if(lt(N,30),N/30,1+(N-30)/15)/TB'",
+           "-frames:v", "45", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+           "-fps_mode", "passthrough", str(path))  # fmt: skip
+    return path
