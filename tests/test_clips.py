@@ -78,3 +78,17 @@ def test_a_clip_job_runs_once(ready_asset):
     cut_video_clip(str(clip_id))  # a duplicate delivery finds it done and does nothing
     assert db.session.get(VideoClip, clip_id).storage_path == path
     assert len(get_queue("media")) == 0
+
+
+def test_the_clip_fragment_polls_until_cut_then_offers_the_download(app, ready_asset, client):
+    clip, _ = request_clip(ready_asset, 0, 1, title="Turn")
+    db.session.commit()
+    clip_id = clip.id
+    log_in(client, "tess@example.com")  # the owner (see conftest)
+    waiting = client.get(f"/core/clips/{clip_id}/status").get_data(as_text=True)
+    assert "Cutting Turn (0.0–1.0 s)" in waiting and 'hx-trigger="load delay:1s"' in waiting
+    with app.app_context():  # as in the worker: its own context, session and g
+        cut_video_clip(str(clip_id))
+    ready = client.get(f"/core/clips/{clip_id}/status").get_data(as_text=True)
+    assert "hx-trigger" not in ready
+    assert f'href="/core/clips/{clip_id}.mp4?download=1"' in ready

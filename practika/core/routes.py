@@ -286,13 +286,18 @@ def add_youtube():
     return redirect(url_for("core.my_videos"), 303)
 
 
+def _visible_clip(clip_id: uuid.UUID) -> VideoClip:
+    clip = db.session.get(VideoClip, clip_id)
+    if clip is None or not _may_view(clip.original_video):
+        abort(404)
+    return clip
+
+
 @bp.get("/core/clips/<uuid:clip_id>.mp4")
 @login_required
 def clip_media(clip_id: uuid.UUID):
     """A cut clip, to play or (with ``?download=1``) to keep as its own small file."""
-    clip = db.session.get(VideoClip, clip_id)
-    if clip is None or not _may_view(clip.original_video):
-        abort(404)
+    clip = _visible_clip(clip_id)
     if clip.processing_status != ProcessingStatus.READY or not clip.storage_path:
         abort(404)
     response = get_storage().send(clip.storage_path, "video/mp4")
@@ -300,3 +305,10 @@ def clip_media(clip_id: uuid.UUID):
         name = secure_filename(f"{clip.title or 'clip'}-{clip.start_time:g}-{clip.end_time:g}s")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}.mp4"'
     return response
+
+
+@bp.get("/core/clips/<uuid:clip_id>/status")
+@login_required
+def clip_status(clip_id: uuid.UUID):
+    """The clip's fragment; always 200 with a state, like the video status."""
+    return render_template("core/_clip.html", clip=_visible_clip(clip_id))
