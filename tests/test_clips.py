@@ -89,6 +89,7 @@ def test_the_clip_fragment_polls_until_cut_then_offers_the_download(app, ready_a
     assert "Cutting Turn (0.0–1.0 s)" in waiting and 'hx-trigger="load delay:1s"' in waiting
     with app.app_context():  # as in the worker: its own context, session and g
         cut_video_clip(str(clip_id))
+    db.session.expire_all()  # requests here share the test's session: forget what it read
     ready = client.get(f"/core/clips/{clip_id}/status").get_data(as_text=True)
     assert "hx-trigger" not in ready
     assert f'href="/core/clips/{clip_id}.mp4?download=1"' in ready
