@@ -86,7 +86,8 @@ def test_the_clip_fragment_polls_until_cut_then_offers_the_download(app, ready_a
     clip_id = clip.id
     log_in(client, "tess@example.com")  # the owner (see conftest)
     waiting = client.get(f"/core/clips/{clip_id}/status").get_data(as_text=True)
-    assert "Cutting Turn (0.0–1.0 s)" in waiting and 'hx-trigger="load delay:1s"' in waiting
+    assert "Cutting Turn (0.0\u20131.0 s)" in waiting  # an en dash between the times
+    assert 'hx-trigger="load delay:1s"' in waiting
     with app.app_context():  # as in the worker: its own context, session and g
         cut_video_clip(str(clip_id))
     db.session.expire_all()  # requests here share the test's session: forget what it read
