@@ -1,0 +1,172 @@
+"""Getting videos in: resumable (tus) and plain uploads, YouTube links, and the Videos page."""
+
+import errno
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from practika.core import bp
+from practika.core.models import VideoAsset
+from practika.core.services import add_youtube_video, enqueue_processing, store_upload
+from practika.core.uploads import (
+    OUT_OF_SPACE,
+    TUS_VERSION,
+    PartialStore,
+    UploadError,
+    parse_metadata,
+)
+from practika.core.youtube import NotYouTube
+from practika.extensions import db
+
+
+def _tus_response(status: int, message: str = "", **headers: str) -> Response:
+    response = Response(message, status=status, mimetype="text/plain")
+    response.headers["Tus-Resumable"] = TUS_VERSION
+    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(headers)
+    return response
+
+
+def _partials() -> PartialStore:
+    return PartialStore(Path(current_app.instance_path) / "uploads")
+
+
+def _check_limits(length: int) -> None:
+    """Size per file and total per user, refused before a byte is sent."""
+    max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
+    if length > max_bytes:
+        raise UploadError(413, f"This file is larger than {max_bytes // 2**20} MB.")
+    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
+    used = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(VideoAsset.size_bytes), 0)).where(
+            VideoAsset.owner_id == current_user.id
+        )
+    )
+    if used + length > quota:
+        raise UploadError(
+            413,
+            f"Your videos already use {used // 2**20} MB of your {quota // 2**20} MB; "
+            "delete some to make room.",
+        )
+
+
+def _finish(asset: VideoAsset) -> None:
+    db.session.commit()
+    enqueue_processing(asset)
+
+
+@bp.route("/core/uploads/", methods=["OPTIONS"])
+def tus_options():
+    return _tus_response(
+        204, **{"Tus-Version": TUS_VERSION, "Tus-Extension": "creation,termination",
+                "Tus-Max-Size": str(current_app.config["MAX_UPLOAD_BYTES"])},
+    )  # fmt: skip
+
+
+@bp.post("/core/uploads/")
+@login_required
+def upload_create():
+    """tus creation when the client speaks tus; otherwise a plain form post of ``video``."""
+    if request.headers.get("Tus-Resumable") is None:
+        return _form_upload()
+    try:
+        length = int(request.headers.get("Upload-Length", ""))
+        if length < 0:
+            raise ValueError
+    except ValueError:
+        return _tus_response(400, "Upload-Length must be a whole number of bytes.")
+    try:
+        _check_limits(length)
+        filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
+    except UploadError as error:
+        return _tus_response(error.status, str(error))
+    upload = _partials().create(current_user.id, length, filename)
+    location = url_for("core.upload_resume", upload_id=upload.id)
+    return _tus_response(201, Location=location, **{"Upload-Offset": "0"})
+
+
+def _form_upload():
+    file = request.files.get("video")
+    if file is None or not file.filename:
+        flash("Choose a video to upload.", "error")
+        return redirect(url_for("core.my_videos"), 303)
+    file.stream.seek(0, os.SEEK_END)
+    size = file.stream.tell()
+    file.stream.seek(0)
+    try:
+        _check_limits(size)
+    except UploadError as error:
+        flash(str(error), "error")
+        return redirect(url_for("core.my_videos"), 303)
+    _finish(store_upload(file.stream, owner=current_user, filename=file.filename))
+    flash("Uploaded. Your video is being processed.", "success")
+    return redirect(url_for("core.my_videos"), 303)
+
+
+@bp.route("/core/uploads/<upload_id>", methods=["HEAD", "PATCH", "DELETE"])
+@login_required
+def upload_resume(upload_id: str):
+    partials = _partials()
+    try:
+        upload = partials.get(upload_id, current_user.id)
+        if request.method == "HEAD":
+            return _tus_response(
+                200, **{"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
+            )
+        if request.method == "DELETE":
+            partials.delete(upload_id)
+            return _tus_response(204)
+        if request.mimetype != "application/offset+octet-stream":
+            return _tus_response(415, "Content-Type must be application/offset+octet-stream.")
+        offset = partials.append(upload, int(request.headers.get("Upload-Offset", "-1")),
+                                 request.stream)  # fmt: skip
+    except UploadError as error:
+        return _tus_response(error.status, str(error))
+    except ValueError:
+        return _tus_response(400, "Upload-Offset must be a whole number of bytes.")
+    headers = {"Upload-Offset": str(offset)}
+    if offset == upload.length:
+        try:
+            with partials.open(upload) as stream:
+                asset = store_upload(stream, owner=current_user, filename=upload.filename)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            db.session.rollback()  # storage left no partial object; the upload is kept
+            return _tus_response(507, OUT_OF_SPACE)
+        _finish(asset)
+        partials.delete(upload_id)
+        headers |= {
+            "X-Video-Asset": str(asset.id),
+            "X-Video-Status": url_for("core.video_status", asset_id=asset.id),
+        }
+    return _tus_response(204, **headers)
+
+
+@bp.get("/core/videos/")
+@login_required
+def my_videos():
+    """The user's own videos, newest first, each with its live status, and an upload form."""
+    videos = db.session.scalars(
+        sa.select(VideoAsset)
+        .where(VideoAsset.owner_id == current_user.id)
+        .order_by(VideoAsset.created_at.desc())
+        .limit(100)
+    ).all()
+    return render_template("core/videos.html", videos=videos)
+
+
+@bp.post("/core/videos/youtube")
+@login_required
+def add_youtube():
+    try:
+        add_youtube_video(request.form.get("youtube_url", ""), owner=current_user)
+    except NotYouTube as error:
+        flash(str(error), "error")
+        return redirect(url_for("core.my_videos"), 303)
+    db.session.commit()
+    flash("YouTube video added.", "success")
+    return redirect(url_for("core.my_videos"), 303)
