@@ -33,8 +33,7 @@ fi
 
 .venv/bin/python worker.py &
 pids+=($!)
-.venv/bin/gunicorn wsgi:app --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
-  --timeout 300 --graceful-timeout 10 &
+.venv/bin/gunicorn -c deploy/gunicorn.conf.py --bind "127.0.0.1:$PORT" wsgi:app &
 web=$!
 pids+=("$web")
 
