@@ -14,8 +14,11 @@ import threading
 
 from rq import Worker
 
-from practika import create_app
-from practika.core import tasks  # noqa: F401 - job functions imported up front
+from practika import (
+    create_app,
+    mail,  # noqa: F401 - job functions imported up front
+)
+from practika.core import tasks  # noqa: F401
 from practika.core.tasks import sweep
 from practika.extensions import db
 from practika.queue import QUEUE_NAMES, get_redis

@@ -19,6 +19,7 @@ from practika.core.commands import (
 )
 from practika.demo import DEMO_ACCOUNTS, seed_demo
 from practika.extensions import db
+from practika.mail import send_mail
 
 
 @click.group()
@@ -85,3 +86,13 @@ def seed_demo_command(force: bool) -> None:
 
 for command in (import_video, reprocess, sweep_command, queue_command, validate_assets, cleanup):
     admin.add_command(command)
+
+
+@admin.command("send-test-mail")
+@click.argument("email")
+def send_test_mail(email: str) -> None:
+    """Queue a test message to EMAIL through the configured mail backend (the worker sends it)."""
+    job_id = send_mail("test", email, "Practika test message")
+    if job_id is None:
+        raise click.ClickException("Redis is not reachable, so the message could not be queued")
+    click.echo(f"Queued {job_id} for {email} (backend: {current_app.config['MAIL_BACKEND']}).")

@@ -79,6 +79,17 @@ class Config:
         self.MAIL_BACKEND = env.get("MAIL_BACKEND") or "outbox"
         self.MAIL_OUTBOX = Path(env.get("MAIL_OUTBOX") or instance / "outbox")
         self.MAIL_FROM = env.get("MAIL_FROM") or "Practika <no-reply@practika.test>"
+        if self.MAIL_BACKEND not in ("outbox", "smtp", "ses"):
+            raise ConfigError(
+                f"MAIL_BACKEND must be outbox, smtp or ses, not {self.MAIL_BACKEND!r}"
+            )
+        self.SMTP_HOST = env.get("SMTP_HOST") or "localhost"
+        self.SMTP_PORT = parse_int("SMTP_PORT", env.get("SMTP_PORT"), 25)
+        self.SMTP_USERNAME = env.get("SMTP_USERNAME") or None
+        self.SMTP_PASSWORD = env.get("SMTP_PASSWORD") or None
+        self.SMTP_STARTTLS = parse_bool("SMTP_STARTTLS", env.get("SMTP_STARTTLS"), False)
+        self.SMTP_TIMEOUT = parse_int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), 10)
+        self.SES_ENDPOINT_URL = env.get("SES_ENDPOINT_URL") or None
         self.FFMPEG_BINARY = env.get("FFMPEG_BINARY") or "ffmpeg"
         self.FFPROBE_BINARY = env.get("FFPROBE_BINARY") or "ffprobe"
 

@@ -121,24 +121,21 @@ class SesBackend:
 
 
 def get_backend(config: Mapping[str, Any]) -> MailBackend:
-    """The backend ``MAIL_BACKEND`` names, built from the app's config."""
-    name = (config.get("MAIL_BACKEND") or "outbox").strip().lower()
+    """The backend ``MAIL_BACKEND`` names, built from the app's config (config.py parses it)."""
+    name = config["MAIL_BACKEND"]
     if name == "outbox":
         return OutboxBackend(Path(config["MAIL_OUTBOX"]))
     if name == "smtp":
         return SmtpBackend(
-            config.get("SMTP_HOST", "localhost"),
-            int(config.get("SMTP_PORT", 25)),
-            username=config.get("SMTP_USERNAME") or None,
-            password=config.get("SMTP_PASSWORD") or None,
-            starttls=bool(config.get("SMTP_STARTTLS", False)),
-            timeout=float(config.get("SMTP_TIMEOUT", 10)),
+            config["SMTP_HOST"],
+            config["SMTP_PORT"],
+            username=config["SMTP_USERNAME"],
+            password=config["SMTP_PASSWORD"],
+            starttls=config["SMTP_STARTTLS"],
+            timeout=config["SMTP_TIMEOUT"],
         )
     if name == "ses":
-        return SesBackend(
-            config.get("AWS_REGION") or "us-east-1",
-            endpoint_url=config.get("SES_ENDPOINT_URL") or None,
-        )
+        return SesBackend(config["AWS_REGION"], endpoint_url=config["SES_ENDPOINT_URL"])
     raise ValueError(f"MAIL_BACKEND must be outbox, smtp or ses, not {name!r}")
 
 

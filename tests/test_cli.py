@@ -97,3 +97,12 @@ def test_seed_demo_refuses_production(runner, app):
     assert result.exit_code == 1
     assert "refusing" in result.output
     assert count_rows(User) == 0
+
+
+def test_send_test_mail_queues_a_message(runner):
+    from practika.queue import get_queue
+
+    result = runner.invoke(args=["admin", "send-test-mail", "ops@example.com"])
+    assert result.exit_code == 0, result.output
+    assert "for ops@example.com (backend: outbox)" in result.output
+    assert len(get_queue("mail")) == 1

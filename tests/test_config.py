@@ -81,3 +81,13 @@ def test_a_bool_that_is_not_one_is_an_error():
 def test_a_number_that_is_not_one_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="MAX_UPLOAD_MB"):
         Config({"MAX_UPLOAD_MB": "lots", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_an_unknown_mail_backend_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="MAIL_BACKEND must be outbox, smtp or ses"):
+        Config({"MAIL_BACKEND": "pigeon", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_smtp_starttls_is_parsed_not_truthy(tmp_path):
+    config = Config({"SMTP_STARTTLS": "false", "INSTANCE_PATH": str(tmp_path)})
+    assert config.SMTP_STARTTLS is False

@@ -120,6 +120,16 @@ def test_html_part_escapes_user_provided_context(mail_app):
     assert f"Hello {name}," in text  # plain text is not HTML: shown as typed
 
 
+def test_non_ascii_travels_7bit_clean(mail_app):
+    msg = build_message("test", "Zoë <zoe@example.com>", "Olá — teste", name="Zoë")
+    data = msg.as_bytes()
+    assert data.isascii()  # no relay on the way needs 8BITMIME
+    received = parse_message(data)
+    assert received["Subject"] == "Olá — teste"
+    assert parseaddr(received["To"])[0] == "Zoë"
+    assert all("Hello Zoë," in part for part in parts(received))
+
+
 def test_a_line_break_in_a_header_is_refused(mail_app):
     with pytest.raises(ValueError):
         build_message("test", "ana@example.com", "Hi\r\nBcc: victim@example.com")
