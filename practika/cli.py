@@ -7,6 +7,7 @@ import sys
 import click
 from flask import current_app
 
+from practika.accounts.commands import deactivate, metrics, set_role
 from practika.accounts.models import RoleName
 from practika.accounts.services import AccountError, create_user
 from practika.core.commands import (
@@ -84,7 +85,17 @@ def seed_demo_command(force: bool) -> None:
         click.echo(f"  {role:<8} {account.email} / {account.password}")
 
 
-for command in (import_video, reprocess, sweep_command, queue_command, validate_assets, cleanup):
+for command in (
+    set_role,
+    deactivate,
+    metrics,
+    import_video,
+    reprocess,
+    sweep_command,
+    queue_command,
+    validate_assets,
+    cleanup,
+):
     admin.add_command(command)
 
 

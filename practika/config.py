@@ -109,6 +109,7 @@ class Config:
         self.PROXY_HOPS = parse_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or "10 per minute"
+        self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5 per hour"
         self.HEALTH_TIMEOUT_SECONDS = 1.0
 
         self.SESSION_COOKIE_HTTPONLY = True

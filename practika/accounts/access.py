@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -24,9 +25,14 @@ login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(cookie_id: str) -> User | None:
+    """The user a login cookie names, if its session token is still theirs and they are
+    active; a password change gives a new token, so older cookies log nobody in."""
+    user_id, _, token = cookie_id.partition(":")
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or not secrets.compare_digest(token, user.session_token):
+        return None
+    return user
 
 
 @login_manager.unauthorized_handler

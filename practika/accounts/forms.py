@@ -1,6 +1,14 @@
+import re
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+from practika.accounts.models import RoleName
+
+USERNAME_RULE = "3 to 30 letters, digits, dots, dashes or underscores."
+PASSWORD_RULE = "At least 10 characters, and not your username or email."  # noqa: S105
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class LoginForm(FlaskForm):
@@ -16,3 +24,69 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField("Keep me logged in on this device")
+
+
+def _email_shape(form, field) -> None:
+    if not EMAIL_SHAPE.match(field.data or ""):
+        raise ValidationError("Enter an email address like name@example.com.")
+
+
+class NewPasswordMixin:
+    password = PasswordField(
+        "Password",
+        description=PASSWORD_RULE,
+        validators=[DataRequired(message="Choose a password."), Length(max=1024)],
+        render_kw={"autocomplete": "new-password", "minlength": 10},
+    )
+
+    def validate_password(self, field) -> None:
+        password = field.data or ""
+        if len(password) < 10:
+            raise ValidationError("Use at least 10 characters.")
+        if len(set(password)) < 4:
+            raise ValidationError("Use more than a few different characters.")
+        taken = [getattr(self, "username", None), getattr(self, "email", None)]
+        for other in (f.data.split("@")[0].lower() for f in taken if f is not None and f.data):
+            if len(other) >= 3 and other in password.lower():
+                raise ValidationError("Do not use your username or email in your password.")
+
+
+class SignupForm(NewPasswordMixin, FlaskForm):
+    username = StringField(
+        "Username",
+        description=USERNAME_RULE,
+        validators=[
+            DataRequired(message="Choose a username."),
+            Regexp(r"^[A-Za-z0-9_.-]{3,30}$", message=USERNAME_RULE),
+        ],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    email = StringField(
+        "Email",
+        validators=[DataRequired(message="Enter your email."), Length(max=254), _email_shape],
+        render_kw={"autocomplete": "email", "type": "email", "autocapitalize": "none"},
+    )
+
+
+class RoleForm(FlaskForm):
+    # Shown once, while a new account has no role; changing it later is the admin's job.
+    role = RadioField(
+        "I am a",
+        choices=[
+            (RoleName.STUDENT, "Student: I practise exercises"),
+            (RoleName.TEACHER, "Teacher: I build exercises"),
+        ],
+        validators=[DataRequired(message="Choose student or teacher.")],
+    )
+
+
+class ResetRequestForm(FlaskForm):
+    email = StringField(
+        "Email",
+        validators=[DataRequired(message="Enter your email."), Length(max=254), _email_shape],
+        render_kw={"autocomplete": "email", "type": "email", "autocapitalize": "none"},
+    )
+
+
+class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    pass

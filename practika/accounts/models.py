@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -18,6 +19,10 @@ from practika.models import utcnow
 class RoleName(StrEnum):
     STUDENT = "student"
     TEACHER = "teacher"
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(16)
 
 
 def normalize_email(email: str) -> str:
@@ -41,6 +46,10 @@ class User(UserMixin, db.Model):
     last_login: so.Mapped[datetime | None]
     first_name: so.Mapped[str] = so.mapped_column(sa.String(150), default="", server_default="")
     last_name: so.Mapped[str] = so.mapped_column(sa.String(150), default="", server_default="")
+    # Part of the login cookie: a new one (on a password change) logs out every session.
+    session_token: so.Mapped[str] = so.mapped_column(
+        sa.String(32), default=new_session_token, server_default=""
+    )
 
     profile: so.Mapped[Profile] = so.relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="joined"
@@ -51,7 +60,13 @@ class User(UserMixin, db.Model):
         return normalize_email(email)
 
     def set_password(self, password: str) -> None:
+        """Set the password and end every session that used the old one."""
         self.password_hash = generate_password_hash(password)
+        self.session_token = new_session_token()
+
+    def get_id(self) -> str:
+        """What the login cookie holds: the id and the current session token."""
+        return f"{self.id}:{self.session_token}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -117,6 +132,7 @@ class BetaInvitation(db.Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     accepted_at: so.Mapped[datetime | None]
+    revoked_at: so.Mapped[datetime | None]
     invited_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -3,8 +3,25 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from practika.accounts import bp
 from practika.accounts.access import is_safe_next
-from practika.accounts.forms import LoginForm
-from practika.accounts.services import authenticate, record_login
+from practika.accounts.forms import (
+    LoginForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    RoleForm,
+    SignupForm,
+)
+from practika.accounts.models import normalize_email
+from practika.accounts.services import (
+    AccountError,
+    authenticate,
+    choose_role,
+    record_login,
+    send_password_reset,
+    send_verification,
+    sign_up,
+    verify_email,
+)
+from practika.accounts.tokens import Purpose, TokenError, read_token
 from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
 
@@ -13,8 +30,18 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _mail_limit() -> str:
+    return current_app.config["MAIL_RATE_LIMIT"]
+
+
+def _form_email() -> str:
+    """Rate limits per account, whichever address it comes from."""
+    return "email:" + normalize_email(request.form.get("email", ""))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_form_email)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("exercises.index"))
@@ -27,6 +54,8 @@ def login():
             record_login(user)
             db.session.commit()
             flash(f"Welcome back, {user.display_name}.", "success")
+            if user.profile.email_verified_at is None:
+                flash("Please confirm your email: open the link we sent you.", "warning")
             return hx_redirect(next_url if is_safe_next(next_url) else url_for("exercises.index"))
         form.password.errors.append("That email or username and password do not match.")
     status = 422 if form.errors else 200
@@ -39,3 +68,101 @@ def logout():
     logout_user()
     flash("You are logged out.", "info")
     return hx_redirect(url_for("accounts.login"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_mail_limit, methods=["POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            sign_up(username=form.username.data, email=form.email.data,
+                    password=form.password.data)  # fmt: skip
+        except AccountError as error:
+            form.username.errors.append(str(error))
+        else:
+            return render_template("accounts/check_email.html", email=form.email.data)
+    return render_template("accounts/signup.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/verify/<token>")
+def verify(token: str):
+    try:
+        user = verify_email(token)
+    except TokenError as error:
+        return render_template("accounts/token_error.html", message=str(error)), 400
+    db.session.commit()
+    flash("Your email is confirmed.", "success")
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(url_for("core.index"))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/verify/resend")
+@login_required
+@limiter.limit(_mail_limit, key_func=lambda: f"resend:{current_user.id}")
+def resend_verification():
+    if current_user.profile.email_verified_at is None:
+        send_verification(current_user)
+        flash(f"We sent a new link to {current_user.email}.", "info")
+    return hx_redirect(url_for("core.index"))
+
+
+@bp.route("/onboarding", methods=["GET", "POST"])
+@login_required
+def onboarding():
+    if current_user.profile.role is not None or current_user.is_staff:
+        return redirect(url_for("core.index"))
+    form = RoleForm()
+    if form.validate_on_submit():
+        choose_role(current_user, form.role.data)
+        db.session.commit()
+        flash("You are all set.", "success")
+        return hx_redirect(url_for("core.index"))
+    return render_template("accounts/onboarding.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_mail_limit, methods=["POST"])
+@limiter.limit(_mail_limit, methods=["POST"], key_func=_form_email)
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        send_password_reset(normalize_email(form.email.data))
+        return render_template("accounts/check_email.html", email=form.email.data, reset=True)
+    return render_template("accounts/reset_request.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        user = read_token(token, Purpose.RESET_PASSWORD)
+    except TokenError as error:
+        return render_template("accounts/token_error.html", message=str(error)), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data)  # a new session token: every login ends
+        db.session.commit()
+        logout_user()
+        flash("Your password is changed. Log in with the new one.", "success")
+        return hx_redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form), 422 if form.errors else 200
+
+
+# Pages a user without a role may still reach (everything else sends them to choose one).
+ONBOARDING_OPEN = {
+    "static", "core.health", "accounts.onboarding", "accounts.logout", "accounts.verify",
+    "accounts.resend_verification",
+}  # fmt: skip
+
+
+@bp.before_app_request
+def _require_a_role():
+    """A new account chooses student or teacher before anything else."""
+    if request.endpoint in ONBOARDING_OPEN or not current_user.is_authenticated:
+        return None
+    if current_user.profile.role is None and not current_user.is_staff:
+        return hx_redirect(url_for("accounts.onboarding"))
+    return None

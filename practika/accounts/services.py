@@ -6,10 +6,13 @@ import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
+from flask import url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from practika.accounts.models import Profile, Role, User, UserMetrics, normalize_email
+from practika.accounts.tokens import Purpose, TokenError, make_token, read_token
 from practika.extensions import db
+from practika.mail import send_mail
 from practika.models import utcnow
 
 
@@ -89,3 +92,62 @@ def create_user(
     )
     db.session.add(user)
     return user
+
+
+def sign_up(*, username: str, email: str, password: str) -> User | None:
+    """A new account without a role yet (the person chooses one after verifying), with a
+    verification mail queued; or, when the email already has an account, a note to its owner
+    instead. Both look the same to whoever signed up (the caller shows one page), so the
+    form tells nobody which addresses have accounts. Raises AccountError for a taken
+    username (usernames are public)."""
+    email = normalize_email(email)
+    if db.session.scalar(sa.select(User.id).where(User.username == username.strip())):
+        raise AccountError("That username is taken; try another.")
+    existing = db.session.scalar(sa.select(User).where(User.email == email))
+    if existing is not None:
+        check_password_hash(_unknown_user_hash(), password)  # the same work as a new account
+        send_mail(
+            "account_exists", existing.email, "Your Practika account",
+            name=existing.display_name, login_link=url_for("accounts.login", _external=True),
+            reset_link=url_for("accounts.reset_request", _external=True),
+        )  # fmt: skip
+        return None
+    user = create_user(email=email, username=username, password=password, role=None)
+    db.session.commit()
+    send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> None:
+    link = url_for("accounts.verify", token=make_token(user, Purpose.VERIFY_EMAIL), _external=True)
+    send_mail("verify_email", user.email, "Confirm your email for Practika",
+              name=user.display_name, link=link)  # fmt: skip
+
+
+def verify_email(token: str) -> User:
+    """Mark the token's email verified (raises TokenError for a bad, used or old link)."""
+    user = read_token(token, Purpose.VERIFY_EMAIL)
+    if user.profile.email_verified_at is not None:
+        raise TokenError("This email address is already confirmed. You can log in.")
+    user.profile.email_verified_at = utcnow()
+    return user
+
+
+def send_password_reset(email: str) -> None:
+    """Mail a reset link if an active account uses ``email``; the caller answers the same
+    either way (the mail goes out from the worker, so the timing barely differs)."""
+    user = find_by_login(email) if "@" in email else None
+    if user is None or not user.is_active:
+        return
+    link = url_for("accounts.reset_password",
+                   token=make_token(user, Purpose.RESET_PASSWORD), _external=True)  # fmt: skip
+    send_mail("reset_password", user.email, "Choose a new Practika password",
+              name=user.display_name, link=link)  # fmt: skip
+
+
+def choose_role(user: User, role: str) -> None:
+    """Once only: a user who has a role cannot pick another (that is the admin's job)."""
+    if user.profile.role is not None:
+        raise AccountError("Your role is already chosen. An administrator can change it.")
+    user.profile.role = get_role(role)
+    user.profile.onboarding_completed = True

@@ -1,0 +1,95 @@
+"""``flask admin`` commands for people: set-role, deactivate, and metrics checked against the
+data."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+import click
+import sqlalchemy as sa
+
+from practika.accounts.metrics import recompute_metrics
+from practika.accounts.models import Profile, RoleName, User, UserMetrics
+from practika.accounts.services import find_by_login, get_role
+from practika.extensions import db
+
+
+def _user(login: str) -> User:
+    user = find_by_login(login)
+    if user is None:
+        raise click.ClickException(f"no user with email or username {login!r}")
+    return user
+
+
+@click.command("set-role")
+@click.argument("login", metavar="EMAIL_OR_USERNAME")
+@click.argument("role", type=click.Choice([r.value for r in RoleName], case_sensitive=False))
+def set_role(login: str, role: str) -> None:
+    """Make a user a student or a teacher, and mark their onboarding done (so they are not
+    asked to choose again)."""
+    user = _user(login)
+    old = user.role or "no role"
+    if user.profile is None:  # create_user always makes one; older rows may lack it
+        user.profile = Profile(metrics=UserMetrics())
+    user.profile.role = get_role(role.lower())
+    user.profile.onboarding_completed = True
+    db.session.commit()
+    click.echo(f"{user.username}: {old} -> {user.role}.")
+
+
+@click.command("deactivate")
+@click.argument("login", metavar="EMAIL_OR_USERNAME")
+@click.option("--reactivate", is_flag=True, help="Let a deactivated user log in again.")
+def deactivate(login: str, reactivate: bool) -> None:
+    """Stop a user from logging in; their sessions end on their next request and their data
+    stays. Refuses to deactivate the last active staff user. --reactivate undoes it."""
+    user = _user(login)
+    if reactivate:
+        if user.is_active:
+            click.echo(f"{user.username} is already active; nothing changed.")
+            return
+        user.is_active = True
+        db.session.commit()
+        click.echo(f"Reactivated {user.username} <{user.email}>: they can log in again.")
+        return
+    if not user.is_active:
+        click.echo(f"{user.username} is already deactivated; nothing changed.")
+        return
+    if user.is_staff:
+        # Lock the active staff rows (PostgreSQL), so two admins deactivating each other at
+        # once cannot both pass this check.
+        active_staff = db.session.scalars(
+            sa.select(User.id).where(User.is_staff, User.is_active).with_for_update()
+        ).all()
+        if len(active_staff) <= 1:
+            raise click.ClickException(
+                f"{user.username} is the last active staff user; make another staff user first"
+            )
+    user.is_active = False
+    db.session.commit()
+    click.echo(f"Deactivated {user.username} <{user.email}>: they can no longer log in.")
+
+
+@click.command("metrics")
+@click.option("--fix", is_flag=True, help="Write the recomputed values where they differ.")
+def metrics(fix: bool) -> None:
+    """Recompute every user's exercises_created, comments_made and total_video_time from the
+    exercises, comments and uploaded videos, and list each value that drifted (stored vs
+    actual). Exits 1 on drift, unless --fix wrote the true values."""
+    drifts = recompute_metrics(fix=fix)
+    users = 0
+    for username, theirs in groupby(drifts, key=lambda drift: drift.username):
+        users += 1
+        click.echo(f"{username}: " + "; ".join(
+            f"{d.field} stored {'none' if d.stored is None else d.stored}, actual {d.actual}"
+            for d in theirs
+        ))  # fmt: skip
+    if not drifts:
+        click.echo("Every user's metrics match the data.")
+        return
+    if fix:
+        db.session.commit()
+        click.echo(f"Fixed {len(drifts)} value(s) for {users} user(s).")
+        return
+    click.echo(f"{len(drifts)} value(s) drifted for {users} user(s); --fix writes the true values.")
+    raise click.exceptions.Exit(1)
