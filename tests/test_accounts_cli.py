@@ -5,7 +5,6 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from practika.accounts.commands import deactivate, metrics, set_role
 from practika.accounts.metrics import Drift, recompute_metrics
 from practika.accounts.models import RoleName, User, UserMetrics
 from practika.accounts.services import authenticate, create_user
@@ -14,8 +13,6 @@ from practika.core.models import VideoAsset, VideoType
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from tests.conftest import PASSWORD
-
-COMMANDS = (set_role, deactivate, metrics)
 
 
 def make_user(name: str, role: str | None = None, *, staff: bool = False) -> User:

@@ -2,6 +2,7 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from practika.accounts.models import RoleName
@@ -73,8 +74,8 @@ class RoleForm(FlaskForm):
     role = RadioField(
         "I am a",
         choices=[
-            (RoleName.STUDENT, "Student: I practise exercises"),
-            (RoleName.TEACHER, "Teacher: I build exercises"),
+            SelectChoice(RoleName.STUDENT, "Student: I practise exercises"),
+            SelectChoice(RoleName.TEACHER, "Teacher: I build exercises"),
         ],
         validators=[DataRequired(message="Choose student or teacher.")],
     )
