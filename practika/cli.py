@@ -7,7 +7,14 @@ import sys
 import click
 from flask import current_app
 
-from practika.accounts.commands import deactivate, metrics, set_role
+from practika.accounts.commands import (
+    deactivate,
+    invitations_command,
+    invite_command,
+    metrics,
+    revoke_invitation_command,
+    set_role,
+)
 from practika.accounts.models import RoleName
 from practika.accounts.services import AccountError, create_user
 from practika.core.commands import (
@@ -89,6 +96,9 @@ for command in (
     set_role,
     deactivate,
     metrics,
+    invite_command,
+    invitations_command,
+    revoke_invitation_command,
     import_video,
     reprocess,
     sweep_command,

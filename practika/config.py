@@ -78,6 +78,7 @@ class Config:
         self.STORAGE_ACCEL_PREFIX = env.get("STORAGE_ACCEL_PREFIX") or None
         self.MAIL_BACKEND = env.get("MAIL_BACKEND") or "outbox"
         self.MAIL_OUTBOX = Path(env.get("MAIL_OUTBOX") or instance / "outbox")
+        self.BASE_URL = env.get("BASE_URL") or "http://127.0.0.1:8000"  # for links in mail
         self.MAIL_FROM = env.get("MAIL_FROM") or "Practika <no-reply@practika.test>"
         if self.MAIL_BACKEND not in ("outbox", "smtp", "ses"):
             raise ConfigError(
@@ -109,6 +110,9 @@ class Config:
         self.PROXY_HOPS = parse_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or "10 per minute"
+        self.BETA_INVITE_ONLY = parse_bool(
+            "BETA_INVITE_ONLY", env.get("BETA_INVITE_ONLY"), self.ENV_NAME == "production"
+        )
         self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5 per hour"
         self.HEALTH_TIMEOUT_SECONDS = 1.0
 

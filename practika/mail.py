@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config as BotoConfig
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template, url_for
 from redis.exceptions import RedisError
 from rq import Retry
 
@@ -198,3 +198,12 @@ def deliver(message: bytes) -> None:
         msg["Message-ID"],
         recipients,
     )
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """A full link for a message: from the request when there is one, else from BASE_URL
+    (the admin CLI and jobs have no request to take the host from)."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)

@@ -1,5 +1,5 @@
-"""``flask admin`` commands for people: set-role, deactivate, and metrics checked against the
-data."""
+"""``flask admin`` commands for people: set-role, deactivate, metrics checked against the
+data, and the beta's invitations."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from itertools import groupby
 import click
 import sqlalchemy as sa
 
+from practika.accounts.errors import AccountError
+from practika.accounts.invitations import INVITATION_DAYS, invite, revoke, state
 from practika.accounts.metrics import recompute_metrics
-from practika.accounts.models import Profile, RoleName, User, UserMetrics
+from practika.accounts.models import (
+    BetaInvitation,
+    Profile,
+    RoleName,
+    User,
+    UserMetrics,
+    normalize_email,
+)
 from practika.accounts.services import find_by_login, get_role
 from practika.extensions import db
 
@@ -93,3 +102,41 @@ def metrics(fix: bool) -> None:
         return
     click.echo(f"{len(drifts)} value(s) drifted for {users} user(s); --fix writes the true values.")
     raise click.exceptions.Exit(1)
+
+
+@click.command("invite")
+@click.argument("email")
+@click.option("--days", default=INVITATION_DAYS, show_default=True, help="Days the link works.")
+def invite_command(email: str, days: int) -> None:
+    """Invite EMAIL to the beta: mail the sign-up link (through the worker) and print it.
+    Inviting again renews the link; the old one stops working."""
+    try:
+        link = invite(email, invited_by=None, days=days)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Invited {normalize_email(email)}; the link works for {days} days:")
+    click.echo(link)
+
+
+@click.command("invitations")
+def invitations_command() -> None:
+    """List the invitations with their state (pending, accepted, revoked, expired)."""
+    rows = db.session.scalars(
+        sa.select(BetaInvitation).order_by(BetaInvitation.created_at.desc())
+    ).all()
+    for invitation in rows:
+        by = invitation.invited_by.username if invitation.invited_by else "cli"
+        click.echo(f"{invitation.email:<40} {state(invitation):<9} by {by:<16} "
+                   f"expires {invitation.expires_at:%Y-%m-%d %H:%M}")  # fmt: skip
+    click.echo(f"{len(rows)} invitation(s).")
+
+
+@click.command("revoke-invitation")
+@click.argument("email")
+def revoke_invitation_command(email: str) -> None:
+    """Withdraw the invitation for EMAIL: its link stops working."""
+    try:
+        invitation = revoke(email)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Revoked the invitation for {invitation.email}.")

@@ -10,6 +10,7 @@ from practika.accounts.forms import (
     RoleForm,
     SignupForm,
 )
+from practika.accounts.invitations import find_pending
 from practika.accounts.models import normalize_email
 from practika.accounts.services import (
     AccountError,
@@ -75,16 +76,25 @@ def logout():
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
-    form = SignupForm()
+    token = request.args.get("invitation")
+    invitation = find_pending(token)
+    if current_app.config["BETA_INVITE_ONLY"] and invitation is None:
+        return render_template("accounts/invitation_needed.html", had_link=bool(token)), 403
+    form = SignupForm(email=invitation.email if invitation else None)
     if form.validate_on_submit():
-        try:
-            sign_up(username=form.username.data, email=form.email.data,
-                    password=form.password.data)  # fmt: skip
-        except AccountError as error:
-            form.username.errors.append(str(error))
+        if invitation is not None and normalize_email(form.email.data) != invitation.email:
+            form.email.errors.append(f"This invitation is for {invitation.email}.")
         else:
-            return render_template("accounts/check_email.html", email=form.email.data)
-    return render_template("accounts/signup.html", form=form), 422 if form.errors else 200
+            try:
+                sign_up(username=form.username.data, email=form.email.data,
+                        password=form.password.data, invitation=invitation)  # fmt: skip
+            except AccountError as error:
+                form.username.errors.append(str(error))
+            else:
+                return render_template("accounts/check_email.html", email=form.email.data)
+    return render_template(
+        "accounts/signup.html", form=form, invitation=token if invitation else None
+    ), (422 if form.errors else 200)
 
 
 @bp.get("/verify/<token>")

@@ -6,18 +6,22 @@ import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from practika.accounts.models import Profile, Role, User, UserMetrics, normalize_email
+from practika.accounts.errors import AccountError
+from practika.accounts.invitations import claim
+from practika.accounts.models import (
+    BetaInvitation,
+    Profile,
+    Role,
+    User,
+    UserMetrics,
+    normalize_email,
+)
 from practika.accounts.tokens import Purpose, TokenError, make_token, read_token
 from practika.extensions import db
-from practika.mail import send_mail
+from practika.mail import absolute_url, send_mail
 from practika.models import utcnow
-
-
-class AccountError(ValueError):
-    """A request about an account that cannot be met, with a reason a person can read."""
 
 
 def find_by_login(login: str) -> User | None:
@@ -94,7 +98,9 @@ def create_user(
     return user
 
 
-def sign_up(*, username: str, email: str, password: str) -> User | None:
+def sign_up(
+    *, username: str, email: str, password: str, invitation: BetaInvitation | None = None
+) -> User | None:
     """A new account without a role yet (the person chooses one after verifying), with a
     verification mail queued; or, when the email already has an account, a note to its owner
     instead. Both look the same to whoever signed up (the caller shows one page), so the
@@ -108,18 +114,21 @@ def sign_up(*, username: str, email: str, password: str) -> User | None:
         check_password_hash(_unknown_user_hash(), password)  # the same work as a new account
         send_mail(
             "account_exists", existing.email, "Your Practika account",
-            name=existing.display_name, login_link=url_for("accounts.login", _external=True),
-            reset_link=url_for("accounts.reset_request", _external=True),
+            name=existing.display_name, login_link=absolute_url("accounts.login"),
+            reset_link=absolute_url("accounts.reset_request"),
         )  # fmt: skip
         return None
     user = create_user(email=email, username=username, password=password, role=None)
+    if invitation is not None and not claim(invitation):
+        db.session.rollback()
+        raise AccountError("This invitation has just been used. Ask for a new one.")
     db.session.commit()
     send_verification(user)
     return user
 
 
 def send_verification(user: User) -> None:
-    link = url_for("accounts.verify", token=make_token(user, Purpose.VERIFY_EMAIL), _external=True)
+    link = absolute_url("accounts.verify", token=make_token(user, Purpose.VERIFY_EMAIL))
     send_mail("verify_email", user.email, "Confirm your email for Practika",
               name=user.display_name, link=link)  # fmt: skip
 
@@ -139,8 +148,7 @@ def send_password_reset(email: str) -> None:
     user = find_by_login(email) if "@" in email else None
     if user is None or not user.is_active:
         return
-    link = url_for("accounts.reset_password",
-                   token=make_token(user, Purpose.RESET_PASSWORD), _external=True)  # fmt: skip
+    link = absolute_url("accounts.reset_password", token=make_token(user, Purpose.RESET_PASSWORD))
     send_mail("reset_password", user.email, "Choose a new Practika password",
               name=user.display_name, link=link)  # fmt: skip
 
