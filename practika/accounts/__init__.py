@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__)
 
-from practika.accounts import routes  # noqa: E402, F401
+from practika.accounts import profile, routes, staff  # noqa: E402, F401

@@ -1,0 +1,185 @@
+"""The profile page (name, email, preferences) and the throttled record of when a person was
+last active."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, flash, render_template, request
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from practika.accounts import bp
+from practika.accounts.forms import EMAIL_SHAPE
+from practika.accounts.models import Profile, User, normalize_email
+from practika.accounts.services import send_verification
+from practika.extensions import db, limiter
+from practika.htmx import hx_redirect
+from practika.models import utcnow
+
+EMAIL_TAKEN = "That email is used by another account."
+# The form's value, its label, and what preferences["playback_speed"] holds.
+TIMES = "\N{MULTIPLICATION SIGN}"
+PLAYBACK_SPEEDS = {
+    "0.5": (f"0.5{TIMES} (slow)", 0.5),
+    "0.75": (f"0.75{TIMES}", 0.75),
+    "1": (f"1{TIMES} (normal)", 1.0),
+}
+DEFAULT_PREFERENCES = {"email_notifications": True, "playback_speed": 1.0}
+
+# Requests that say nothing about a person being there: assets, health checks, and the
+# status polls a page makes on its own every second.
+ACTIVITY_EXEMPT = {
+    "static", "core.health", "core.media", "core.clip_media", "core.video_status",
+    "core.clip_status",
+}  # fmt: skip
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _email_shape(form, field) -> None:
+    if not EMAIL_SHAPE.match(field.data or ""):
+        raise ValidationError("Enter an email address like name@example.com.")
+
+
+class ProfileForm(FlaskForm):
+    # Field names are the column names (and the preference keys); no role, no is_staff:
+    # those are the admin's, and a posted value is simply not read.
+    first_name = StringField(
+        "First name",
+        filters=[_strip],
+        validators=[Length(max=150, message="Use at most 150 characters.")],
+        render_kw={"autocomplete": "given-name"},
+    )
+    last_name = StringField(
+        "Last name",
+        filters=[_strip],
+        validators=[Length(max=150, message="Use at most 150 characters.")],
+        render_kw={"autocomplete": "family-name"},
+    )
+    email = StringField(
+        "Email",
+        filters=[_strip],
+        description="Change it and we send a link to confirm the new address.",
+        validators=[DataRequired(message="Enter your email."), Length(max=254), _email_shape],
+        render_kw={"autocomplete": "email", "type": "email", "autocapitalize": "none"},
+    )
+    email_notifications = BooleanField("Email me about comments and feedback", default=True)
+    playback_speed = SelectField(
+        "Default playback speed",
+        choices=[SelectChoice(value, label) for value, (label, _) in PLAYBACK_SPEEDS.items()],
+        default="1",
+    )
+
+
+def preferences_of(profile: Profile) -> dict:
+    """The person's preferences, with the defaults for whatever they never set."""
+    return {**DEFAULT_PREFERENCES, **(profile.preferences or {})}
+
+
+def _speed_choice(speed: object) -> str:
+    for value, (_, number) in PLAYBACK_SPEEDS.items():
+        if speed == number:
+            return value
+    return "1"
+
+
+def _keeps_email() -> bool:
+    """Saving a name or a preference sends no mail, so only a new email is rate limited."""
+    if not current_user.is_authenticated:
+        return True  # login_required answers first
+    return normalize_email(request.form.get("email", "")) == current_user.email
+
+
+def _mail_limit() -> str:
+    return current_app.config["MAIL_RATE_LIMIT"]
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    _mail_limit, methods=["POST"], key_func=lambda: f"profile-email:{current_user.id}",
+    exempt_when=_keeps_email,
+)  # fmt: skip
+def profile():
+    user = current_user._get_current_object()
+    preferences = preferences_of(user.profile)
+    form = ProfileForm(
+        data={
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+            "email_notifications": bool(preferences["email_notifications"]),
+            "playback_speed": _speed_choice(preferences["playback_speed"]),
+        }
+    )
+    if form.validate_on_submit():
+        email = normalize_email(form.email.data)
+        email_changed = email != user.email
+        if email_changed and db.session.scalar(
+            sa.select(User.id).where(User.email == email, User.id != user.id)
+        ):
+            form.email.errors.append(EMAIL_TAKEN)
+        else:
+            user.first_name = form.first_name.data
+            user.last_name = form.last_name.data
+            user.profile.preferences = {  # a new dict, so the JSON column is seen to change
+                **(user.profile.preferences or {}),
+                "email_notifications": form.email_notifications.data,
+                "playback_speed": PLAYBACK_SPEEDS[form.playback_speed.data][1],
+            }
+            if email_changed:
+                user.email = email
+                user.profile.email_verified_at = None
+            try:
+                db.session.commit()
+            except IntegrityError:  # someone took the address a moment ago
+                db.session.rollback()
+                form.email.errors.append(EMAIL_TAKEN)
+            else:
+                if email_changed:
+                    send_verification(user)
+                    flash(f"Saved. Confirm {email}: open the link we just sent there.", "warning")
+                else:
+                    flash("Your profile is saved.", "success")
+                return hx_redirect(request.path)
+    status = 422 if form.errors else 200
+    return render_template("accounts/profile.html", form=form, user=user), status
+
+
+@bp.before_app_request
+def _record_activity():
+    """Note when a logged-in person was last here, at most once per interval.
+
+    The endpoint is checked before ``current_user``, which would load the user. The throttle
+    reads the profile that came with the user (no query of its own), and the write is a single
+    UPDATE whose WHERE clause repeats the throttle, so two requests at once write once.
+    """
+    if request.endpoint is None or request.endpoint in ACTIVITY_EXEMPT:
+        return None
+    if not current_user.is_authenticated:
+        return None
+    profile = current_user.profile
+    now = utcnow()
+    interval = timedelta(seconds=current_app.config.get("PROFILE_ACTIVITY_INTERVAL", 300))
+    cutoff = now - interval
+    if profile.last_activity_at is not None and profile.last_activity_at > cutoff:
+        return None
+    db.session.execute(
+        sa.update(Profile)
+        .where(
+            Profile.id == profile.id,
+            sa.or_(Profile.last_activity_at.is_(None), Profile.last_activity_at <= cutoff),
+        )
+        .values(last_activity_at=now, first_login_at=sa.func.coalesce(Profile.first_login_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return None

@@ -1,0 +1,212 @@
+"""The profile page (name, email, preferences) and the throttled activity record."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from practika.accounts.models import Profile, User
+from practika.accounts.profile import EMAIL_TAKEN
+from practika.accounts.services import create_user
+from practika.extensions import db
+from practika.models import utcnow
+from tests.conftest import PASSWORD
+from tests.test_signup import link_in, sent_mail
+
+FORM = {
+    "first_name": "Tess",
+    "last_name": "Ng",
+    "email": "tess@example.com",
+    "email_notifications": "y",
+    "playback_speed": "1",
+}
+
+
+def checkbox(html: str) -> str:
+    return re.search(r'<input[^>]*name="email_notifications"[^>]*>', html).group(0)
+
+
+def save(client, **changes):
+    return client.post("/accounts/profile", data={**FORM, **changes})
+
+
+def fresh(user: User) -> User:
+    db.session.expire_all()
+    return db.session.get(User, user.id)
+
+
+@contextmanager
+def profile_updates():
+    """Collect the UPDATE statements on the profiles table run inside the block."""
+    statements: list[str] = []
+
+    def collect(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE PROFILES"):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", collect)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", collect)
+
+
+def idle(user: User, minutes: int = 10) -> None:
+    """Pretend the person was last here ``minutes`` ago."""
+    db.session.execute(
+        sa.update(Profile)
+        .where(Profile.user_id == user.id)
+        .values(last_activity_at=utcnow() - timedelta(minutes=minutes))
+    )
+    db.session.commit()
+
+
+def test_the_page_shows_every_field_with_a_label(teacher_client, teacher):
+    response = teacher_client.get("/accounts/profile")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for name, label in [
+        ("first_name", "First name"),
+        ("last_name", "Last name"),
+        ("email", "Email"),
+        ("email_notifications", "Email me about comments"),
+        ("playback_speed", "Default playback speed"),
+    ]:
+        assert f'name="{name}"' in html and label in html
+    assert 'value="tess@example.com"' in html
+    assert "checked" in checkbox(html)  # notifications are on until turned off
+    assert '<option selected value="1">' in html
+    assert 'name="role"' not in html and 'name="is_staff"' not in html
+    assert "Confirmed" in html and "Send the link again" not in html
+    assert "First login" in html and "Last active" in html
+
+
+def test_names_and_preferences_are_saved(teacher_client, teacher):
+    response = save(teacher_client, first_name=" Tessa ", last_name="Ng",
+                    email_notifications="", playback_speed="0.75")  # fmt: skip
+    assert response.status_code == 303 and response.location == "/accounts/profile"
+    user = fresh(teacher)
+    assert (user.first_name, user.last_name) == ("Tessa", "Ng")
+    assert user.profile.preferences["playback_speed"] == 0.75
+    assert user.profile.preferences["email_notifications"] is False
+    page = teacher_client.get("/accounts/profile").get_data(as_text=True)
+    assert "Your profile is saved." in page
+    assert '<option selected value="0.75">' in page
+    assert "checked" not in checkbox(page)
+    assert sent_mail() == []  # the email did not change, so nothing to confirm
+
+
+def test_the_email_is_checked_next_to_its_field(teacher_client, teacher):
+    response = save(teacher_client, email="not-an-email", first_name="x" * 151)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="email-error"' in html and "like name@example.com" in html
+    assert 'id="first_name-error"' in html and "at most 150" in html
+    assert fresh(teacher).email == "tess@example.com"
+
+
+def test_a_new_email_must_be_confirmed(teacher_client, teacher):
+    response = save(teacher_client, email="  Tess.New@Example.COM ")
+    assert response.status_code == 303
+    user = fresh(teacher)
+    assert user.email == "tess.new@example.com"
+    assert user.profile.email_verified_at is None
+    [mail] = sent_mail()
+    assert mail["To"] == "tess.new@example.com"
+    page = teacher_client.get("/accounts/profile").get_data(as_text=True)
+    assert "Confirm tess.new@example.com" in page
+    assert "Not confirmed yet" in page and "Send the link again" in page
+    teacher_client.get(link_in(mail, "verify"))
+    assert fresh(teacher).profile.email_verified_at is not None
+
+
+def test_an_email_another_account_uses_is_refused(teacher_client, teacher, student):
+    response = save(teacher_client, email="SAM@example.com", first_name="Changed")
+    assert response.status_code == 422
+    assert EMAIL_TAKEN in response.get_data(as_text=True)
+    user = fresh(teacher)
+    assert user.email == "tess@example.com" and user.first_name == ""
+    assert user.profile.email_verified_at is not None
+    assert sent_mail() == []
+
+
+def test_role_and_staff_cannot_be_posted(student_client, student):
+    response = save(student_client, email="sam@example.com", role="teacher", is_staff="y",
+                    is_superuser="y", role_id="1")  # fmt: skip
+    assert response.status_code == 303
+    user = fresh(student)
+    assert user.role == "student"
+    assert not user.is_staff and not user.is_superuser
+
+
+def test_the_page_needs_a_login(client):
+    assert client.get("/accounts/profile").location.startswith("/accounts/login")
+    assert client.post("/accounts/profile", data=FORM).location.startswith("/accounts/login")
+
+
+def test_a_page_view_records_activity_once_per_interval(teacher_client, teacher):
+    idle(teacher)
+    before = utcnow()
+    with profile_updates() as updates:
+        teacher_client.get("/accounts/profile")
+    assert len(updates) == 1
+    seen = fresh(teacher).profile.last_activity_at
+    assert seen >= before - timedelta(seconds=1)
+    with profile_updates() as updates:
+        teacher_client.get("/accounts/profile")
+        teacher_client.get("/exercises/")
+    assert updates == []
+    assert fresh(teacher).profile.last_activity_at == seen
+
+
+def test_the_interval_is_a_setting(app, teacher_client, teacher):
+    app.config["PROFILE_ACTIVITY_INTERVAL"] = 0
+    with profile_updates() as updates:
+        teacher_client.get("/accounts/profile")
+        teacher_client.get("/accounts/profile")
+    assert len(updates) == 2
+
+
+def test_the_first_visit_sets_first_login_too(app, client):
+    user = create_user(email="new@example.com", username="newbie", password=PASSWORD,
+                       role="student", email_verified=True)  # fmt: skip
+    db.session.commit()
+    with client.session_transaction() as session:  # a remembered login: no login form
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = False
+    assert fresh(user).profile.first_login_at is None
+    client.get("/accounts/profile")
+    profile = fresh(user).profile
+    assert profile.first_login_at is not None
+    assert profile.first_login_at == profile.last_activity_at
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/css/app.css",
+        "/core/health/",
+        "/core/videos/00000000-0000-0000-0000-000000000000/status",
+        "/core/clips/00000000-0000-0000-0000-000000000000/status",
+        "/core/media/00000000-0000-0000-0000-000000000000/video",
+    ],
+)
+def test_assets_health_and_polls_are_not_activity(teacher_client, teacher, path):
+    idle(teacher)
+    before = fresh(teacher).profile.last_activity_at
+    with profile_updates() as updates:
+        teacher_client.get(path)
+    assert updates == []
+    assert fresh(teacher).profile.last_activity_at == before
+
+
+def test_email_changes_are_rate_limited_but_names_are_not(teacher_client, teacher):
+    for n in range(5):
+        assert save(teacher_client, email=f"tess{n}@example.com").status_code == 303
+    assert save(teacher_client, email="tess9@example.com").status_code == 429
+    assert save(teacher_client, email="tess4@example.com", first_name="T").status_code == 303
+    assert len(sent_mail()) == 5
