@@ -181,3 +181,14 @@ def test_login_throttling_does_not_fail_open_when_redis_is_down(
 def test_visitor_sent_to_login_is_told_why(client):
     page = client.get("/exercises/", follow_redirects=True).get_data(as_text=True)
     assert "Please log in to see that page." in page
+
+
+def test_a_copied_login_cookie_stops_working_after_logout(app, teacher):
+    browser = app.test_client()
+    log_in(browser, teacher.email)
+    cookie = browser.get_cookie("session").value
+    stolen = app.test_client()
+    stolen.set_cookie("session", cookie)
+    assert stolen.get("/exercises/").status_code == 200
+    browser.post("/accounts/logout")
+    assert stolen.get("/exercises/").status_code == 303  # sent to log in

@@ -11,7 +11,7 @@ from practika.accounts.forms import (
     SignupForm,
 )
 from practika.accounts.invitations import find_pending
-from practika.accounts.models import normalize_email
+from practika.accounts.models import new_session_token, normalize_email
 from practika.accounts.services import (
     AccountError,
     authenticate,
@@ -66,6 +66,10 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # A new session token: a copy of the login cookie (a shared computer, a stolen cookie)
+    # stops working too. It ends the user's other sessions as well; that is the price.
+    current_user.session_token = new_session_token()
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return hx_redirect(url_for("accounts.login"))
