@@ -68,6 +68,7 @@ def live_env(tmp_path_factory) -> Iterator[dict[str, str]]:
         "REDIS_URL": redis.url,
         "INSTANCE_PATH": str(tmp / "instance"),
         "STORAGE_URL": str(tmp / "instance" / "media"),
+        "BETA_INVITE_ONLY": "true",  # as in production: sign-up by invitation
     }
     redis.stop()
 
