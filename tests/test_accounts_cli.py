@@ -193,7 +193,7 @@ def test_recompute_metrics_lists_each_drift(app, teacher, student, activity):
         Drift(student.profile.id, "sam", "total_video_time", 0, 3),  # 2.5 s rounds up
         Drift(teacher.profile.id, "tess", "exercises_created", 0, 2),
         Drift(teacher.profile.id, "tess", "comments_made", 0, 1),
-        Drift(teacher.profile.id, "tess", "total_video_time", 0, 43),  # 42.6 s
+        Drift(teacher.profile.id, "tess", "total_video_time", 0, 42),  # 12 s + 30 s, each rounded
     ]
     assert stored(teacher) == (0, 0, 0)  # reading changes nothing
 
@@ -204,7 +204,7 @@ def test_metrics_reports_drift_and_exits_1(runner, teacher, student, activity, s
     assert result.output.splitlines() == [
         "sam: comments_made stored 0, actual 2; total_video_time stored 0, actual 3",
         "tess: exercises_created stored 0, actual 2; comments_made stored 0, actual 1; "
-        "total_video_time stored 0, actual 43",
+        "total_video_time stored 0, actual 42",
         "5 value(s) drifted for 2 user(s); --fix writes the true values.",
     ]
     assert stored(teacher) == (0, 0, 0)
@@ -222,7 +222,7 @@ def test_metrics_fix_writes_the_true_values(runner, teacher, student, activity, 
     assert result.exit_code == 0, result.output
     assert "ada: comments_made stored 7, actual 0" in result.output
     assert "Fixed 6 value(s) for 3 user(s)." in result.output
-    assert stored(teacher) == (2, 1, 43)
+    assert stored(teacher) == (2, 1, 42)
     assert stored(student) == (0, 2, 3)
     assert stored(staff_user) == (0, 0, 0)
 

@@ -168,3 +168,18 @@ def test_a_browser_recording_without_a_duration_gets_its_real_one(app, teacher, 
     assert asset.processing_status == "ready", asset.processing_error
     assert 1.9 < asset.duration_sec < 2.2
     assert list(asset.renditions) == ["240p"]  # re-encoded to H.264 MP4: WebM is no remux
+
+
+def test_processing_adds_the_video_to_its_owners_total_once(app, teacher, h264):
+    from practika.accounts.metrics import recompute_metrics
+    from practika.accounts.models import UserMetrics
+
+    asset_id = upload(teacher, h264).id
+    process_video(str(asset_id))
+    db.session.execute(
+        sa.update(VideoAsset).where(VideoAsset.id == asset_id).values(processing_status="queued")
+    )
+    db.session.commit()
+    process_video(str(asset_id))  # processed again (a retry, a reprocess): counted once
+    assert db.session.scalar(sa.select(UserMetrics.total_video_time)) == 2
+    assert recompute_metrics() == []  # the running total and a recount agree

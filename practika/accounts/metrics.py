@@ -28,9 +28,21 @@ class Drift:
     actual: int
 
 
-def _whole_seconds(total: float | None) -> int:
-    """Round half up, so 2.5 s of video counts as 3 (Python's round() would say 2)."""
-    return math.floor((total or 0) + 0.5)
+def whole_seconds(duration: float | None) -> int:
+    """One video's length as counted in total_video_time: rounded half up, so 2.5 s counts
+    as 3 (Python's round() would say 2). Each video is rounded on its own, as it is when
+    the pipeline adds it, so the recount and the running total agree."""
+    return math.floor((duration or 0) + 0.5)
+
+
+def add_video_time(user_id: int, duration: float) -> None:
+    """Add one processed video to its owner's total, in the caller's transaction."""
+    profile_id = sa.select(Profile.id).where(Profile.user_id == user_id).scalar_subquery()
+    db.session.execute(
+        sa.update(UserMetrics)
+        .where(UserMetrics.profile_id == profile_id)
+        .values(total_video_time=UserMetrics.total_video_time + whole_seconds(duration))
+    )
 
 
 def _measure() -> list[tuple[int, str, UserMetrics | None, dict[str, int]]]:
@@ -51,7 +63,11 @@ def _measure() -> list[tuple[int, str, UserMetrics | None, dict[str, int]]]:
     )
     videos = (
         sa.select(
-            VideoAsset.owner_id.label("user_id"), sa.func.sum(VideoAsset.duration_sec).label("n")
+            VideoAsset.owner_id.label("user_id"),
+            # coalesce: SQLAlchemy gives SQLite a Python floor() that refuses NULL.
+            sa.func.sum(sa.func.floor(sa.func.coalesce(VideoAsset.duration_sec, 0) + 0.5)).label(
+                "n"
+            ),
         )
         .where(VideoAsset.video_type == VideoType.UPLOAD, VideoAsset.owner_id.is_not(None))
         .group_by(VideoAsset.owner_id)
@@ -81,7 +97,7 @@ def _measure() -> list[tuple[int, str, UserMetrics | None, dict[str, int]]]:
             {
                 "exercises_created": int(n_exercises),
                 "comments_made": int(n_comments),
-                "total_video_time": _whole_seconds(seconds),
+                "total_video_time": whole_seconds(seconds),
             },
         )
         for profile_id, username, stored, n_exercises, n_comments, seconds in db.session.execute(

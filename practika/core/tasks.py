@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from practika.accounts.metrics import add_video_time
 from practika.core.models import PLAYABLE, ProcessingStatus, Stage, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing, processing_job_id
 from practika.extensions import db
@@ -114,6 +115,7 @@ def _process(asset_id: uuid.UUID, workdir: Path) -> None:
     storage = get_storage()
     tools = {"ffmpeg_binary": config["FFMPEG_BINARY"]}
     asset = db.session.get(VideoAsset, asset_id)
+    owner_id = asset.owner_id
     source = storage.fetch(asset.storage_path, workdir)
     db.session.close()  # no connection held through the FFmpeg work below
 
@@ -122,7 +124,16 @@ def _process(asset_id: uuid.UUID, workdir: Path) -> None:
         ffprobe=config["FFPROBE_BINARY"], **tools,
     )  # fmt: skip
     width, height, duration = facts.display_width, facts.display_height, facts.duration
-    _stage(asset_id, Stage.POSTER, duration_sec=duration, width=width, height=height)
+    # The owner's total_video_time grows in the same transaction, once per video: a retried
+    # job finds the duration already set and adds nothing.
+    first_time = db.session.execute(
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == asset_id, VideoAsset.duration_sec.is_(None))
+        .values(duration_sec=duration)
+    ).rowcount
+    if first_time and owner_id is not None:
+        add_video_time(owner_id, duration)
+    _stage(asset_id, Stage.POSTER, width=width, height=height)
 
     poster = make_poster(source, workdir / "poster.jpg", at=min(1.0, duration / 2),
                          duration=duration, **tools)  # fmt: skip
