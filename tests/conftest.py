@@ -232,18 +232,38 @@ def s3_endpoint():
 
 
 @pytest.fixture
-def s3_bucket(s3_endpoint, monkeypatch):
+def s3_bucket(s3_endpoint, aws_credentials):
     """A fresh bucket; returns the STORAGE_URL and endpoint for a config."""
     import boto3
 
+    bucket = f"practika-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    return {"STORAGE_URL": f"s3://{bucket}/media", "S3_ENDPOINT_URL": s3_endpoint}
+
+
+@contextmanager
+def sql_statements():
+    """The SQL statements the app's engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def collect(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", collect)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", collect)
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Credentials for moto's endpoints (boto3 signs every request, moto accepts any)."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    bucket = f"practika-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
-        Bucket=bucket
-    )
-    return {"STORAGE_URL": f"s3://{bucket}/media", "S3_ENDPOINT_URL": s3_endpoint}

@@ -1,7 +1,5 @@
 """``flask admin set-role``, ``deactivate`` and ``metrics``, on SQLite and PostgreSQL."""
 
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,7 +10,7 @@ from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset, VideoType
 from practika.exercises.models import Exercise
 from practika.extensions import db
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sql_statements
 
 
 def make_user(name: str, role: str | None = None, *, staff: bool = False) -> User:
@@ -248,20 +246,6 @@ def test_metrics_fix_creates_a_missing_metrics_row(runner, teacher, student, act
     assert invoke(runner, "metrics").exit_code == 0
 
 
-@contextmanager
-def counting_queries():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-
-
 def add_busy_users(first: int, last: int) -> None:
     """Users who each made an exercise, a comment and an upload their metrics do not count."""
     for n in range(first, last):
@@ -286,7 +270,7 @@ def test_metrics_runs_the_same_queries_for_2_users_as_for_6(runner, fix):
             )
             db.session.commit()
         db.session.remove()  # the command starts from an empty session, as in a real run
-        with counting_queries() as statements:
+        with sql_statements() as statements:
             result = invoke(runner, *args)
         assert result.exit_code == (0 if fix else 1), result.output
         assert f"for {last} user(s)" in result.output

@@ -157,14 +157,8 @@ def test_an_unknown_backend_is_refused():
 
 
 @pytest.fixture
-def ses_endpoint(s3_endpoint, monkeypatch):
+def ses_endpoint(s3_endpoint, aws_credentials):
     """The moto server (it speaks SES too) with test credentials and a verified sender."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
     client = boto3.client("ses", endpoint_url=s3_endpoint, region_name="us-east-1")
     client.verify_email_identity(EmailAddress=SENDER)
     return s3_endpoint

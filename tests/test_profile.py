@@ -14,7 +14,7 @@ from practika.accounts.profile import EMAIL_TAKEN
 from practika.accounts.services import create_user
 from practika.extensions import db
 from practika.models import utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sql_statements
 from tests.test_signup import link_in, sent_mail
 
 FORM = {
@@ -41,18 +41,11 @@ def fresh(user: User) -> User:
 
 @contextmanager
 def profile_updates():
-    """Collect the UPDATE statements on the profiles table run inside the block."""
-    statements: list[str] = []
-
-    def collect(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("UPDATE PROFILES"):
-            statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", collect)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", collect)
+    """The UPDATE statements on the profiles table run inside the block."""
+    with sql_statements() as statements:
+        updates: list[str] = []
+        yield updates
+    updates += [s for s in statements if s.lstrip().upper().startswith("UPDATE PROFILES")]
 
 
 def idle(user: User, minutes: int = 10) -> None:
