@@ -14,6 +14,7 @@ from practika.models import load_all
 from practika.queue import init_queue
 from practika.security import init_security_headers
 from practika.storage import init_storage
+from practika.text import linkify
 from practika.weblog import configure_logging, init_request_logging
 
 
@@ -50,6 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(comments.bp, url_prefix="/comments")
     app.cli.add_command(admin)
 
+    app.add_template_filter(linkify)
     init_error_handlers(app)
     init_security_headers(app)
     return app
