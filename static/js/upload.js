@@ -3,6 +3,10 @@
 // stopped. Without JavaScript (or tus support) the same form posts the file as usual.
 // Loaded on every page (htmx-boosted navigation does not run a new page's head scripts);
 // tus-js-client itself is fetched only when a page has such a form.
+//
+// A form that also has data-video-form (an attempt, a model video: a form that saves more
+// than the file) uploads its file with tus first, then submits itself again with only the
+// uploaded video's id in video_asset_id, to htmx or to the browser as it would have anyway.
 (function () {
   "use strict";
 
@@ -26,7 +30,7 @@
     form.dataset.enhanced = "true";
     loadTus(form.dataset.tusScript).then(function () {
       if (window.tus.isSupported) listen(form);
-    });
+    }, function () {}); // without tus-js-client the form posts its file as usual
   }
 
   function listen(form) {
@@ -79,8 +83,198 @@
     });
   }
 
+  // Forms with data-video-form
+
+  var uploading = new WeakSet(); // forms sending their file now
+  var passing = new WeakSet(); // forms whose next submit goes to htmx or the browser untouched
+  var chosen = new WeakMap(); // form -> the video input changed last (a recording or a pick)
+
+  function fields(form, test) {
+    return Array.prototype.filter.call(form.elements, function (field) {
+      return !field.disabled && test(field);
+    });
+  }
+
+  function videoInputs(form) {
+    return fields(form, function (field) {
+      return field.type === "file" && field.name === "video";
+    });
+  }
+
+  function submitButtons(form) {
+    return fields(form, function (field) {
+      return field.type === "submit";
+    });
+  }
+
+  function setDisabled(elements, disabled) {
+    elements.forEach(function (element) { element.disabled = disabled; });
+  }
+
+  // requestSubmit(submitter) keeps the pressed button's name and value in the form data;
+  // htmx ignores it and uses the button that last had focus, so focus goes back to it
+  // unless the user has moved on meanwhile.
+  function submitAgain(form, submitter) {
+    var button = submitter && submitter.form === form && !submitter.disabled ? submitter : null;
+    var focus = document.activeElement;
+    if (button && (!focus || focus === document.body || focus === button)) button.focus();
+    if (form.requestSubmit) form.requestSubmit(button);
+    else form.submit();
+  }
+
+  function passThrough(form, submitter) {
+    passing.add(form);
+    submitAgain(form, submitter);
+    passing.delete(form);
+  }
+
+  // The uploaded file must not be sent a second time, so its inputs are cleared and disabled
+  // while the form goes out, then enabled again for a retake or a re-rendered error. htmx
+  // reads the form when it sends, which may be later (hx-sync), so then wait for its answer.
+  function saveWithAsset(form, submitter, inputs) {
+    inputs.forEach(function (input) { input.value = ""; });
+    setDisabled(inputs, true);
+    var sent = null;
+    function note(event) { sent = event; }
+    form.addEventListener("submit", note, true);
+    submitAgain(form, submitter);
+    form.removeEventListener("submit", note, true);
+    function restore() { setDisabled(inputs, false); }
+    if (!sent || !sent.defaultPrevented) return setTimeout(restore, 0);
+    document.addEventListener("htmx:afterRequest", function answered(event) {
+      if (event.detail.elt !== form) return;
+      document.removeEventListener("htmx:afterRequest", answered);
+      restore();
+    });
+  }
+
+  function uploadVideo(form, file, submitter) {
+    var bar = form.querySelector("progress");
+    var message = form.querySelector(".upload-message");
+    var token = form.querySelector("input[name=csrf_token]");
+    var assetField = form.querySelector("input[name=video_asset_id]");
+    var buttons = submitButtons(form);
+    var defaultRetry = window.tus.defaultOptions && window.tus.defaultOptions.onShouldRetry;
+    var asset = "";
+
+    function say(text) {
+      if (message) message.textContent = text;
+    }
+
+    function fail(text) {
+      uploading.delete(form);
+      setDisabled(buttons, false);
+      if (bar) bar.hidden = true;
+      say(text);
+    }
+
+    if (!assetField) {
+      assetField = document.createElement("input");
+      assetField.type = "hidden";
+      assetField.name = "video_asset_id";
+      form.appendChild(assetField);
+    }
+    assetField.value = "";
+    setDisabled(buttons, true);
+    if (bar) {
+      bar.hidden = false;
+      bar.value = 0;
+    }
+    say("Starting the upload…");
+    var upload = new window.tus.Upload(file, {
+      endpoint: form.dataset.tusEndpoint,
+      chunkSize: 5 * 1024 * 1024,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
+      metadata: { filename: file.name, filetype: file.type },
+      headers: token ? { "X-CSRFToken": token.value } : {},
+      removeFingerprintOnSuccess: true,
+      onProgress: function (sent, total) {
+        var percent = total ? Math.floor((sent / total) * 100) : 0;
+        if (bar) bar.value = percent;
+        say("Uploading… " + percent + "%");
+      },
+      // tus-js-client's own rule decides; this only tells the user why the bar has stopped.
+      onShouldRetry: function (error, attempt, options) {
+        var again = defaultRetry ? defaultRetry(error, attempt, options) : true;
+        if (again) say("The connection dropped. Retrying…");
+        return again;
+      },
+      // The request that completes the upload answers with the new video's id.
+      onAfterResponse: function (request, response) {
+        var id = response.getHeader("X-Video-Asset");
+        if (id) asset = id;
+      },
+      onError: function (error) {
+        var response = error.originalResponse;
+        var type = response && response.getHeader("Content-Type");
+        var body = type && type.indexOf("text/plain") === 0 ? response.getBody() : "";
+        fail(body || "The upload stopped. Choose the same file and send again to resume.");
+      },
+      onSuccess: function () {
+        if (!asset) return fail("The upload finished but was not confirmed. Send again.");
+        assetField.value = asset;
+        if (bar) bar.value = 100;
+        say("Uploaded. Saving…");
+        uploading.delete(form);
+        setDisabled(buttons, false);
+        saveWithAsset(form, submitter, videoInputs(form));
+      },
+    });
+    upload.findPreviousUploads().then(function (previous) {
+      if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
+    });
+  }
+
+  // Capturing on the document runs before htmx's own submit listener on the form, so a form
+  // with a file is held back until the file is up, and one without goes on as usual.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-video-form")) return;
+    if (passing.has(form)) return;
+    if (uploading.has(form)) { // pressed Enter while the file is going up
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    var withFile = videoInputs(form).filter(function (field) {
+      return field.files && field.files.length;
+    });
+    var input = withFile.indexOf(chosen.get(form)) !== -1 ? chosen.get(form) : withFile[0];
+    if (!input || !form.dataset.tusEndpoint || !form.dataset.tusScript) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var file = input.files[0];
+    var submitter = event.submitter;
+    uploading.add(form);
+    // Usually loaded already (see enhanceAll); without tus the file goes in the form as is.
+    loadTus(form.dataset.tusScript).then(function () {
+      if (!window.tus.isSupported) throw new Error("tus is not supported");
+    }).then(function () {
+      uploadVideo(form, file, submitter);
+    }, function () {
+      uploading.delete(form);
+      // Later, not in this microtask: a form ignores requestSubmit while its submit event
+      // is still being dispatched, and a failed load may already be settled by now.
+      setTimeout(function () { passThrough(form, submitter); }, 0);
+    });
+  }, true);
+
+  // With both a recording and a chosen file, the one the user made last is sent.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var form = input.form;
+    if (form && form.hasAttribute("data-video-form") && input.type === "file" &&
+        input.name === "video" && input.files && input.files.length) {
+      chosen.set(form, input);
+    }
+  });
+
   function enhanceAll() {
-    document.querySelectorAll("form[data-tus-endpoint]").forEach(enhance);
+    document.querySelectorAll("form[data-tus-endpoint]:not([data-video-form])").forEach(enhance);
+    document.querySelectorAll("form[data-video-form][data-tus-script]").forEach(function (form) {
+      loadTus(form.dataset.tusScript).catch(function () {}); // the form posts its file instead
+    });
   }
   document.addEventListener("DOMContentLoaded", enhanceAll);
   document.addEventListener("htmx:load", enhanceAll);

@@ -1,0 +1,360 @@
+// Practice controls for <video id="player-…"> elements: speed, mirror, clip loops, seeking to
+// a comment, taking the current time into a form, playing two videos together, and keyboard
+// shortcuts. Every control is a <button data-for="<video id>">; clicks are delegated to the
+// document and the video is looked up on each press, because htmx may swap either at any time.
+// State lives on the video element itself (its rate, its class, a WeakMap for loops), so the
+// buttons' aria-pressed can always be recomputed from the truth after a swap.
+(function () {
+  "use strict";
+
+  var loops = new WeakMap(); // video -> {start, end, title}
+  var rates = new WeakMap(); // video -> the rate we chose, re-applied when a source loads
+  var together = []; // [{a, b}] pairs started by a play-together button
+
+  function videoById(id) {
+    var element = id ? document.getElementById(id) : null;
+    return element instanceof HTMLVideoElement ? element : null;
+  }
+
+  function controls(kind, id) {
+    return Array.prototype.filter.call(
+      document.querySelectorAll("button[" + kind + "][data-for]"),
+      function (button) {
+        return button.dataset.for === id;
+      }
+    );
+  }
+
+  function press(button, pressed) {
+    button.setAttribute("aria-pressed", pressed ? "true" : "false");
+  }
+
+  // 75 -> "1:15"; an hour or more -> "1:02:03".
+  function clock(seconds) {
+    var whole = Math.max(0, Math.floor(seconds || 0));
+    var s = String(whole % 60).padStart(2, "0");
+    var m = Math.floor(whole / 60);
+    if (m < 60) return m + ":" + s;
+    return Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") + ":" + s;
+  }
+
+  // play() rejects when a pause or a new source interrupts it; that is not an error here.
+  function play(video) {
+    var started = video.play();
+    if (started && started.catch) started.catch(function () {});
+  }
+
+  function hasSource(video) {
+    return Boolean(video.currentSrc) && !video.error &&
+      video.networkState !== HTMLMediaElement.NETWORK_NO_SOURCE;
+  }
+
+  // Speed
+
+  function setSpeed(video, rate) {
+    rates.set(video, rate);
+    video.defaultPlaybackRate = rate;
+    video.playbackRate = rate;
+    syncSpeed(video.id);
+  }
+
+  function syncSpeed(id) {
+    var video = videoById(id);
+    if (!video) return;
+    controls("data-speed", id).forEach(function (button) {
+      press(button, Math.abs(parseFloat(button.dataset.speed) - video.playbackRate) < 0.001);
+    });
+  }
+
+  // Mirror
+
+  function toggleMirror(video) {
+    video.classList.toggle("mirrored");
+    syncMirror(video.id);
+  }
+
+  function syncMirror(id) {
+    var video = videoById(id);
+    if (!video) return;
+    controls("data-mirror", id).forEach(function (button) {
+      press(button, video.classList.contains("mirrored"));
+    });
+  }
+
+  // Loops
+
+  function sameLoop(loop, start, end) {
+    return loop && Math.abs(loop.start - start) < 0.001 && Math.abs(loop.end - end) < 0.001;
+  }
+
+  function startLoop(video, start, end, title) {
+    var loop = { start: start, end: end, title: title || "" };
+    loops.set(video, loop);
+    video.currentTime = start;
+    play(video);
+    followFrames(video, loop);
+    syncLoop(video.id);
+  }
+
+  function stopLoop(video) {
+    if (!loops.has(video)) return false;
+    loops.delete(video);
+    syncLoop(video.id);
+    return true;
+  }
+
+  function keepInLoop(video) {
+    var loop = loops.get(video);
+    if (!loop) return;
+    if (video.currentTime >= loop.end || video.currentTime < loop.start - 0.5) {
+      video.currentTime = loop.start;
+    }
+  }
+
+  // timeupdate fires only about every 250 ms, which overshoots a short clip visibly; a check
+  // on every presented frame (or every animation frame) catches the end within a frame.
+  function followFrames(video, loop) {
+    if (loop.following) return;
+    var next = video.requestVideoFrameCallback
+      ? function (callback) { video.requestVideoFrameCallback(callback); }
+      : window.requestAnimationFrame.bind(window);
+    loop.following = true;
+    next(function tick() {
+      if (loops.get(video) !== loop || !video.isConnected || video.paused) {
+        loop.following = false; // timeupdate still guards; "play" starts following again
+        return;
+      }
+      keepInLoop(video);
+      next(tick);
+    });
+  }
+
+  function syncLoop(id) {
+    var video = videoById(id);
+    if (!video) return;
+    var loop = loops.get(video);
+    controls("data-loop-start", id).forEach(function (button) {
+      press(button, sameLoop(loop, parseFloat(button.dataset.loopStart),
+                             parseFloat(button.dataset.loopEnd)));
+    });
+    var status = document.getElementById(id + "-loop-status");
+    if (!status) return;
+    var text = "";
+    if (loop) {
+      text = "Looping " + (loop.title ? "“" + loop.title + "” " : "") +
+        clock(loop.start) + "–" + clock(loop.end);
+    }
+    if (status.textContent !== text) status.textContent = text; // no repeat announcements
+  }
+
+  // Play two videos together
+
+  function pairFor(button) {
+    var ids = (button.dataset.for || "").split(/\s+/).filter(Boolean);
+    var a = videoById(ids[0]);
+    var b = videoById(ids[1]);
+    return a && b ? { a: a, b: b } : null;
+  }
+
+  function playingTogether(pair) {
+    return together.some(function (p) {
+      return p.a === pair.a && p.b === pair.b;
+    });
+  }
+
+  function syncTogether() {
+    together = together.filter(function (p) {
+      return p.a.isConnected && p.b.isConnected && !p.a.paused && !p.b.paused;
+    });
+    document.querySelectorAll("button[data-play-together][data-for]").forEach(function (button) {
+      var pair = pairFor(button);
+      press(button, Boolean(pair && playingTogether(pair)));
+    });
+  }
+
+  // Resolves once the video shows the frame at `time` (HAVE_CURRENT_DATA, not seeking).
+  function seekReady(video, time) {
+    return new Promise(function (resolve, reject) {
+      var events = ["seeked", "loadeddata", "canplay", "error"];
+      function check(event) {
+        if (event && event.type === "error") return finish(reject);
+        if (video.readyState >= 2 && !video.seeking) finish(resolve);
+      }
+      function finish(settle) {
+        events.forEach(function (type) { video.removeEventListener(type, check); });
+        settle();
+      }
+      events.forEach(function (type) { video.addEventListener(type, check); });
+      // A video with preload="none" would never fetch the frame we wait for.
+      if (video.readyState === 0 && video.preload === "none") video.preload = "auto";
+      video.currentTime = time; // fires "seeked" even when the time does not change
+    });
+  }
+
+  function playTogether(button) {
+    var pair = pairFor(button);
+    if (!pair || !hasSource(pair.a) || !hasSource(pair.b)) return;
+    var a = pair.a;
+    var b = pair.b;
+    if (!a.paused && !b.paused) {
+      a.pause();
+      b.pause();
+      return; // the pause events update aria-pressed
+    }
+    a.pause();
+    b.pause();
+    var loop = loops.get(a);
+    Promise.all([seekReady(a, loop ? loop.start : 0), seekReady(b, 0)]).then(function () {
+      play(a);
+      play(b);
+      together = together.filter(function (p) { return p.a !== a && p.b !== b; });
+      together.push({ a: a, b: b });
+      syncTogether();
+    }, function () {}); // a source that fails to load shows its own error in the player
+  }
+
+  // Seek and take time
+
+  function seek(video, time) {
+    var loop = loops.get(video);
+    if (loop && (time < loop.start - 0.5 || time >= loop.end)) stopLoop(video); // or it snaps back
+    video.currentTime = time;
+    play(video);
+    var box = video.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) video.scrollIntoView({ block: "nearest" });
+  }
+
+  function takeTime(button) {
+    var video = videoById(button.dataset.for);
+    var time = video ? Math.round((video.currentTime || 0) * 10) / 10 : 0;
+    var input = document.getElementById(button.dataset.into);
+    if (input) {
+      input.value = String(time);
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    var label = button.dataset.labelInto && document.getElementById(button.dataset.labelInto);
+    if (label) label.textContent = clock(time);
+  }
+
+  // Clicks
+
+  var CONTROL = "button[data-for]:is([data-speed], [data-mirror], [data-loop-start], " +
+    "[data-seek], [data-take-time], [data-play-together])";
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(CONTROL) : null;
+    if (!button || button.disabled) return;
+    event.preventDefault(); // a control inside a form must never submit it
+    var data = button.dataset;
+    if ("playTogether" in data) return playTogether(button);
+    if ("takeTime" in data) return takeTime(button);
+    var video = videoById(data.for);
+    if (!video) return;
+    if ("speed" in data) {
+      setSpeed(video, parseFloat(data.speed) || 1);
+    } else if ("mirror" in data) {
+      toggleMirror(video);
+    } else if ("loopStart" in data) {
+      var start = parseFloat(data.loopStart) || 0;
+      var end = parseFloat(data.loopEnd);
+      if (!(end > start)) return;
+      if (sameLoop(loops.get(video), start, end)) stopLoop(video);
+      else startLoop(video, start, end, data.title);
+    } else if ("seek" in data) {
+      seek(video, parseFloat(data.seek) || 0);
+    }
+  });
+
+  // Media events do not bubble, but they do pass the document in the capture phase.
+
+  function onMedia(type, handler) {
+    document.addEventListener(type, function (event) {
+      if (event.target instanceof HTMLVideoElement) handler(event.target);
+    }, true);
+  }
+
+  onMedia("timeupdate", keepInLoop);
+  onMedia("play", function (video) {
+    var loop = loops.get(video);
+    if (loop) followFrames(video, loop);
+  });
+  onMedia("ended", function (video) {
+    if (loops.has(video)) { // a clip running to the very end of the file
+      video.currentTime = loops.get(video).start;
+      play(video);
+    }
+    syncTogether();
+  });
+  onMedia("pause", syncTogether);
+  onMedia("ratechange", function (video) { syncSpeed(video.id); });
+  // Loading a source resets playbackRate to defaultPlaybackRate, and not every browser keeps
+  // the default we set before the source was there.
+  onMedia("loadedmetadata", function (video) {
+    if (rates.has(video)) {
+      video.defaultPlaybackRate = rates.get(video);
+      video.playbackRate = rates.get(video);
+    }
+  });
+
+  // Keyboard shortcuts, on pages that ask for them
+
+  var speedKeys = new Map([["1", 0.5], ["2", 0.75], ["3", 1]]);
+
+  function typing(element) {
+    return Boolean(element) && (element.isContentEditable ||
+      /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    var owner = document.querySelector("[data-shortcuts-for]");
+    if (!owner || typing(document.activeElement) || typing(event.target)) return;
+    var video = videoById(owner.dataset.shortcutsFor);
+    if (!video) return;
+    var key = event.key;
+    if (key === "Escape") {
+      if (stopLoop(video)) event.preventDefault(); // otherwise leave Escape to dialogs
+      return;
+    }
+    if (key === "k" || key === "m") {
+      if (event.repeat) return event.preventDefault(); // a held key would flicker
+      if (key === "k") {
+        if (video.paused) play(video);
+        else video.pause();
+      } else {
+        toggleMirror(video);
+      }
+    } else if (speedKeys.has(key)) {
+      setSpeed(video, speedKeys.get(key));
+    } else if (key === "j" || key === "l") {
+      var end = isFinite(video.duration) ? video.duration : Infinity;
+      video.currentTime = Math.min(end, Math.max(0, video.currentTime + (key === "j" ? -2 : 2)));
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+
+  // New videos and controls: apply default speeds once, make every aria-pressed truthful.
+
+  function scan() {
+    document.querySelectorAll("video[data-default-speed]").forEach(function (video) {
+      if (rates.has(video)) return;
+      var rate = parseFloat(video.dataset.defaultSpeed);
+      if (rate > 0) setSpeed(video, rate);
+    });
+    var ids = {};
+    document.querySelectorAll("button[data-for]").forEach(function (button) {
+      ids[button.dataset.for] = true;
+    });
+    Object.keys(ids).forEach(function (id) {
+      syncSpeed(id);
+      syncMirror(id);
+      syncLoop(id);
+    });
+    syncTogether();
+  }
+  document.addEventListener("DOMContentLoaded", scan);
+  document.addEventListener("htmx:load", scan);
+})();
