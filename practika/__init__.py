@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from practika import accounts, comments, core, exercises
+from practika import permissions
 from practika.cli import admin
 from practika.config import BASE_DIR, Config, config_from_env
 from practika.errors import init_error_handlers
@@ -14,8 +16,23 @@ from practika.models import load_all
 from practika.queue import init_queue
 from practika.security import init_security_headers
 from practika.storage import init_storage
-from practika.text import linkify
+from practika.text import clock, linkify
 from practika.weblog import configure_logging, init_request_logging
+
+# Blueprint packages hold only their blueprint; their views register when imported here, so
+# services and models import each other without pulling views (and import cycles) in.
+BLUEPRINTS = {
+    "core": None, "accounts": "/accounts", "exercises": "/exercises", "comments": "/comments"
+}  # fmt: skip
+VIEWS = ("core.routes", "core.upload_routes", "accounts.routes", "accounts.profile",
+         "accounts.staff", "exercises.routes", "comments.routes")  # fmt: skip
+
+
+def register_blueprints(app: Flask) -> None:
+    for module in VIEWS:
+        importlib.import_module(f"practika.{module}")
+    for name, prefix in BLUEPRINTS.items():
+        app.register_blueprint(importlib.import_module(f"practika.{name}").bp, url_prefix=prefix)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -45,13 +62,15 @@ def create_app(config: Config | None = None) -> Flask:
     init_queue(app)
     init_storage(app)
 
-    app.register_blueprint(core.bp)
-    app.register_blueprint(accounts.bp, url_prefix="/accounts")
-    app.register_blueprint(exercises.bp, url_prefix="/exercises")
-    app.register_blueprint(comments.bp, url_prefix="/comments")
+    register_blueprints(app)
     app.cli.add_command(admin)
 
     app.add_template_filter(linkify)
+    app.add_template_filter(clock)
+    app.jinja_env.globals.update(
+        may_edit_comment=permissions.may_edit_comment,
+        may_delete_comment=permissions.may_delete_comment,
+    )
     init_error_handlers(app)
     init_security_headers(app)
     return app

@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: a teacher, a student, an admin and one exercise with a video."""
+"""Demo data for ``make run``: a teacher, a student, an admin, and one exercise with a model
+video, a student's attempt with the teacher's feedback at a moment, and a short discussion."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from flask import current_app
 
 from practika.accounts.models import RoleName, User
 from practika.accounts.services import create_user
+from practika.accounts.tallies import bump
+from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.core.services import enqueue_processing, store_upload
 from practika.exercises.models import Exercise
+from practika.exercises.services import create_exercise
 from practika.extensions import db
 from practika.media.synth import synth_video
 
@@ -59,27 +63,48 @@ def seed_demo() -> list[str]:
     exists = sa.select(Exercise.id).where(
         Exercise.created_by_id == teacher.id, Exercise.name == DEMO_EXERCISE
     )
-    exercise = None
+    videos = []
     if db.session.scalar(exists) is None:
-        exercise = Exercise(
-            name=DEMO_EXERCISE,
-            description=DEMO_DESCRIPTION,
-            created_by=teacher,
-            video_asset=_demo_video(teacher),
-        )
-        db.session.add(exercise)
-        created.append(f"exercise {DEMO_EXERCISE!r}")
+        exercise = create_exercise(name=DEMO_EXERCISE, description=DEMO_DESCRIPTION, author=teacher)
+        exercise.video_asset = _demo_video(teacher, "demo-pattern.mp4", DEMO_VIDEO["seconds"])
+        student = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[1].email))
+        attempt = _demo_conversation(exercise, teacher, student)
+        videos = [exercise.video_asset, attempt.video_asset]
+        created.append(f"exercise {DEMO_EXERCISE!r}, with an attempt and comments")
     db.session.commit()
-    if exercise is not None:
-        enqueue_processing(exercise.video_asset)
+    for video in videos:
+        enqueue_processing(video)
     return created
 
 
-def _demo_video(owner: User) -> VideoAsset:
-    """A generated model video, stored as an upload; the pipeline processes it like any other."""
+def _demo_conversation(exercise: Exercise, teacher: User, student: User) -> VideoComment:
+    """The student's attempt with the teacher's feedback at 0:02, and a question answered."""
+    seconds = min(DEMO_VIDEO["seconds"], 4)
+    attempt = VideoComment(
+        exercise=exercise, author=student, kind=CommentKind.ATTEMPT,
+        text="First try: I lose the pattern halfway.",
+        video_asset=_demo_video(student, "my-attempt.mp4", seconds),
+    )  # fmt: skip
+    question = VideoComment(
+        exercise=exercise, author=student, text="Loop the whole video, or one clip at a time?"
+    )
+    db.session.add_all([
+        attempt, question,
+        VideoComment(exercise=exercise, author=teacher, parent=attempt, at_seconds=2.0,
+                     text="Here: keep your eyes on the square, not the line."),
+        VideoComment(exercise=exercise, author=teacher, parent=question,
+                     text="One clip at a time, at half speed, then the whole."),
+    ])  # fmt: skip
+    bump(student.id, "comments_made", 2)
+    bump(teacher.id, "comments_made", 2)
+    return attempt
+
+
+def _demo_video(owner: User, filename: str, seconds: float) -> VideoAsset:
+    """A generated video, stored as an upload; the pipeline processes it like any other."""
+    size = {"width": DEMO_VIDEO["width"], "height": DEMO_VIDEO["height"]}
     with tempfile.TemporaryDirectory() as tmp:
-        video = synth_video(
-            Path(tmp) / "demo.mp4", **DEMO_VIDEO, ffmpeg_binary=current_app.config["FFMPEG_BINARY"]
-        )
+        video = synth_video(Path(tmp) / filename, seconds=seconds, **size,
+                            ffmpeg_binary=current_app.config["FFMPEG_BINARY"])  # fmt: skip
         with video.open("rb") as stream:
-            return store_upload(stream, owner=owner, filename="demo-pattern.mp4")
+            return store_upload(stream, owner=owner, filename=filename)

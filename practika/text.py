@@ -21,3 +21,11 @@ def linkify(text: str | None) -> Markup:
             escaped,
         )
     )
+
+
+def clock(seconds: float | None) -> str:
+    """A moment in a video as people read it: 0:07, 1:05, 1:02:03."""
+    whole = int(seconds or 0)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

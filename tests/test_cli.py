@@ -3,8 +3,10 @@
 import pytest
 import sqlalchemy as sa
 
+from practika.accounts.metrics import recompute_metrics
 from practika.accounts.models import User
 from practika.cli import admin
+from practika.comments.models import VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
@@ -88,7 +90,8 @@ def test_seed_demo_creates_accounts_and_a_playable_exercise_once(runner):
     again = runner.invoke(args=["admin", "seed-demo"])
     assert again.exit_code == 0
     assert "already there" in again.output
-    assert count_rows(Exercise) == 1 and count_rows(VideoAsset) == 1 and count_rows(User) == 3
+    assert count_rows(Exercise) == 1 and count_rows(VideoAsset) == 2 and count_rows(User) == 3
+    assert count_rows(VideoComment) == 4 and recompute_metrics() == []
 
 
 def test_seed_demo_refuses_production(runner, app):

@@ -12,7 +12,7 @@ from practika.extensions import db
 from practika.queue import get_queue
 from practika.storage import get_storage
 from practika.text import linkify
-from tests.conftest import PASSWORD, count_rows, log_in, sql_statements
+from tests.conftest import PASSWORD, count_rows, log_in
 
 
 def create(client, **fields):
@@ -103,20 +103,3 @@ def test_descriptions_keep_lines_and_make_only_safe_links():
     assert '<a href="https://example.com/a?b=1&amp;c=2" rel="nofollow noopener noreferrer"' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert str(linkify('javascript:alert(1) http://x.com/"onmouseover=alert(1)')).count('"') == 6
-
-
-def test_the_list_runs_a_fixed_number_of_queries(teacher_client, teacher):
-    from practika.exercises.services import create_exercise
-
-    def queries() -> int:
-        with sql_statements() as statements:
-            teacher_client.get("/exercises/")
-        return len(statements)
-
-    create_exercise(name="One", description="", author=teacher)
-    db.session.commit()
-    few = queries()
-    for n in range(5):
-        create_exercise(name=f"More {n}", description="", author=teacher)
-    db.session.commit()
-    assert queries() == few

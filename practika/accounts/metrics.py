@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from practika.accounts.models import Profile, User, UserMetrics
+from practika.accounts.tallies import whole_seconds
 from practika.comments.models import VideoComment
 from practika.core.models import VideoAsset, VideoType
 from practika.exercises.models import Exercise
@@ -26,23 +26,6 @@ class Drift:
     field: str
     stored: int | None
     actual: int
-
-
-def whole_seconds(duration: float | None) -> int:
-    """One video's length as counted in total_video_time: rounded half up, so 2.5 s counts
-    as 3 (Python's round() would say 2). Each video is rounded on its own, as it is when
-    the pipeline adds it, so the recount and the running total agree."""
-    return math.floor((duration or 0) + 0.5)
-
-
-def add_video_time(user_id: int, duration: float) -> None:
-    """Add one processed video to its owner's total, in the caller's transaction."""
-    profile_id = sa.select(Profile.id).where(Profile.user_id == user_id).scalar_subquery()
-    db.session.execute(
-        sa.update(UserMetrics)
-        .where(UserMetrics.profile_id == profile_id)
-        .values(total_video_time=UserMetrics.total_video_time + whole_seconds(duration))
-    )
 
 
 def _measure() -> list[tuple[int, str, UserMetrics | None, dict[str, int]]]:

@@ -29,6 +29,10 @@ class VideoComment(Timestamped, db.Model):
         one_of("kind", CommentKind),
         sa.CheckConstraint("at_seconds IS NULL OR at_seconds >= 0", name="at_seconds_positive"),
         sa.Index("ix_video_comments_exercise_kind_created", "exercise_id", "kind", "created_at"),
+        # "Has the teacher answered this attempt?" is asked per attempt on every list and
+        # page; with parent_id alone SQLite picked the author index and read every comment
+        # the teacher ever wrote.
+        sa.Index("ix_video_comments_parent_author", "parent_id", "author_id"),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
@@ -43,7 +47,7 @@ class VideoComment(Timestamped, db.Model):
         sa.ForeignKey("video_assets.id", ondelete="SET NULL"), index=True
     )
     parent_id: so.Mapped[uuid.UUID | None] = so.mapped_column(
-        sa.ForeignKey("video_comments.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("video_comments.id", ondelete="CASCADE")
     )
     at_seconds: so.Mapped[float | None]
     kind: so.Mapped[str] = so.mapped_column(

@@ -1,3 +1,210 @@
-"""Comments, attempts and time-coded feedback: its pages arrive with the exercises issue."""
+"""Comments, attempts and feedback, posted, edited and deleted in place with htmx; a plain
+form post (no JavaScript) gets the page back instead of a fragment."""
 
-from practika.comments import bp  # noqa: F401
+import uuid
+
+import sqlalchemy.orm as so
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from practika.accounts.profile import preferences_of
+from practika.comments import bp
+from practika.comments.forms import AttemptForm, CommentForm
+from practika.comments.models import CommentKind, VideoComment
+from practika.comments.services import (
+    CommentError,
+    delete_comment,
+    edit_comment,
+    post_comment,
+    submit_attempt,
+)
+from practika.comments.threads import discussion, discussion_count, replies_to
+from practika.core.incoming import VideoRefused, video_from_form
+from practika.exercises.models import Exercise
+from practika.extensions import db
+from practika.htmx import hx_redirect, is_htmx
+from practika.permissions import (
+    may_delete_comment,
+    may_edit_comment,
+    may_submit_attempt,
+    may_view_comment,
+    may_view_thread,
+)
+
+
+def _exercise(exercise_id: uuid.UUID) -> Exercise:
+    return db.session.get(Exercise, exercise_id) or abort(404)
+
+
+def _comment(comment_id: uuid.UUID) -> VideoComment:
+    """A comment this user may see; 404 for anything else."""
+    comment = db.session.get(VideoComment, comment_id, options=[so.joinedload(VideoComment.parent)])
+    if comment is None or not may_view_comment(current_user, comment):
+        abort(404)
+    return comment
+
+
+def _page_of(comment: VideoComment) -> str:
+    root = comment.parent or comment
+    if root.kind == CommentKind.ATTEMPT:
+        return url_for("comments.attempt", attempt_id=root.id, _anchor=f"comment-{comment.id}")
+    return url_for("exercises.detail", exercise_id=comment.exercise_id,
+                   _anchor=f"comment-{comment.id}")  # fmt: skip
+
+
+def _back(url: str, error: str | None = None):
+    """For a plain form post: back to the page, with the error flashed."""
+    if error:
+        flash(error, "error")
+    return redirect(url, 303)
+
+
+def _video():
+    """The form's video, or None; raises CommentError when it is refused."""
+    try:
+        return video_from_form(request.form, request.files, current_user)
+    except VideoRefused as error:
+        raise CommentError(str(error)) from None
+
+
+def _post(exercise: Exercise, parent: VideoComment | None):
+    form = CommentForm()
+    try:
+        if not form.validate():
+            raise CommentError(" ".join(e for errors in form.errors.values() for e in errors))
+        comment = post_comment(exercise, current_user, text=form.text.data, parent=parent,
+                               at_seconds=form.at_seconds.data, video=_video())  # fmt: skip
+    except CommentError as error:
+        db.session.rollback()
+        if not is_htmx():
+            return _back(_page_of(parent) if parent else _exercise_url(exercise), str(error))
+        form.form_errors.append(str(error))
+        return _form_fragment(exercise, parent, form), 422
+    if not is_htmx():
+        return redirect(_page_of(comment), 303)
+    return render_template(
+        "comments/_posted.html", comment=comment, exercise=exercise, parent=parent,
+        form=CommentForm(formdata=None), count=_count(exercise, parent),
+    )  # fmt: skip
+
+
+def _exercise_url(exercise: Exercise) -> str:
+    return url_for("exercises.detail", exercise_id=exercise.id, _anchor="discussion")
+
+
+def _count(exercise: Exercise, root: VideoComment | None) -> int:
+    if root is not None and root.kind == CommentKind.ATTEMPT:
+        return len(replies_to([root])[root.id])
+    return discussion_count(exercise.id)
+
+
+def _form_fragment(exercise: Exercise, parent: VideoComment | None, form: CommentForm):
+    return render_template(
+        "comments/_comment_form.html", exercise=exercise, parent=parent, form=form
+    )
+
+
+@bp.post("/exercises/<uuid:exercise_id>")
+@login_required
+def comment_on_exercise(exercise_id: uuid.UUID):
+    return _post(_exercise(exercise_id), None)
+
+
+@bp.get("/exercises/<uuid:exercise_id>")
+@login_required
+def more_threads(exercise_id: uuid.UUID):
+    """The next page of the discussion, for the "older comments" button."""
+    exercise = _exercise(exercise_id)
+    return render_template(
+        "comments/_threads.html", exercise=exercise, comment_form=CommentForm(formdata=None),
+        discussion=discussion(exercise, request.args.get("page", 1, type=int)),
+    )  # fmt: skip
+
+
+@bp.post("/<uuid:comment_id>/replies")
+@login_required
+def reply(comment_id: uuid.UUID):
+    parent = _comment(comment_id)
+    return _post(parent.exercise, parent.parent or parent)
+
+
+@bp.get("/<uuid:comment_id>")
+@login_required
+def show(comment_id: uuid.UUID):
+    comment = _comment(comment_id)
+    return render_template("comments/_comment.html", comment=comment, reply_to=None)
+
+
+@bp.route("/<uuid:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(comment_id: uuid.UUID):
+    comment = _comment(comment_id)
+    if not may_edit_comment(current_user, comment):
+        abort(404)
+    form = CommentForm(obj=comment)
+    if request.method == "POST":
+        try:
+            edit_comment(comment, form.text.data if form.validate() else None)
+        except CommentError as error:
+            db.session.rollback()
+            if not is_htmx():
+                return _back(_page_of(comment), str(error))
+            form.form_errors.append(str(error))
+            return render_template("comments/_edit.html", comment=comment, form=form), 422
+        if not is_htmx():
+            return redirect(_page_of(comment), 303)
+        return render_template("comments/_comment.html", comment=comment, reply_to=None)
+    return render_template("comments/_edit.html", comment=comment, form=form)
+
+
+@bp.post("/<uuid:comment_id>/delete")
+@login_required
+def delete(comment_id: uuid.UUID):
+    comment = _comment(comment_id)
+    if not may_delete_comment(current_user, comment):
+        abort(404)
+    exercise, root, page = comment.exercise, comment.parent, _page_of(comment.parent or comment)
+    delete_comment(comment)
+    if not is_htmx():
+        flash("Comment deleted.", "success")
+        return redirect(page.split("#")[0], 303)
+    return render_template(
+        "comments/_deleted.html", exercise=exercise, parent=root, count=_count(exercise, root)
+    )
+
+
+@bp.post("/exercises/<uuid:exercise_id>/attempts")
+@login_required
+def submit(exercise_id: uuid.UUID):
+    exercise = _exercise(exercise_id)
+    if not may_submit_attempt(current_user, exercise):
+        abort(404)
+    form = AttemptForm()
+    try:
+        if not form.validate():
+            raise CommentError(" ".join(e for errors in form.errors.values() for e in errors))
+        attempt = submit_attempt(exercise, current_user, video=_video(), note=form.note.data)
+    except CommentError as error:
+        db.session.rollback()
+        if not is_htmx():
+            return _back(url_for("exercises.detail", exercise_id=exercise.id,
+                                 _anchor="attempts"), str(error))  # fmt: skip
+        form.form_errors.append(str(error))
+        return render_template("comments/_attempt_form.html", exercise=exercise,
+                               attempt_form=form), 422  # fmt: skip
+    flash("Attempt sent. Your teacher has been told.", "success")
+    return hx_redirect(url_for("comments.attempt", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<uuid:attempt_id>")
+@login_required
+def attempt(attempt_id: uuid.UUID):
+    """One attempt beside the model video, with its feedback thread."""
+    attempt = _comment(attempt_id)
+    if attempt.kind != CommentKind.ATTEMPT or not may_view_thread(current_user, attempt):
+        abort(404)
+    return render_template(
+        "comments/attempt.html", attempt=attempt, exercise=attempt.exercise,
+        replies=replies_to([attempt])[attempt.id], form=CommentForm(formdata=None),
+        speed=preferences_of(current_user.profile)["playback_speed"],
+    )  # fmt: skip

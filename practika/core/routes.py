@@ -1,9 +1,11 @@
+import json
 import uuid
 
 import sqlalchemy as sa
 from flask import (
     abort,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -16,10 +18,10 @@ from practika.core import bp
 from practika.core.health import run_checks
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing
-from practika.exercises.models import Exercise
 from practika.extensions import db, limiter
 from practika.htmx import is_htmx
 from practika.models import utcnow
+from practika.permissions import may_view_asset
 from practika.storage import get_storage
 
 
@@ -42,17 +44,9 @@ def health():
     return response
 
 
-def _may_view(asset: VideoAsset) -> bool:
-    """Staff, the owner, and anyone logged in when the asset is an exercise's model video."""
-    if current_user.is_staff or asset.owner_id == current_user.id:
-        return True
-    used_by_exercise = sa.select(Exercise.id).where(Exercise.video_asset_id == asset.id)
-    return db.session.scalar(used_by_exercise.limit(1)) is not None
-
-
 def _visible_asset(asset_id: uuid.UUID) -> VideoAsset:
     asset = db.session.get(VideoAsset, asset_id)
-    if asset is None or not _may_view(asset):
+    if asset is None or not may_view_asset(current_user, asset):
         abort(404)
     return asset
 
@@ -94,10 +88,17 @@ def _count_access(asset: VideoAsset) -> None:
 @bp.get("/core/videos/<uuid:asset_id>/status")
 @login_required
 def video_status(asset_id: uuid.UUID):
-    """The status fragment; always 200 with a state, so htmx keeps swapping (htmx 2 does not
-    swap a 5xx, and the bar would freeze)."""
+    """The status fragment (or, with ``?part=note``, only its line under a playable video);
+    always 200 with a state, so htmx keeps swapping (htmx 2 does not swap a 5xx, and the
+    bar would freeze). Once the video is ready it triggers ``video-ready`` on the page."""
     asset = _visible_asset(asset_id)
-    return render_template("core/_status.html", asset=asset, can_retry=_may_retry(asset))
+    template = (
+        "core/_status_note.html" if request.args.get("part") == "note" else "core/_status.html"
+    )
+    response = make_response(render_template(template, asset=asset, can_retry=_may_retry(asset)))
+    if asset.status == ProcessingStatus.READY:
+        response.headers["HX-Trigger"] = json.dumps({"video-ready": str(asset.id)})
+    return response
 
 
 @bp.post("/core/videos/<uuid:asset_id>/retry")
@@ -124,7 +125,7 @@ def _may_retry(asset: VideoAsset) -> bool:
 
 def _visible_clip(clip_id: uuid.UUID) -> VideoClip:
     clip = db.session.get(VideoClip, clip_id)
-    if clip is None or not _may_view(clip.original_video):
+    if clip is None or not may_view_asset(current_user, clip.original_video):
         abort(404)
     return clip
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from practika.accounts.models import User
+from practika.accounts.tallies import bump, whole_seconds
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip, VideoType
 from practika.core.youtube import canonical_url, youtube_id
 from practika.extensions import db
@@ -160,10 +161,30 @@ def enqueue_processing(asset: VideoAsset, delay: int = 0) -> bool:
 
 
 def stored_keys(asset: VideoAsset) -> list[str]:
-    """Every object an asset owns in storage."""
+    """Every object an asset owns in storage, its clips' files included."""
     keys = [asset.storage_path, asset.poster_path]
     keys += [rendition["path"] for rendition in asset.renditions.values()]
+    keys += [clip.storage_path for clip in asset.clips]
     return [key for key in keys if key]
+
+
+def discard_assets(assets: list[VideoAsset]) -> list[str]:
+    """Delete the rows (with their clips) and take their time off their owners' totals, in
+    the caller's transaction; returns the stored keys to delete once that has committed,
+    so a failed commit leaves every file in place."""
+    keys = []
+    for asset in assets:
+        keys += stored_keys(asset)
+        if asset.owner_id is not None and asset.duration_sec is not None:
+            bump(asset.owner_id, "total_video_time", -whole_seconds(asset.duration_sec))
+        db.session.delete(asset)
+    return keys
+
+
+def delete_stored(keys: list[str]) -> None:
+    storage = get_storage()
+    for key in keys:
+        storage.delete(key)
 
 
 def validate_stored(asset: VideoAsset, workdir: Path) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from practika.accounts.metrics import add_video_time
+from practika.accounts.tallies import add_video_time
 from practika.core.models import PLAYABLE, ProcessingStatus, Stage, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing, processing_job_id
 from practika.extensions import db

@@ -1,7 +1,6 @@
 """Getting videos in: resumable (tus) and plain uploads, YouTube links, and the Videos page."""
 
 import errno
-import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,6 +8,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_login import current_user, login_required
 
 from practika.core import bp
+from practika.core.incoming import VideoRefused, check_upload_limits, video_from_form
 from practika.core.models import VideoAsset
 from practika.core.services import add_youtube_video, enqueue_processing, store_upload
 from practika.core.uploads import (
@@ -32,25 +32,6 @@ def _tus_response(status: int, message: str = "", **headers: str) -> Response:
 
 def _partials() -> PartialStore:
     return PartialStore(Path(current_app.instance_path) / "uploads")
-
-
-def _check_limits(length: int) -> None:
-    """Size per file and total per user, refused before a byte is sent."""
-    max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
-    if length > max_bytes:
-        raise UploadError(413, f"This file is larger than {max_bytes // 2**20} MB.")
-    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
-    used = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(VideoAsset.size_bytes), 0)).where(
-            VideoAsset.owner_id == current_user.id
-        )
-    )
-    if used + length > quota:
-        raise UploadError(
-            413,
-            f"Your videos already use {used // 2**20} MB of your {quota // 2**20} MB; "
-            "delete some to make room.",
-        )
 
 
 def _finish(asset: VideoAsset) -> None:
@@ -79,7 +60,7 @@ def upload_create():
     except ValueError:
         return _tus_response(400, "Upload-Length must be a whole number of bytes.")
     try:
-        _check_limits(length)
+        check_upload_limits(current_user, length)
         filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
     except UploadError as error:
         return _tus_response(error.status, str(error))
@@ -89,19 +70,15 @@ def upload_create():
 
 
 def _form_upload():
-    file = request.files.get("video")
-    if file is None or not file.filename:
-        flash("Choose a video to upload.", "error")
-        return redirect(url_for("core.my_videos"), 303)
-    file.stream.seek(0, os.SEEK_END)
-    size = file.stream.tell()
-    file.stream.seek(0)
     try:
-        _check_limits(size)
-    except UploadError as error:
+        asset = video_from_form(request.form, request.files, current_user)
+    except VideoRefused as error:
         flash(str(error), "error")
         return redirect(url_for("core.my_videos"), 303)
-    _finish(store_upload(file.stream, owner=current_user, filename=file.filename))
+    if asset is None:
+        flash("Choose a video to upload.", "error")
+        return redirect(url_for("core.my_videos"), 303)
+    _finish(asset)
     flash("Uploaded. Your video is being processed.", "success")
     return redirect(url_for("core.my_videos"), 303)
 

@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import FloatField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
 class ExerciseForm(FlaskForm):
@@ -14,13 +13,31 @@ class ExerciseForm(FlaskForm):
         validators=[Optional(), Length(max=5000)],
         render_kw={"rows": 6},
     )
-    video = FileField(
-        "Model video",
-        description="Upload a video (MP4, MOV or WebM) or record one on your phone.",
-        render_kw={"accept": "video/*"},
-    )
     youtube_url = StringField(
         "Or a YouTube link",
         validators=[Optional(), Length(max=255)],
         render_kw={"type": "url", "inputmode": "url", "placeholder": "https://youtu.be/…"},
     )
+
+
+class ClipForm(FlaskForm):
+    """A clip of the model video; times in seconds, taken from the player or typed."""
+
+    title = StringField(
+        "Title", validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": "e.g. The turn"},
+    )  # fmt: skip
+    start = FloatField(
+        "Start (s)",
+        validators=[InputRequired(message="Where does it start?"), NumberRange(min=0)],
+        render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
+    )
+    end = FloatField(
+        "End (s)",
+        validators=[InputRequired(message="Where does it end?"), NumberRange(min=0)],
+        render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
+    )
+
+
+class ClipTitleForm(FlaskForm):
+    title = StringField("Clip title", validators=[Optional(), Length(max=200)])

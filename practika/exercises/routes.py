@@ -1,73 +1,106 @@
 import uuid
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from practika.accounts.access import teacher_required
+from practika.accounts.profile import preferences_of
+from practika.comments.forms import AttemptForm, CommentForm
+from practika.comments.threads import attempts, discussion
+from practika.core.incoming import VideoRefused, video_from_form
+from practika.core.models import VideoClip
+from practika.core.services import ClipError, enqueue_clip
 from practika.core.youtube import NotYouTube
 from practika.exercises import bp
-from practika.exercises.forms import ExerciseForm
+from practika.exercises.forms import ClipForm, ClipTitleForm, ExerciseForm
+from practika.exercises.listing import list_exercises
 from practika.exercises.models import Exercise
 from practika.exercises.services import (
-    attach_video,
+    add_clip,
     create_exercise,
+    delete_clip,
     delete_exercise,
     finish,
+    move_clip,
+    set_model_video,
 )
 from practika.extensions import db
-from practika.htmx import hx_redirect
+from practika.htmx import hx_redirect, is_htmx
+from practika.permissions import may_edit_exercise, may_submit_attempt
 
 
 @bp.get("/")
 @login_required
 def index():
-    query = (
-        sa.select(Exercise)
-        .options(so.joinedload(Exercise.video_asset), so.joinedload(Exercise.created_by))
-        .order_by(Exercise.created_at.desc())
+    """The list; as you type in the search box, htmx asks for the results alone."""
+    listing = list_exercises(
+        current_user, query=request.args.get("q", ""), page=request.args.get("page", 1, type=int)
     )
-    if current_user.is_teacher and not current_user.is_staff:
-        query = query.where(Exercise.created_by_id == current_user.id)
-    exercises = db.session.scalars(query.limit(50)).all()
-    return render_template("exercises/index.html", exercises=exercises)
+    if is_htmx() and request.headers.get("HX-Target") == "exercise-results":
+        return render_template("exercises/_results.html", listing=listing)
+    return render_template("exercises/index.html", listing=listing)
 
 
-@bp.get("/<uuid:exercise_id>")
-@login_required
-def detail(exercise_id: uuid.UUID):
-    exercise = db.session.get(Exercise, exercise_id) or abort(404)
-    can_edit = current_user.is_staff or exercise.created_by_id == current_user.id
-    return render_template("exercises/detail.html", exercise=exercise, can_edit=can_edit)
+def _visible(exercise_id: uuid.UUID) -> Exercise:
+    return db.session.get(Exercise, exercise_id) or abort(404)
 
 
 def _editable(exercise_id: uuid.UUID) -> Exercise:
     """The exercise, if this user may change it (its author, or staff); 404 for anyone else."""
     exercise = db.session.get(Exercise, exercise_id)
-    if exercise is None or not (current_user.is_staff or exercise.created_by_id == current_user.id):
+    if exercise is None or not may_edit_exercise(current_user, exercise):
         abort(404)
     return exercise
 
 
+@bp.get("/<uuid:exercise_id>")
+@login_required
+def detail(exercise_id: uuid.UUID):
+    exercise = _visible(exercise_id)
+    return render_template(
+        "exercises/detail.html",
+        exercise=exercise,
+        can_edit=may_edit_exercise(current_user, exercise),
+        can_attempt=may_submit_attempt(current_user, exercise),
+        speed=preferences_of(current_user.profile)["playback_speed"],
+        attempts=attempts(current_user, exercise),
+        discussion=discussion(exercise),
+        clip_form=ClipForm(formdata=None),
+        attempt_form=AttemptForm(formdata=None),
+        comment_form=CommentForm(formdata=None),
+    )
+
+
 def _save(form: ExerciseForm, exercise: Exercise | None):
     """Create or update from a valid form; None (errors on the form) if the video is refused."""
-    if exercise is None:
-        exercise = create_exercise(
-            name=form.name.data, description=form.description.data, author=current_user
-        )
-    else:
-        exercise.name = form.name.data.strip()
-        exercise.description = form.description.data or ""
     try:
-        asset = attach_video(exercise, upload=form.video.data,
-                             youtube_url=form.youtube_url.data, owner=current_user)  # fmt: skip
+        video = video_from_form(request.form, request.files, current_user)
+        if exercise is None:
+            exercise = create_exercise(
+                name=form.name.data, description=form.description.data, author=current_user
+            )
+        else:
+            exercise.name = form.name.data.strip()
+            exercise.description = form.description.data or ""
+        discarded = set_model_video(
+            exercise, video=video, youtube_url=form.youtube_url.data, owner=current_user
+        )
+    except VideoRefused as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return None
     except NotYouTube as error:
         db.session.rollback()
         form.youtube_url.errors.append(str(error))
         return None
-    finish(asset)
+    finish(exercise, discarded)
     return exercise
+
+
+def _form_page(form: ExerciseForm, exercise: Exercise | None):
+    return render_template("exercises/form.html", form=form, exercise=exercise), (
+        422 if form.errors else 200
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -77,9 +110,7 @@ def create():
     if form.validate_on_submit() and (exercise := _save(form, None)) is not None:
         flash("Exercise created. Its video is being prepared.", "success")
         return hx_redirect(url_for("exercises.detail", exercise_id=exercise.id))
-    return render_template("exercises/form.html", form=form, exercise=None), (
-        422 if form.errors else 200
-    )
+    return _form_page(form, None)
 
 
 @bp.route("/<uuid:exercise_id>/edit", methods=["GET", "POST"])
@@ -90,9 +121,7 @@ def edit(exercise_id: uuid.UUID):
     if form.validate_on_submit() and _save(form, exercise) is not None:
         flash("Exercise saved.", "success")
         return hx_redirect(url_for("exercises.detail", exercise_id=exercise.id))
-    return render_template("exercises/form.html", form=form, exercise=exercise), (
-        422 if form.errors else 200
-    )
+    return _form_page(form, exercise)
 
 
 @bp.route("/<uuid:exercise_id>/delete", methods=["GET", "POST"])
@@ -103,6 +132,87 @@ def delete(exercise_id: uuid.UUID):
     if request.method == "POST":
         name = exercise.name
         delete_exercise(exercise)
-        flash(f"“{name}” is deleted, with its video.", "success")
+        flash(f"“{name}” is deleted, with its videos and comments.", "success")
         return hx_redirect(url_for("exercises.index"))
     return render_template("exercises/delete.html", exercise=exercise)
+
+
+@bp.get("/<uuid:exercise_id>/clips")
+@login_required
+def clips(exercise_id: uuid.UUID):
+    """The clips panel alone: fetched again when the model video becomes ready."""
+    exercise = _visible(exercise_id)
+    return render_template(
+        "exercises/_clips.html", exercise=exercise, clip_form=ClipForm(formdata=None),
+        can_edit=may_edit_exercise(current_user, exercise),
+    )  # fmt: skip
+
+
+def _clips_fragment(exercise: Exercise, form: ClipForm | None = None, status: int = 200):
+    """The clips panel for htmx; a plain form post goes back to the page, errors flashed."""
+    if not is_htmx():
+        for errors in (form.errors if form else {}).values():
+            flash(" ".join(errors), "error")
+        return redirect(url_for("exercises.detail", exercise_id=exercise.id, _anchor="clips"), 303)
+    db.session.expire(exercise, ["clips"])
+    return render_template(
+        "exercises/_clips.html", exercise=exercise, can_edit=True,
+        clip_form=form or ClipForm(formdata=None),
+    ), status  # fmt: skip
+
+
+def _editable_clip(exercise_id: uuid.UUID, clip_id: uuid.UUID) -> tuple[Exercise, VideoClip]:
+    exercise = _editable(exercise_id)
+    clip = db.session.get(VideoClip, clip_id)
+    if clip is None or clip.exercise_id != exercise.id:
+        abort(404)
+    return exercise, clip
+
+
+@bp.post("/<uuid:exercise_id>/clips")
+@login_required
+def add_clip_view(exercise_id: uuid.UUID):
+    exercise = _editable(exercise_id)
+    form = ClipForm()
+    if not form.validate():
+        return _clips_fragment(exercise, form, 422)
+    if exercise.video_asset is None:
+        form.start.errors.append("Add a model video first.")
+        return _clips_fragment(exercise, form, 422)
+    try:
+        clip = add_clip(exercise, form.start.data, form.end.data, form.title.data or "")
+    except ClipError as error:
+        db.session.rollback()
+        form.end.errors.append(str(error))
+        return _clips_fragment(exercise, form, 422)
+    db.session.commit()
+    enqueue_clip(clip)
+    return _clips_fragment(exercise)
+
+
+@bp.post("/<uuid:exercise_id>/clips/<uuid:clip_id>/title")
+@login_required
+def rename_clip(exercise_id: uuid.UUID, clip_id: uuid.UUID):
+    exercise, clip = _editable_clip(exercise_id, clip_id)
+    form = ClipTitleForm()
+    if form.validate():
+        clip.title = (form.title.data or "").strip()
+        db.session.commit()
+        return _clips_fragment(exercise)
+    return _clips_fragment(exercise, status=422)
+
+
+@bp.post("/<uuid:exercise_id>/clips/<uuid:clip_id>/<any(up, down):direction>")
+@login_required
+def reorder_clip(exercise_id: uuid.UUID, clip_id: uuid.UUID, direction: str):
+    exercise, clip = _editable_clip(exercise_id, clip_id)
+    move_clip(exercise, clip, -1 if direction == "up" else +1)
+    return _clips_fragment(exercise)
+
+
+@bp.post("/<uuid:exercise_id>/clips/<uuid:clip_id>/delete")
+@login_required
+def remove_clip(exercise_id: uuid.UUID, clip_id: uuid.UUID):
+    exercise, clip = _editable_clip(exercise_id, clip_id)
+    delete_clip(clip)
+    return _clips_fragment(exercise)

@@ -3,68 +3,104 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from werkzeug.datastructures import FileStorage
 
-from practika.accounts.models import Profile, User, UserMetrics
-from practika.core.models import VideoAsset
+from practika.accounts.models import User
+from practika.accounts.tallies import bump
+from practika.comments.models import VideoComment
+from practika.comments.services import uncount_comments
+from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import (
+    ClipError,
     add_youtube_video,
+    delete_stored,
+    discard_assets,
     enqueue_processing,
-    store_upload,
-    stored_keys,
+    request_clip,
 )
 from practika.exercises.models import Exercise
 from practika.extensions import db
-from practika.storage import get_storage
-
-
-def _count_exercise(user: User, change: int) -> None:
-    profile_id = sa.select(Profile.id).where(Profile.user_id == user.id).scalar_subquery()
-    db.session.execute(
-        sa.update(UserMetrics)
-        .where(UserMetrics.profile_id == profile_id)
-        .values(exercises_created=UserMetrics.exercises_created + change)
-    )
-
-
-def attach_video(
-    exercise: Exercise, *, upload: FileStorage | None, youtube_url: str | None, owner: User
-) -> VideoAsset | None:
-    """A new model video from an upload or a YouTube link (raises NotYouTube); None if
-    neither was given. The caller commits, then enqueues an upload's processing."""
-    if upload is not None and upload.filename:
-        asset = store_upload(upload.stream, owner=owner, filename=upload.filename)
-    elif youtube_url:
-        asset = add_youtube_video(youtube_url, owner=owner)
-    else:
-        return None
-    exercise.video_asset = asset
-    return asset
 
 
 def create_exercise(*, name: str, description: str, author: User) -> Exercise:
     exercise = Exercise(name=name.strip(), description=description or "", created_by=author)
     db.session.add(exercise)
-    _count_exercise(author, +1)
+    bump(author.id, "exercises_created", +1)
     return exercise
 
 
-def finish(asset: VideoAsset | None) -> None:
-    """Commit, then queue an uploaded model video for processing."""
+def set_model_video(
+    exercise: Exercise, *, video: VideoAsset | None, youtube_url: str | None, owner: User
+) -> list[str]:
+    """Make the uploaded ``video``, or else a YouTube link (raises NotYouTube), the model
+    video; neither leaves it as it is. The replaced video goes, with its clips; returns its
+    stored keys for ``finish`` to delete after the commit."""
+    if video is None and youtube_url:
+        video = add_youtube_video(youtube_url, owner=owner)
+    if video is None:
+        return []
+    old, exercise.video_asset = exercise.video_asset, video
+    return discard_assets([old]) if old is not None else []
+
+
+def finish(exercise: Exercise, discarded: list[str]) -> None:
+    """Commit, delete what was replaced, and queue a new upload for processing."""
     db.session.commit()
-    if asset is not None and asset.video_type == "upload":
-        enqueue_processing(asset)
+    delete_stored(discarded)
+    video = exercise.video_asset
+    if video is not None and video.processing_status == ProcessingStatus.UPLOADED:
+        enqueue_processing(video)
 
 
 def delete_exercise(exercise: Exercise) -> None:
-    """Delete the exercise, its model video and the video's stored objects."""
-    asset = exercise.video_asset
-    keys = stored_keys(asset) if asset else []
-    _count_exercise(exercise.created_by, -1)
+    """Delete the exercise with everything in it: clips, comments, attempts, their videos
+    and stored files, and every author's running totals."""
+    comments = VideoComment.exercise_id == exercise.id
+    videos = list(db.session.scalars(sa.select(VideoAsset).join(
+        VideoComment, VideoComment.video_asset_id == VideoAsset.id).where(comments)))  # fmt: skip
+    if exercise.video_asset is not None:
+        videos.append(exercise.video_asset)
+    uncount_comments(comments)
+    bump(exercise.created_by_id, "exercises_created", -1)
     db.session.delete(exercise)
-    if asset is not None:
-        db.session.delete(asset)
+    keys = discard_assets(videos)
     db.session.commit()
-    storage = get_storage()
-    for key in keys:  # after the commit: a failed commit leaves every file in place
-        storage.delete(key)
+    delete_stored(keys)
+
+
+def next_clip_position(exercise: Exercise) -> int:
+    last = db.session.scalar(
+        sa.select(sa.func.max(VideoClip.position)).where(VideoClip.exercise_id == exercise.id)
+    )
+    return 0 if last is None else last + 1
+
+
+def add_clip(exercise: Exercise, start: float, end: float, title: str) -> VideoClip:
+    """Mark a clip of the model video, last in the list (raises ClipError); the caller
+    commits, then queues the cut with ``enqueue_clip``."""
+    position = next_clip_position(exercise)
+    clip, new = request_clip(
+        exercise.video_asset, start, end, exercise_id=exercise.id, title=title.strip()
+    )
+    if not new:
+        raise ClipError(f"That clip is already marked: “{clip.title or 'untitled'}”.")
+    clip.position = position
+    return clip
+
+
+def move_clip(exercise: Exercise, clip: VideoClip, step: int) -> None:
+    """Swap the clip with its neighbour up (-1) or down (+1); the ends stay put."""
+    clips = list(exercise.clips)
+    here = clips.index(clip)
+    there = here + step
+    if 0 <= there < len(clips):
+        clips[here], clips[there] = clips[there], clips[here]
+        for position, each in enumerate(clips):
+            each.position = position
+    db.session.commit()
+
+
+def delete_clip(clip: VideoClip) -> None:
+    key = clip.storage_path
+    db.session.delete(clip)
+    db.session.commit()
+    delete_stored([key] if key else [])

@@ -34,6 +34,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # A camera and microphone that need no person: a generated picture and tone, granted
+    # without a prompt, so MediaRecorder can be tested for real.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 ASSET_TYPES = {"stylesheet", "script", "image", "font", "media"}
 VIEWPORTS = {
@@ -69,6 +73,8 @@ def live_env(tmp_path_factory) -> Iterator[dict[str, str]]:
         "INSTANCE_PATH": str(tmp / "instance"),
         "STORAGE_URL": str(tmp / "instance" / "media"),
         "BETA_INVITE_ONLY": "true",  # as in production: sign-up by invitation
+        # Every test logs the demo accounts in from one address; the limit has its own tests.
+        "LOGIN_RATE_LIMIT": "200 per minute",
     }
     redis.stop()
 
@@ -125,8 +131,8 @@ def page(browser: Browser, live_server: str, size: str) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: _console_error(message, errors))
-    page.on("response", lambda response: _broken_asset(response, errors))
+    page.on("console", lambda message: console_error(message, errors))
+    page.on("response", lambda response: broken_asset(response, errors))
     yield page
     context.close()
     # A CSP violation, a script error or a missing asset is a bug a user would hit, even when
@@ -134,14 +140,14 @@ def page(browser: Browser, live_server: str, size: str) -> Iterator[Page]:
     assert not errors, f"the browser reported errors: {errors}"
 
 
-def _console_error(message: ConsoleMessage, errors: list[str]) -> None:
+def console_error(message: ConsoleMessage, errors: list[str]) -> None:
     # Chromium also logs every 4xx answer; pages and forms answer those on purpose (a 404
-    # page, a 422 form), and _broken_asset catches the ones that are bugs.
+    # page, a 422 form), and broken_asset catches the ones that are bugs.
     if message.type == "error" and not message.text.startswith("Failed to load resource"):
         errors.append(message.text)
 
 
-def _broken_asset(response: Response, errors: list[str]) -> None:
+def broken_asset(response: Response, errors: list[str]) -> None:
     if response.status >= 400 and response.request.resource_type in ASSET_TYPES:
         errors.append(f"{response.status} {response.url}")
 

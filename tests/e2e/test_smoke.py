@@ -60,7 +60,7 @@ def test_teacher_logs_in_opens_the_demo_exercise_and_logs_out(page: Page, shoot)
     card.get_by_role("link", name=DEMO_EXERCISE).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(DEMO_EXERCISE)
     expect(page.get_by_text("Watch the model video once")).to_be_visible()
-    video = page.locator("video")
+    video = page.locator(".stage video")
     expect(video).to_be_visible()
     # The browser loads the video's metadata: the 12-second demo clip is playable.
     assert video.evaluate(VIDEO_DURATION) > 2.5  # the demo video, shortened for tests

@@ -1,0 +1,25 @@
+from flask_wtf import FlaskForm
+from wtforms import FloatField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional
+
+from practika.comments.services import MAX_TEXT
+
+
+class CommentForm(FlaskForm):
+    """A comment, a reply, or feedback at a moment of the video (``at_seconds``)."""
+
+    text = TextAreaField(
+        "Comment", validators=[Optional(), Length(max=MAX_TEXT)], render_kw={"rows": 3}
+    )
+    at_seconds = FloatField(
+        "At (seconds)", validators=[Optional(), NumberRange(min=0)],
+        render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
+    )  # fmt: skip
+
+
+class AttemptForm(FlaskForm):
+    note = TextAreaField(
+        "Note for your teacher (optional)",
+        validators=[Optional(), Length(max=MAX_TEXT)],
+        render_kw={"rows": 2, "placeholder": "What did you find hard?"},
+    )

@@ -1,0 +1,154 @@
+"""Comment verbs: the discussion, attempts and feedback. The author's comments_made changes in
+the same commit; the people concerned are mailed after it, through the mail job."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from practika.accounts.models import User
+from practika.accounts.profile import preferences_of
+from practika.accounts.tallies import bump
+from practika.comments.models import CommentKind, VideoComment
+from practika.core.models import ProcessingStatus, VideoAsset
+from practika.core.services import delete_stored, discard_assets, enqueue_processing
+from practika.exercises.models import Exercise
+from practika.extensions import db
+from practika.mail import absolute_url, send_mail
+
+MAX_TEXT = 5000
+
+
+class CommentError(ValueError):
+    """A comment that cannot be saved, with a reason for the person who wrote it."""
+
+
+def _clean_text(text: str | None, video: VideoAsset | None) -> str:
+    text = (text or "").strip()
+    if not text and video is None:
+        raise CommentError("Write something, or add a video.")
+    if len(text) > MAX_TEXT:
+        raise CommentError(f"Keep it under {MAX_TEXT} characters ({len(text)} now).")
+    return text
+
+
+def _check_time(at_seconds: float | None, root: VideoComment | None, exercise: Exercise) -> None:
+    """A time-coded comment points inside the video it is about: the attempt's, in an
+    attempt's thread, else the model video."""
+    if at_seconds is None:
+        return
+    if at_seconds < 0:
+        raise CommentError("The time must be zero or more seconds.")
+    video = root.video_asset if root is not None and root.kind == CommentKind.ATTEMPT else None
+    video = video or exercise.video_asset
+    if video is not None and video.duration_sec and at_seconds > video.duration_sec + 0.5:
+        raise CommentError(f"The time must be within the video ({video.duration_sec:.0f} s).")
+
+
+def _start(video: VideoAsset | None) -> None:
+    if video is not None and video.processing_status == ProcessingStatus.UPLOADED:
+        enqueue_processing(video)
+
+
+def post_comment(
+    exercise: Exercise,
+    author: User,
+    *,
+    text: str | None,
+    parent: VideoComment | None = None,
+    at_seconds: float | None = None,
+    video: VideoAsset | None = None,
+) -> VideoComment:
+    """A comment on the exercise, or a reply in ``parent``'s thread (feedback, when the
+    thread is an attempt's). Raises CommentError."""
+    root = parent.parent or parent if parent is not None else None
+    _check_time(at_seconds, root, exercise)
+    comment = VideoComment(
+        exercise=exercise, author=author, text=_clean_text(text, video), parent=root,
+        at_seconds=at_seconds, video_asset=video, kind=CommentKind.COMMENT,
+    )  # fmt: skip
+    db.session.add(comment)
+    bump(author.id, "comments_made", +1)
+    db.session.commit()
+    _start(video)
+    _notify_comment(comment)
+    return comment
+
+
+def submit_attempt(
+    exercise: Exercise, author: User, *, video: VideoAsset | None, note: str | None
+) -> VideoComment:
+    """A student's attempt: their video and an optional note. Raises CommentError."""
+    if video is None:
+        raise CommentError("Record or choose a video to send.")
+    attempt = VideoComment(
+        exercise=exercise, author=author, text=_clean_text(note, video), video_asset=video,
+        kind=CommentKind.ATTEMPT,
+    )  # fmt: skip
+    db.session.add(attempt)
+    bump(author.id, "comments_made", +1)
+    db.session.commit()
+    _start(video)
+    teacher = exercise.created_by
+    _mail(teacher, "attempt_submitted", f"{author.display_name} sent an attempt at "
+          f"“{exercise.name}”", attempt=attempt)  # fmt: skip
+    return attempt
+
+
+def edit_comment(comment: VideoComment, text: str | None) -> None:
+    comment.text = _clean_text(text, comment.video_asset)
+    db.session.commit()
+
+
+def uncount_comments(where: sa.ColumnElement[bool]) -> None:
+    """Take the comments matching ``where``, and the replies under them, off their authors'
+    totals, before they are deleted (one grouped query, one UPDATE per author)."""
+    doomed = sa.select(VideoComment.id).where(where)
+    per_author = db.session.execute(
+        sa.select(VideoComment.author_id, sa.func.count())
+        .where(sa.or_(VideoComment.id.in_(doomed), VideoComment.parent_id.in_(doomed)))
+        .group_by(VideoComment.author_id)
+    ).all()
+    for author_id, count in per_author:
+        bump(author_id, "comments_made", -count)
+
+
+def delete_comment(comment: VideoComment) -> None:
+    """Delete the comment, its replies and their videos."""
+    in_thread = sa.or_(VideoComment.id == comment.id, VideoComment.parent_id == comment.id)
+    videos = db.session.scalars(
+        sa.select(VideoAsset)
+        .join(VideoComment, VideoComment.video_asset_id == VideoAsset.id)
+        .where(in_thread)
+    ).all()
+    uncount_comments(VideoComment.id == comment.id)
+    db.session.delete(comment)
+    keys = discard_assets(list(videos))
+    db.session.commit()
+    delete_stored(keys)
+
+
+def _notify_comment(comment: VideoComment) -> None:
+    """In an attempt's thread, the other side hears of it (the student of feedback, the
+    teacher of a reply); in the discussion, the author of the comment replied to."""
+    root = comment.parent
+    if root is None:
+        return
+    if root.kind == CommentKind.ATTEMPT:
+        student, teacher = root.author, comment.exercise.created_by
+        reader = student if comment.author_id != student.id else teacher
+    else:
+        reader = root.author
+    if reader.id != comment.author_id:
+        subject = f"{comment.author.display_name} wrote on “{comment.exercise.name}”"
+        _mail(reader, "new_comment", subject, comment=comment, root=root)
+
+
+def _mail(reader: User, template: str, subject: str, **context) -> None:
+    if not reader.is_active or not preferences_of(reader.profile)["email_notifications"]:
+        return
+    thread = context.get("root") or context.get("attempt")
+    if thread is not None and thread.kind == CommentKind.ATTEMPT:
+        link = absolute_url("comments.attempt", attempt_id=thread.id)
+    else:
+        link = absolute_url("exercises.detail", exercise_id=thread.exercise_id)
+    send_mail(template, reader.email, subject, reader=reader, link=link, **context)

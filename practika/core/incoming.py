@@ -1,0 +1,91 @@
+"""A video that comes with a form: sent ahead through the resumable upload (the form then
+names the new asset by its id) or, without JavaScript, posted as the form's own file."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from practika.accounts.models import User
+from practika.core.models import ProcessingStatus, VideoAsset, VideoType
+from practika.core.services import store_upload
+from practika.core.uploads import UploadError
+from practika.extensions import db
+
+
+class VideoRefused(ValueError):
+    """The form's video cannot be used, with a reason for the person who sent it."""
+
+
+def check_upload_limits(owner: User, length: int) -> None:
+    """Size per file and total per user, checked before a byte is stored."""
+    max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
+    if length > max_bytes:
+        raise UploadError(413, f"This file is larger than {max_bytes // 2**20} MB.")
+    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
+    used = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(VideoAsset.size_bytes), 0)).where(
+            VideoAsset.owner_id == owner.id
+        )
+    )
+    if used + length > quota:
+        raise UploadError(
+            413,
+            f"Your videos already use {used // 2**20} MB of your {quota // 2**20} MB; "
+            "delete some to make room.",
+        )
+
+
+def _in_use(asset: VideoAsset) -> bool:
+    from practika.comments.models import VideoComment
+    from practika.exercises.models import Exercise
+
+    uses = sa.union_all(
+        sa.select(Exercise.id).where(Exercise.video_asset_id == asset.id),
+        sa.select(VideoComment.id).where(VideoComment.video_asset_id == asset.id),
+    )
+    return db.session.scalar(sa.select(sa.func.count()).select_from(uses.subquery())) > 0
+
+
+def _uploaded(asset_id: str, owner: User) -> VideoAsset:
+    """An asset this person uploaded ahead and has not used yet; anything else is refused
+    the same way, so an id cannot be used to borrow someone else's video."""
+    try:
+        asset = db.session.get(VideoAsset, uuid.UUID(asset_id))
+    except ValueError:
+        asset = None
+    if (
+        asset is None
+        or asset.owner_id != owner.id
+        or asset.video_type != VideoType.UPLOAD
+        or asset.processing_status == ProcessingStatus.FAILED
+        or _in_use(asset)
+    ):
+        raise VideoRefused("That upload cannot be used here. Choose the video again.")
+    return asset
+
+
+def _posted(file: FileStorage, owner: User) -> VideoAsset:
+    file.stream.seek(0, os.SEEK_END)
+    size = file.stream.tell()
+    file.stream.seek(0)
+    try:
+        check_upload_limits(owner, size)
+    except UploadError as error:
+        raise VideoRefused(str(error)) from None
+    return store_upload(file.stream, owner=owner, filename=file.filename)
+
+
+def video_from_form(form: MultiDict, files: MultiDict, owner: User) -> VideoAsset | None:
+    """The form's video as an asset (the caller commits, then enqueues a new upload), or
+    None when it carries none. Raises VideoRefused."""
+    if asset_id := form.get("video_asset_id", "").strip():
+        return _uploaded(asset_id, owner)
+    for file in files.getlist("video"):
+        if file and file.filename:
+            return _posted(file, owner)
+    return None

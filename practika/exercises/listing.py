@@ -1,0 +1,158 @@
+"""The exercise list: search, pages, and per row what its reader needs to know (for a
+teacher, attempts awaiting feedback; for a student, their latest attempt). A fixed number of
+queries whatever the number of rows."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from practika.accounts.models import User
+from practika.comments.models import CommentKind, VideoComment
+from practika.core.models import VideoAsset
+from practika.exercises.models import Exercise
+from practika.extensions import db
+
+PER_PAGE = 12
+
+
+@dataclass(frozen=True)
+class LatestAttempt:
+    """A student's newest attempt at an exercise, as the list shows it."""
+
+    attempt_id: uuid.UUID
+    created_at: datetime
+    processing_status: str | None
+    answered: bool
+
+    @property
+    def label(self) -> str:
+        if self.answered:
+            return "Feedback received"
+        if self.processing_status == "failed":
+            return "Video failed"
+        if self.processing_status != "ready":
+            return "Processing"
+        return "Waiting for feedback"
+
+
+@dataclass
+class Listing:
+    exercises: list[Exercise]
+    total: int
+    page: int
+    query: str
+    awaiting: dict[uuid.UUID, int] = field(default_factory=dict)
+    latest: dict[uuid.UUID, LatestAttempt] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PER_PAGE))
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _matching(query: str) -> sa.ColumnElement[bool]:
+    """Every word in the name or the description, in any case."""
+    words = query.split()[:8]
+    return sa.and_(
+        *(
+            sa.or_(
+                Exercise.name.ilike(f"%{_escape_like(word)}%", escape="\\"),
+                Exercise.description.ilike(f"%{_escape_like(word)}%", escape="\\"),
+            )
+            for word in words
+        )
+    )
+
+
+def _awaiting_feedback(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Per exercise, the attempts its teacher has not answered in their thread yet."""
+    reply = so.aliased(VideoComment)
+    answered = (
+        sa.select(reply.id)
+        .where(reply.parent_id == VideoComment.id, reply.author_id == Exercise.created_by_id)
+        .exists()
+    )
+    rows = db.session.execute(
+        sa.select(VideoComment.exercise_id, sa.func.count())
+        .join(Exercise, Exercise.id == VideoComment.exercise_id)
+        .where(
+            VideoComment.exercise_id.in_(ids),
+            VideoComment.kind == CommentKind.ATTEMPT,
+            ~answered,
+        )
+        .group_by(VideoComment.exercise_id)
+    )
+    return dict(rows.all())
+
+
+def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, LatestAttempt]:
+    ranked = (
+        sa.select(
+            VideoComment.id,
+            VideoComment.exercise_id,
+            VideoComment.created_at,
+            VideoAsset.processing_status,
+            sa.func.row_number()
+            .over(partition_by=VideoComment.exercise_id, order_by=VideoComment.created_at.desc())
+            .label("rank"),
+        )
+        .outerjoin(VideoAsset, VideoAsset.id == VideoComment.video_asset_id)
+        .where(
+            VideoComment.exercise_id.in_(ids),
+            VideoComment.author_id == student.id,
+            VideoComment.kind == CommentKind.ATTEMPT,
+        )
+        .subquery()
+    )
+    reply = so.aliased(VideoComment)
+    answered = (
+        sa.select(reply.id)
+        .where(reply.parent_id == ranked.c.id, reply.author_id != student.id)
+        .exists()
+    )
+    rows = db.session.execute(
+        sa.select(
+            ranked.c.exercise_id,
+            ranked.c.id,
+            ranked.c.created_at,
+            ranked.c.processing_status,
+            answered,
+        ).where(ranked.c.rank == 1)
+    )
+    return {row[0]: LatestAttempt(*row[1:]) for row in rows}
+
+
+def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
+    """One page of the exercises ``reader`` sees: teachers their own, students and staff
+    every one; newest first."""
+    where = []
+    if reader.is_teacher and not reader.is_staff:
+        where.append(Exercise.created_by_id == reader.id)
+    if query := query.strip()[:100]:
+        where.append(_matching(query))
+    total = db.session.scalar(sa.select(sa.func.count(Exercise.id)).where(*where))
+    page = min(max(page, 1), max(1, math.ceil(total / PER_PAGE)))
+    exercises = db.session.scalars(
+        sa.select(Exercise)
+        .options(so.joinedload(Exercise.video_asset), so.joinedload(Exercise.created_by))
+        .where(*where)
+        .order_by(Exercise.created_at.desc(), Exercise.id)
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    listing = Listing(list(exercises), total, page, query)
+    ids = [exercise.id for exercise in exercises]
+    if ids and (reader.is_teacher or reader.is_staff):
+        listing.awaiting = _awaiting_feedback(ids)
+    elif ids:
+        listing.latest = _latest_attempts(ids, reader)
+    return listing

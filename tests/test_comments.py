@@ -1,0 +1,216 @@
+"""Comments, attempts and feedback: posting in place with htmx, the rules on what a comment
+may carry, deleting with everything under it, notifications, and running totals that match
+a recount."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from practika.accounts.metrics import recompute_metrics
+from practika.accounts.models import User
+from practika.comments.models import CommentKind, VideoComment
+from practika.core.models import VideoAsset
+from practika.exercises.models import Exercise
+from practika.extensions import db
+from practika.queue import get_queue
+from practika.storage import get_storage
+from tests.conftest import count_rows, log_in
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def exercise(app, teacher):
+    rendition = {"path": "videos/m/360p.mp4", "height": 360}
+    model = VideoAsset(
+        owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
+    )
+    exercise = Exercise(name="Scales", created_by=teacher, video_asset=model)
+    db.session.add(exercise)
+    recompute_metrics(fix=True)  # made by hand here: count it, so the tests start true
+    db.session.commit()
+    return exercise
+
+
+def mail_jobs() -> list[str]:
+    return [job.description for job in get_queue("mail").jobs]
+
+
+def upload_ahead(client, content: bytes = b"attempt bytes") -> str:
+    """Send a video the way the page's script does (tus); returns the new asset's id."""
+    created = client.post("/core/uploads/", headers={"Tus-Resumable": "1.0.0",
+                          "Upload-Length": str(len(content))})  # fmt: skip
+    done = client.patch(
+        created.headers["Location"], data=content,
+        headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+                 "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+    return done.headers["X-Video-Asset"]
+
+
+def submit(client, exercise, **data):
+    return client.post(f"/comments/exercises/{exercise.id}/attempts", data=data, headers=HTMX,
+                       content_type="multipart/form-data")  # fmt: skip
+
+
+def test_a_comment_is_posted_in_place_with_the_count_out_of_band(teacher_client, exercise):
+    response = teacher_client.post(f"/comments/exercises/{exercise.id}", data={"text": "Hi"},
+                                   headers=HTMX)  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="comment-form-new"' in html  # a fresh form replaces the one that was sent
+    assert 'hx-swap-oob="afterbegin:#threads"' in html and ">Hi</p>" in html
+    assert '<span class="count" id="discussion-count" hx-swap-oob="true">1</span>' in html
+    assert db.session.scalar(sa.select(VideoComment.text)) == "Hi"
+
+
+def test_a_reply_to_a_reply_joins_the_thread(client, exercise, student, teacher):
+    log_in(client, student.email)
+    client.post(f"/comments/exercises/{exercise.id}", data={"text": "Root"}, headers=HTMX)
+    root = db.session.scalar(sa.select(VideoComment))
+    client.post(f"/comments/{root.id}/replies", data={"text": "First"}, headers=HTMX)
+    first = db.session.scalar(sa.select(VideoComment).where(VideoComment.text == "First"))
+    response = client.post(f"/comments/{first.id}/replies", data={"text": "2"}, headers=HTMX)
+    assert f'hx-swap-oob="beforeend:#replies-{root.id}"' in response.get_data(as_text=True)
+    parents = db.session.scalars(sa.select(VideoComment.parent_id).where(
+        VideoComment.parent_id.is_not(None))).all()  # fmt: skip
+    assert parents == [root.id, root.id]  # threads stay one level deep
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [({"text": "  "}, "Write something, or add a video."),
+     ({"text": "x" * 5001}, "5000 characters"),
+     ({"text": "ok", "at_seconds": "-1"}, "Number must be at least 0"),
+     ({"text": "ok", "at_seconds": "13"}, "within the video (12 s)")],
+)  # fmt: skip
+def test_a_comment_that_cannot_be_saved_says_why(student_client, exercise, student, data, message):
+    student_client.post(f"/comments/exercises/{exercise.id}", data={"text": "Root"}, headers=HTMX)
+    root = db.session.scalar(sa.select(VideoComment))
+    response = student_client.post(f"/comments/{root.id}/replies", data=data, headers=HTMX)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert count_rows(VideoComment) == 1
+
+
+def test_a_student_submits_an_attempt_uploaded_ahead(student_client, exercise, student):
+    asset_id = upload_ahead(student_client)
+    response = submit(student_client, exercise, video_asset_id=asset_id, note="Hard turn")
+    attempt = db.session.scalar(sa.select(VideoComment))
+    assert response.headers["HX-Redirect"] == f"/comments/attempts/{attempt.id}"
+    assert attempt.kind == CommentKind.ATTEMPT and str(attempt.video_asset_id) == asset_id
+    assert attempt.text == "Hard turn"
+    assert get_queue("media").job_ids == [f"video-{asset_id}"]  # queued once, by the upload
+    assert mail_jobs() == ["mail attempt_submitted"]  # the teacher hears of it
+    page = student_client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+    assert "Your attempt" in page and "Waiting for a free worker" not in page
+
+
+def test_an_attempt_posts_its_file_without_javascript(student_client, exercise):
+    response = student_client.post(
+        f"/comments/exercises/{exercise.id}/attempts", content_type="multipart/form-data",
+        data={"video": (io.BytesIO(b"phone video"), "clip.mov")},
+    )  # fmt: skip
+    attempt = db.session.scalar(sa.select(VideoComment))
+    assert response.status_code == 303 and response.location.endswith(f"/{attempt.id}")
+    assert attempt.video_asset.orig_filename == "clip.mov"
+    assert get_queue("media").job_ids == [f"video-{attempt.video_asset_id}"]
+
+
+def test_an_attempt_needs_a_video(student_client, exercise):
+    response = submit(student_client, exercise, note="no video")
+    assert response.status_code == 422
+    assert "Record or choose a video to send." in response.get_data(as_text=True)
+    assert count_rows(VideoComment) == 0
+
+
+def test_someone_elses_upload_cannot_be_borrowed(client, exercise, student, teacher):
+    log_in(client, teacher.email)
+    theirs = upload_ahead(client)
+    client.post("/accounts/logout")
+    log_in(client, student.email)
+    response = submit(client, exercise, video_asset_id=theirs)
+    assert response.status_code == 422 and "cannot be used here" in response.get_data(as_text=True)
+    mine = upload_ahead(client)
+    assert submit(client, exercise, video_asset_id=mine).status_code == 200
+    again = submit(client, exercise, video_asset_id=mine)  # one video, one attempt
+    assert again.status_code == 422 and count_rows(VideoComment) == 1
+
+
+def test_feedback_at_a_moment_reaches_the_student_unless_they_opted_out(
+    client, exercise, student, teacher
+):
+    log_in(client, student.email)
+    submit(client, exercise, video_asset_id=upload_ahead(client))
+    attempt = db.session.scalar(sa.select(VideoComment))
+    client.post("/accounts/logout")
+    get_queue("mail").empty()
+    log_in(client, teacher.email)
+    response = client.post(f"/comments/{attempt.id}/replies", headers=HTMX,
+                           data={"text": "Wrist up", "at_seconds": "4.5"})  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert 'data-seek="4.5"' in html and f'data-for="player-{attempt.video_asset_id}"' in html
+    assert f'id="feedback-count-{attempt.id}" hx-swap-oob="true">1<' in html
+    assert mail_jobs() == ["mail new_comment"]
+    student.profile.preferences = {"email_notifications": False}
+    db.session.commit()
+    client.post(f"/comments/{attempt.id}/replies", data={"text": "Again"}, headers=HTMX)
+    assert mail_jobs() == ["mail new_comment"]  # no second mail
+
+
+def test_editing_in_place(student_client, exercise):
+    student_client.post(f"/comments/exercises/{exercise.id}", data={"text": "Tpyo"}, headers=HTMX)
+    comment = db.session.scalar(sa.select(VideoComment))
+    form = student_client.get(f"/comments/{comment.id}/edit").get_data(as_text=True)
+    assert f'id="comment-{comment.id}"' in form and "Tpyo</textarea>" in form
+    saved = student_client.post(f"/comments/{comment.id}/edit", data={"text": "Typo"},
+                                headers=HTMX)  # fmt: skip
+    assert ">Typo</p>" in saved.get_data(as_text=True)
+    empty = student_client.post(f"/comments/{comment.id}/edit", data={"text": ""}, headers=HTMX)
+    assert empty.status_code == 422 and db.session.get(VideoComment, comment.id).text == "Typo"
+
+
+def test_deleting_takes_the_replies_videos_and_counts_with_it(client, exercise, student, teacher):
+    log_in(client, student.email)
+    video_id = upload_ahead(client)
+    client.post(f"/comments/exercises/{exercise.id}", headers=HTMX,
+                data={"text": "Look", "video_asset_id": video_id})  # fmt: skip
+    root = db.session.scalar(sa.select(VideoComment))
+    stored = get_storage().exists(f"videos/{video_id}/original")
+    client.post("/accounts/logout")
+    log_in(client, teacher.email)
+    client.post(f"/comments/{root.id}/replies", data={"text": "Nice"}, headers=HTMX)
+    client.post("/accounts/logout")
+    log_in(client, student.email)
+    response = client.post(f"/comments/{root.id}/delete", headers=HTMX)
+    assert response.status_code == 200
+    assert 'id="discussion-count" hx-swap-oob="true">0<' in response.get_data(as_text=True)
+    assert stored and not get_storage().exists(f"videos/{video_id}/original")
+    assert count_rows(VideoComment) == 0 and count_rows(VideoAsset) == 1  # the model's
+    assert recompute_metrics() == []  # comments_made went down for both authors
+
+
+def test_deleting_an_exercise_leaves_no_orphans_and_true_counts(client, exercise, student, teacher):
+    log_in(client, student.email)
+    video_id = upload_ahead(client)
+    submit(client, exercise, video_asset_id=video_id)
+    client.post(f"/comments/exercises/{exercise.id}", data={"text": "Hi"}, headers=HTMX)
+    client.post("/accounts/logout")
+    log_in(client, teacher.email)
+    client.post(f"/exercises/{exercise.id}/delete")
+    assert count_rows(VideoComment) == count_rows(VideoAsset) == count_rows(Exercise) == 0
+    assert not get_storage().exists(f"videos/{video_id}/original")
+    assert recompute_metrics() == []
+
+
+def test_the_running_totals_match_a_recount(client, exercise, student, teacher):
+    log_in(client, student.email)
+    submit(client, exercise, video_asset_id=upload_ahead(client))
+    for text in ("one", "two"):
+        client.post(f"/comments/exercises/{exercise.id}", data={"text": text}, headers=HTMX)
+    made = db.session.scalar(
+        sa.select(User).where(User.id == student.id)
+    ).profile.metrics.comments_made
+    assert made == 3 and recompute_metrics() == []

@@ -1,0 +1,109 @@
+"""The exercise list and page: what each reader sees per row, search as you type, pages, and
+a number of SQL queries that does not grow with the rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from practika.comments.models import CommentKind, VideoComment
+from practika.core.models import VideoAsset
+from practika.exercises.listing import PER_PAGE
+from practika.exercises.services import create_exercise
+from practika.extensions import db
+from tests.conftest import _make_user, log_in, sql_statements
+
+HTMX_SEARCH = {"HX-Request": "true", "HX-Target": "exercise-results"}
+
+
+def exercises(teacher, count: int, name: str = "Drill"):
+    made = [create_exercise(name=f"{name} {n}", description="", author=teacher)
+            for n in range(count)]  # fmt: skip
+    db.session.commit()
+    return made
+
+
+def attempt(exercise, student, status: str = "ready", answered_by=None) -> VideoComment:
+    video = VideoAsset(owner=student, processing_status=status)
+    made = VideoComment(exercise=exercise, author=student, kind=CommentKind.ATTEMPT,
+                        video_asset=video)  # fmt: skip
+    db.session.add(made)
+    if answered_by is not None:
+        db.session.add(VideoComment(exercise=exercise, author=answered_by, parent=made, text="Ok"))
+    db.session.commit()
+    return made
+
+
+def queries(client, url: str) -> int:
+    with sql_statements() as statements:
+        assert client.get(url).status_code == 200
+    return len(statements)
+
+
+def test_the_teacher_sees_attempts_awaiting_feedback(teacher_client, teacher, student):
+    first, second = exercises(teacher, 2)
+    attempt(first, student)
+    attempt(first, student)
+    attempt(second, student, answered_by=teacher)
+    page = teacher_client.get("/exercises/").get_data(as_text=True)
+    assert page.count("awaiting feedback") == 1 and "2 awaiting feedback" in page
+
+
+def test_the_student_sees_the_state_of_their_latest_attempt(client, teacher, student):
+    done, waiting, _untried = exercises(teacher, 3)
+    attempt(done, student, "ready", answered_by=teacher)
+    attempt(waiting, student, "ready", answered_by=teacher)
+    attempt(waiting, student, "processing")  # the newest decides
+    log_in(client, student.email)
+    page = client.get("/exercises/").get_data(as_text=True)
+    assert page.count("Feedback received") == 1 and page.count("Processing") == 1
+    assert page.count("Not tried yet") == 1
+
+
+def test_search_as_you_type_returns_the_results_alone(student_client, teacher):
+    exercises(teacher, 2, "Scales")
+    exercises(teacher, 1, "Arpeggio")
+    results = student_client.get("/exercises/?q=arpe", headers=HTMX_SEARCH)
+    html = results.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="exercise-results"') and "<header" not in html
+    assert "Arpeggio 0" in html and "Scales" not in html
+    nothing = student_client.get("/exercises/?q=100%25_", headers=HTMX_SEARCH)  # no wildcards
+    assert "Nothing matches" in nothing.get_data(as_text=True)
+
+
+def test_pages(student_client, teacher):
+    exercises(teacher, PER_PAGE + 2)
+    first = student_client.get("/exercises/").get_data(as_text=True)
+    second = student_client.get("/exercises/?page=2").get_data(as_text=True)
+    assert first.count('class="card"') == PER_PAGE and second.count('class="card"') == 2
+    assert "Page 1 of 2" in first and 'rel="next"' in first and 'rel="prev"' in second
+    assert "Page 2 of 2" in student_client.get("/exercises/?page=99").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["teacher", "student"])
+def test_the_list_runs_a_fixed_number_of_queries(client, teacher, student, role):
+    log_in(client, {"teacher": teacher, "student": student}[role].email)
+    one = exercises(teacher, 1)
+    attempt(one[0], student, answered_by=teacher)
+    few = queries(client, "/exercises/")
+    for exercise in exercises(teacher, 6, "More"):
+        attempt(exercise, student)
+        attempt(exercise, student, answered_by=teacher)
+    assert queries(client, "/exercises/") == few
+
+
+def test_the_exercise_page_runs_a_fixed_number_of_queries(client, teacher, student):
+    (exercise,) = exercises(teacher, 1)
+    log_in(client, teacher.email)
+    others = [_make_user("student", f"s{n}") for n in range(5)]
+
+    def talk(who):
+        thread = VideoComment(exercise=exercise, author=who, text="Q")
+        db.session.add_all([thread, VideoComment(exercise=exercise, author=teacher,
+                                                 parent=thread, text="A")])  # fmt: skip
+        attempt(exercise, who, answered_by=teacher)
+
+    talk(student)
+    few = queries(client, f"/exercises/{exercise.id}")
+    for other in others:
+        talk(other)
+    assert queries(client, f"/exercises/{exercise.id}") == few
