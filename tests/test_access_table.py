@@ -171,6 +171,8 @@ GET_ROWS = [
     ("comments.edit", "/comments/{comment}/edit", {"other_student"}),
     ("comments.edit", "/comments/{attempt}/edit", NOBODY),  # an attempt is kept as sent
     ("comments.more_threads", "/comments/exercises/{exercise}?page=1", EVERYONE),
+    ("comments.discussion_section", "/comments/exercises/{exercise}/discussion", EVERYONE),
+    ("comments.more_attempts", "/comments/exercises/{exercise}/attempts?page=1", EVERYONE),
     ("accounts.invitations", "/accounts/invitations", {"staff"}),
 ]
 

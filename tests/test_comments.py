@@ -214,3 +214,13 @@ def test_the_running_totals_match_a_recount(client, exercise, student, teacher):
         sa.select(User).where(User.id == student.id)
     ).profile.metrics.comments_made
     assert made == 3 and recompute_metrics() == []
+
+
+def test_the_discussion_comes_as_a_fragment_or_as_its_own_page(client, exercise, student):
+    log_in(client, student.email)
+    client.post(f"/comments/exercises/{exercise.id}", data={"text": "Question"}, headers=HTMX)
+    url = f"/comments/exercises/{exercise.id}/discussion"
+    fragment = client.get(url, headers=HTMX).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="discussion"') and "Question" in fragment
+    page = client.get(url).get_data(as_text=True)  # without JavaScript: a page
+    assert "<html" in page and "Question" in page and 'id="comment-form-new"' in page

@@ -18,7 +18,7 @@ from practika.comments.services import (
     post_comment,
     submit_attempt,
 )
-from practika.comments.threads import discussion, discussion_count, replies_to
+from practika.comments.threads import attempts, discussion, discussion_count, replies_to
 from practika.core.incoming import VideoRefused, video_from_form
 from practika.exercises.models import Exercise
 from practika.extensions import db
@@ -48,7 +48,7 @@ def _page_of(comment: VideoComment) -> str:
     root = comment.parent or comment
     if root.kind == CommentKind.ATTEMPT:
         return url_for("comments.attempt", attempt_id=root.id, _anchor=f"comment-{comment.id}")
-    return url_for("exercises.detail", exercise_id=comment.exercise_id,
+    return url_for("comments.discussion_section", exercise_id=comment.exercise_id,
                    _anchor=f"comment-{comment.id}")  # fmt: skip
 
 
@@ -89,7 +89,7 @@ def _post(exercise: Exercise, parent: VideoComment | None):
 
 
 def _exercise_url(exercise: Exercise) -> str:
-    return url_for("exercises.detail", exercise_id=exercise.id, _anchor="discussion")
+    return url_for("comments.discussion_section", exercise_id=exercise.id)
 
 
 def _count(exercise: Exercise, root: VideoComment | None) -> int:
@@ -110,6 +110,19 @@ def comment_on_exercise(exercise_id: uuid.UUID):
     return _post(_exercise(exercise_id), None)
 
 
+@bp.get("/exercises/<uuid:exercise_id>/discussion")
+@login_required
+def discussion_section(exercise_id: uuid.UUID):
+    """The exercise's discussion: fetched by its page when scrolled into view (the page
+    itself stays quick however long the discussion), or a page of its own without htmx."""
+    exercise = _exercise(exercise_id)
+    context = {"exercise": exercise, "discussion": discussion(exercise),
+               "comment_form": CommentForm(formdata=None)}  # fmt: skip
+    if is_htmx():
+        return render_template("comments/_discussion.html", **context)
+    return render_template("comments/discussion.html", **context)
+
+
 @bp.get("/exercises/<uuid:exercise_id>")
 @login_required
 def more_threads(exercise_id: uuid.UUID):
@@ -119,6 +132,15 @@ def more_threads(exercise_id: uuid.UUID):
         "comments/_threads.html", exercise=exercise, comment_form=CommentForm(formdata=None),
         discussion=discussion(exercise, request.args.get("page", 1, type=int)),
     )  # fmt: skip
+
+
+@bp.get("/exercises/<uuid:exercise_id>/attempts")
+@login_required
+def more_attempts(exercise_id: uuid.UUID):
+    """The next page of the attempts this reader may see."""
+    exercise = _exercise(exercise_id)
+    page = attempts(current_user, exercise, request.args.get("page", 1, type=int))
+    return render_template("comments/_attempt_rows.html", exercise=exercise, attempts=page)
 
 
 @bp.post("/<uuid:comment_id>/replies")

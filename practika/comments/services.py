@@ -150,5 +150,5 @@ def _mail(reader: User, template: str, subject: str, **context) -> None:
     if thread is not None and thread.kind == CommentKind.ATTEMPT:
         link = absolute_url("comments.attempt", attempt_id=thread.id)
     else:
-        link = absolute_url("exercises.detail", exercise_id=thread.exercise_id)
+        link = absolute_url("comments.discussion_section", exercise_id=thread.exercise_id)
     send_mail(template, reader.email, subject, reader=reader, link=link, **context)

@@ -15,7 +15,13 @@ from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.permissions import attempts_filter
 
-THREADS_PER_PAGE = 20
+# Replies, as a second name for the comments table in one query (made once: an alias is
+# costly to build on every request).
+Reply = so.aliased(VideoComment, name="reply")
+Root = so.aliased(VideoComment, name="root")
+
+THREADS_PER_PAGE = 10
+ATTEMPTS_PER_PAGE = 12
 
 
 @dataclass
@@ -27,7 +33,12 @@ class Discussion:
 
 
 def _with_people():
-    return (so.joinedload(VideoComment.author), so.joinedload(VideoComment.video_asset))
+    """Each comment's author (the name is all a page shows: not their profile, which a user
+    otherwise always brings along) and video."""
+    return (
+        so.joinedload(VideoComment.author).lazyload(User.profile),
+        so.joinedload(VideoComment.video_asset),
+    )
 
 
 def replies_to(roots: list[VideoComment]) -> dict[uuid.UUID, list[VideoComment]]:
@@ -46,14 +57,13 @@ def replies_to(roots: list[VideoComment]) -> dict[uuid.UUID, list[VideoComment]]
 
 def discussion_count(exercise_id: uuid.UUID) -> int:
     """Comments in the discussion, replies included (not attempts or their feedback)."""
-    root = so.aliased(VideoComment)
     return db.session.scalar(
         sa.select(sa.func.count(VideoComment.id))
-        .outerjoin(root, root.id == VideoComment.parent_id)
+        .outerjoin(Root, Root.id == VideoComment.parent_id)
         .where(
             VideoComment.exercise_id == exercise_id,
             VideoComment.kind == CommentKind.COMMENT,
-            sa.or_(root.id.is_(None), root.kind == CommentKind.COMMENT),
+            sa.or_(Root.id.is_(None), Root.kind == CommentKind.COMMENT),
         )
     )
 
@@ -87,23 +97,38 @@ class AttemptRow:
     answered: bool
 
 
-def attempts(reader: User, exercise: Exercise, limit: int = 50) -> list[AttemptRow]:
-    """The attempts ``reader`` may see, newest first, with their reply counts and whether
-    the teacher has answered."""
-    reply = so.aliased(VideoComment)
+@dataclass
+class Attempts:
+    rows: list[AttemptRow]
+    count: int
+    next_page: int | None
+
+
+def attempts(reader: User, exercise: Exercise, page: int = 1) -> Attempts:
+    """The attempts ``reader`` may see, newest first, a page at a time, with their reply
+    counts and whether the teacher has answered."""
+    page = max(page, 1)
+    visible = attempts_filter(reader, exercise)
     replies = (
-        sa.select(sa.func.count(reply.id)).where(reply.parent_id == VideoComment.id)
+        sa.select(sa.func.count(Reply.id)).where(Reply.parent_id == VideoComment.id)
     ).scalar_subquery()
     answered = (
-        sa.select(reply.id)
-        .where(reply.parent_id == VideoComment.id, reply.author_id == exercise.created_by_id)
+        sa.select(Reply.id)
+        .where(Reply.parent_id == VideoComment.id, Reply.author_id == exercise.created_by_id)
         .exists()
     )
     rows = db.session.execute(
         sa.select(VideoComment, replies, answered)
         .options(*_with_people())
-        .where(attempts_filter(reader, exercise))
+        .where(visible)
         .order_by(VideoComment.created_at.desc(), VideoComment.id)
-        .limit(limit)
+        .limit(ATTEMPTS_PER_PAGE + 1)
+        .offset((page - 1) * ATTEMPTS_PER_PAGE)
+    ).all()
+    more = len(rows) > ATTEMPTS_PER_PAGE
+    count = db.session.scalar(sa.select(sa.func.count(VideoComment.id)).where(visible))
+    return Attempts(
+        [AttemptRow(attempt, n, bool(done)) for attempt, n, done in rows[:ATTEMPTS_PER_PAGE]],
+        count,
+        page + 1 if more else None,
     )
-    return [AttemptRow(attempt, count, bool(done)) for attempt, count, done in rows]

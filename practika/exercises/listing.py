@@ -4,7 +4,6 @@ queries whatever the number of rows."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,16 +42,15 @@ class LatestAttempt:
 
 @dataclass
 class Listing:
+    """One page of the list. There is no total: counting every match would read the whole
+    table on each keystroke of a search, where a page stops at its last row."""
+
     exercises: list[Exercise]
-    total: int
     page: int
+    has_next: bool
     query: str
     awaiting: dict[uuid.UUID, int] = field(default_factory=dict)
     latest: dict[uuid.UUID, LatestAttempt] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / PER_PAGE))
 
 
 def _escape_like(term: str) -> str:
@@ -139,17 +137,20 @@ def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
         where.append(Exercise.created_by_id == reader.id)
     if query := query.strip()[:100]:
         where.append(_matching(query))
-    total = db.session.scalar(sa.select(sa.func.count(Exercise.id)).where(*where))
-    page = min(max(page, 1), max(1, math.ceil(total / PER_PAGE)))
+    page = max(page, 1)
     exercises = db.session.scalars(
         sa.select(Exercise)
-        .options(so.joinedload(Exercise.video_asset), so.joinedload(Exercise.created_by))
+        .options(
+            so.joinedload(Exercise.video_asset),
+            so.joinedload(Exercise.created_by).lazyload(User.profile),
+        )
         .where(*where)
         .order_by(Exercise.created_at.desc(), Exercise.id)
-        .limit(PER_PAGE)
+        .limit(PER_PAGE + 1)
         .offset((page - 1) * PER_PAGE)
     ).all()
-    listing = Listing(list(exercises), total, page, query)
+    listing = Listing(list(exercises[:PER_PAGE]), page, len(exercises) > PER_PAGE, query)
+    exercises = listing.exercises
     ids = [exercise.id for exercise in exercises]
     if ids and (reader.is_teacher or reader.is_staff):
         listing.awaiting = _awaiting_feedback(ids)

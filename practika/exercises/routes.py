@@ -1,12 +1,14 @@
 import uuid
 
+import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from practika.accounts.access import teacher_required
+from practika.accounts.models import User
 from practika.accounts.profile import preferences_of
-from practika.comments.forms import AttemptForm, CommentForm
-from practika.comments.threads import attempts, discussion
+from practika.comments.forms import AttemptForm
+from practika.comments.threads import attempts
 from practika.core.incoming import VideoRefused, video_from_form
 from practika.core.models import VideoClip
 from practika.core.services import ClipError, enqueue_clip
@@ -28,6 +30,12 @@ from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
 from practika.permissions import may_edit_exercise, may_submit_attempt
 
+SHOWN_WITH = (
+    so.joinedload(Exercise.video_asset),
+    so.joinedload(Exercise.created_by).lazyload(User.profile),
+    so.selectinload(Exercise.clips),
+)
+
 
 @bp.get("/")
 @login_required
@@ -42,7 +50,8 @@ def index():
 
 
 def _visible(exercise_id: uuid.UUID) -> Exercise:
-    return db.session.get(Exercise, exercise_id) or abort(404)
+    """Any exercise, for anyone logged in; with what its page shows, in one query."""
+    return db.session.get(Exercise, exercise_id, options=SHOWN_WITH) or abort(404)
 
 
 def _editable(exercise_id: uuid.UUID) -> Exercise:
@@ -64,10 +73,8 @@ def detail(exercise_id: uuid.UUID):
         can_attempt=may_submit_attempt(current_user, exercise),
         speed=preferences_of(current_user.profile)["playback_speed"],
         attempts=attempts(current_user, exercise),
-        discussion=discussion(exercise),
         clip_form=ClipForm(formdata=None),
         attempt_form=AttemptForm(formdata=None),
-        comment_form=CommentForm(formdata=None),
     )
 
 
