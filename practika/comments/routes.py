@@ -154,7 +154,7 @@ def reply(comment_id: uuid.UUID):
 @login_required
 def show(comment_id: uuid.UUID):
     comment = _comment(comment_id)
-    return render_template("comments/_comment.html", comment=comment, reply_to=None)
+    return render_template("comments/_comment.html", comment=comment)
 
 
 @bp.route("/<uuid:comment_id>/edit", methods=["GET", "POST"])
@@ -175,7 +175,7 @@ def edit(comment_id: uuid.UUID):
             return render_template("comments/_edit.html", comment=comment, form=form), 422
         if not is_htmx():
             return redirect(_page_of(comment), 303)
-        return render_template("comments/_comment.html", comment=comment, reply_to=None)
+        return render_template("comments/_comment.html", comment=comment)
     return render_template("comments/_edit.html", comment=comment, form=form)
 
 
