@@ -12,6 +12,7 @@ from practika.cli import admin
 from practika.config import BASE_DIR, Config, config_from_env
 from practika.errors import init_error_handlers
 from practika.extensions import csrf, db, limiter, login_manager, migrate
+from practika.metrics import init_metrics
 from practika.models import load_all
 from practika.queue import init_queue
 from practika.security import init_security_headers
@@ -52,6 +53,7 @@ def create_app(config: Config | None = None) -> Flask:
     if not app.testing:
         configure_logging(app.config["LOG_LEVEL"])
     init_request_logging(app)
+    init_metrics(app)
 
     load_all()
     db.init_app(app)

@@ -109,6 +109,7 @@ class Config:
         # the client address that rate limits count is only trusted from that many hops.
         self.PROXY_HOPS = parse_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or ""  # unset: no /core/metrics
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or "10 per minute"
         self.BETA_INVITE_ONLY = parse_bool(
             "BETA_INVITE_ONLY", env.get("BETA_INVITE_ONLY"), self.ENV_NAME == "production"

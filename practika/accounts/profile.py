@@ -35,7 +35,7 @@ DEFAULT_PREFERENCES = {"email_notifications": True, "playback_speed": 1.0}
 # Requests that say nothing about a person being there: assets, health checks, and the
 # status polls a page makes on its own every second.
 ACTIVITY_EXEMPT = {
-    "static", "core.health", "core.media", "core.clip_media", "core.video_status",
+    "static", "core.health", "core.metrics", "core.media", "core.clip_media", "core.video_status",
     "core.clip_status",
 }  # fmt: skip
 

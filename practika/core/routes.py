@@ -20,6 +20,7 @@ from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing
 from practika.extensions import db, limiter
 from practika.htmx import is_htmx
+from practika.metrics import metrics_view
 from practika.models import utcnow
 from practika.permissions import may_view_asset
 from practika.storage import get_storage
@@ -42,6 +43,9 @@ def health():
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+bp.add_url_rule("/core/metrics", "metrics", limiter.exempt(metrics_view))
 
 
 def _visible_asset(asset_id: uuid.UUID) -> VideoAsset:
