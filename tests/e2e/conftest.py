@@ -73,8 +73,10 @@ def live_env(tmp_path_factory) -> Iterator[dict[str, str]]:
         "INSTANCE_PATH": str(tmp / "instance"),
         "STORAGE_URL": str(tmp / "instance" / "media"),
         "BETA_INVITE_ONLY": "true",  # as in production: sign-up by invitation
-        # Every test logs the demo accounts in from one address; the limit has its own tests.
+        # Every test logs in and asks for mail from one address; the limits have their own
+        # tests.
         "LOGIN_RATE_LIMIT": "200 per minute",
+        "MAIL_RATE_LIMIT": "200 per hour",
     }
     redis.stop()
 
