@@ -6,7 +6,7 @@ VENV := .venv
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-e2e lint format bench
+.PHONY: run test test-stack lint format bench
 
 run: ## web + worker + Redis + SQLite + local media, with demo accounts, on 127.0.0.1:$(PORT)
 	@scripts/bootstrap.sh run
@@ -15,6 +15,10 @@ run: ## web + worker + Redis + SQLite + local media, with demo accounts, on 127.
 test: ## the whole suite: unit, integration (Redis, PostgreSQL, FFmpeg) and end-to-end (Chromium)
 	@scripts/bootstrap.sh test
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-stack: ## production shape: PostgreSQL, Redis, S3 over HTTP, gunicorn, a worker, nginx
+	@scripts/bootstrap.sh test
+	@$(VENV)/bin/pytest -m stack tests/stack $(PYTEST_ARGS)
 
 lint: ## ruff lint and format check
 	@scripts/bootstrap.sh test

@@ -1,0 +1,297 @@
+"""The production shape of Practika on one machine, without Docker (`make test-stack`).
+
+PostgreSQL, Redis, an S3 endpoint over HTTP (moto's server), the app under gunicorn with
+PRACTIKA_ENV=production, an RQ worker, and Debian's nginx in front with deploy/nginx.conf.
+Everything below goes through nginx only, as a browser would: health, logging in, a tus
+upload, processing into S3, playback with HTTP Range through the presigned URL, static files
+and gzip; then a worker killed in the middle of a job, and a new one that still brings the
+video to ready. Everything it starts, it stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import string
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from practika.config import BASE_DIR
+from practika.media.synth import synth_video
+from tests.services import PostgresServer, RedisServer, free_port, wait_for
+
+NGINX = Path("/usr/sbin/nginx")
+PASSWORD = "stack test password"
+MAX_UPLOAD_MB = 64
+pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.skipif(
+        not NGINX.exists(), reason="nginx is not installed (scripts/bootstrap.sh test)"
+    ),
+]
+
+
+@dataclass
+class Stack:
+    base: str
+    env: dict[str, str]
+    tmp: Path
+    pg: PostgresServer
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        log = (self.tmp / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            args, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill it with its children
+        )  # fmt: skip
+        self.processes[name] = process
+        return process
+
+    def kill(self, name: str) -> None:
+        """As a host losing a container: SIGKILL to the process and everything under it (RQ's
+        work horse runs in a session of its own, so the process group is not enough)."""
+        process = self.processes.pop(name)
+        for pid in [*_descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def sql(self, query: str, *params):
+        with psycopg.connect(host=str(self.pg.dir), port=self.pg.port, user="postgres",
+                             dbname="practika_stack") as conn:  # fmt: skip
+            return conn.execute(query, params).fetchone()
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+def _descendants(pid: int) -> list[int]:
+    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                           text=True, check=False).stdout.split()  # fmt: skip
+    children = [int(child) for child in found]
+    return [grandchild for child in children for grandchild in _descendants(child)] + children
+
+
+def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+    subprocess.run([sys.executable, "-m", "flask", *args], cwd=BASE_DIR, env=env, input=stdin,
+                   text=True, check=True, capture_output=True)  # fmt: skip
+
+
+def nginx_config(tmp: Path, listen: int, app_port: int, media: Path) -> Path:
+    """deploy/nginx.conf, filled in as the container's envsubst would, inside a minimal main
+    config of ours (the files and folders nginx writes go to the test's folder)."""
+    server = string.Template((BASE_DIR / "deploy" / "nginx.conf").read_text()).safe_substitute(
+        LISTEN_PORT=listen, APP_UPSTREAM=f"127.0.0.1:{app_port}", STATIC_ROOT=BASE_DIR / "static",
+        MEDIA_ROOT=media, MAX_BODY_MB=MAX_UPLOAD_MB + 1, SERVER_NAME="localhost",
+    )  # fmt: skip
+    (tmp / "practika.conf").write_text(server)
+    for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / "nginx" / folder).mkdir(parents=True, exist_ok=True)
+    main = tmp / "nginx.conf"
+    main.write_text(f"""
+{"user root;" if os.geteuid() == 0 else ""}
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log {tmp}/nginx-access.log;
+  client_body_temp_path {tmp}/nginx/body;
+  proxy_temp_path {tmp}/nginx/proxy;
+  fastcgi_temp_path {tmp}/nginx/fastcgi;
+  uwsgi_temp_path {tmp}/nginx/uwsgi;
+  scgi_temp_path {tmp}/nginx/scgi;
+  include {tmp}/practika.conf;
+}}
+""")
+    return main
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    from moto.server import ThreadedMotoServer
+
+    tmp = tmp_path_factory.mktemp("stack")
+    redis, pg = RedisServer().start(), PostgresServer().start()
+    s3_port = free_port()
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
+    s3.start()
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    app_port, web_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PRACTIKA_ENV": "production", "FLASK_APP": "wsgi",
+        "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": pg.create_database("practika_stack"),
+        "REDIS_URL": redis.url, "STORAGE_URL": "s3://practika-stack/media",
+        "S3_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "INSTANCE_PATH": str(tmp / "instance"),
+        "BASE_URL": f"http://127.0.0.1:{web_port}", "PROXY_HOPS": "1",
+        "MAX_UPLOAD_MB": str(MAX_UPLOAD_MB), "VIDEO_JOB_TIMEOUT": "15",
+        "SWEEP_INTERVAL_SECONDS": "3", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
+        "PORT": str(app_port), "WEB_CONCURRENCY": "2",
+    }  # fmt: skip
+    (tmp / "prometheus").mkdir()
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing",
+                 ).create_bucket(Bucket="practika-stack")  # fmt: skip
+    stack = Stack(f"http://127.0.0.1:{web_port}", env, tmp, pg)
+    try:
+        flask(env, "db", "upgrade")  # the release step
+        teacher = ["--email", "teacher@stack.test", "--username", "teacher", "--role", "teacher"]
+        flask(env, "admin", "create-user", *teacher, "--password-stdin", stdin=PASSWORD + "\n")
+        stack.start("web", sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+                    "--bind", f"127.0.0.1:{app_port}", "wsgi:app")  # fmt: skip
+        stack.start("worker", sys.executable, "worker.py")
+        config = nginx_config(tmp, web_port, app_port, tmp / "instance" / "media")
+        stack.start("nginx", str(NGINX), "-c", str(config), "-g", "daemon off;")
+        wait_for(lambda: _answers(stack.base + "/core/health/"), timeout=60, what="the stack")
+        yield stack
+    finally:
+        stack.stop_all()
+        s3.stop()
+        redis.stop()
+        pg.stop()
+        shutil.rmtree(tmp / "nginx", ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+class Browser:
+    """Cookies by hand: the session cookie is Secure in production (TLS ends at the load
+    balancer), and this test speaks plain HTTP to nginx, so a cookie jar would not send it."""
+
+    def __init__(self, base: str) -> None:
+        self.base, self.cookies, self.csrf = base, {}, ""
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.csrf:
+            headers.setdefault("X-CSRFToken", self.csrf)
+        response = requests.request(method, self.base + path, headers=headers, timeout=30,
+                                    allow_redirects=False, **kwargs)  # fmt: skip
+        for cookie in response.raw.headers.getlist("Set-Cookie"):
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return response
+
+    def log_in(self, email: str, password: str) -> None:
+        form = self.request("GET", "/accounts/login").text
+        self.csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)[1]
+        fields = {"csrf_token": self.csrf, "email": email, "password": password}
+        done = self.request("POST", "/accounts/login", data=fields)
+        assert done.status_code == 303 and "/accounts/login" not in done.headers["Location"]
+
+    def upload(self, video: Path) -> str:
+        """tus, in 1 MB pieces, as the page's script sends it; returns the new video's id."""
+        data = video.read_bytes()
+        tus = {"Tus-Resumable": "1.0.0"}
+        created = self.request("POST", "/core/uploads/",
+                               headers={**tus, "Upload-Length": str(len(data))})  # fmt: skip
+        assert created.status_code == 201, created.text
+        location, offset = created.headers["Location"], 0
+        while offset < len(data):
+            piece = data[offset : offset + 2**20]
+            sent = self.request("PATCH", location, data=piece, headers={
+                **tus, "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+            assert sent.status_code == 204, sent.text
+            offset = int(sent.headers["Upload-Offset"])
+        return sent.headers["X-Video-Asset"]
+
+
+def wait_until_ready(stack: Stack, asset_id: str, timeout: float) -> None:
+    def ready() -> bool:
+        status, error = stack.sql(
+            "SELECT processing_status, processing_error FROM video_assets WHERE id = %s", asset_id
+        )
+        assert status != "failed", f"processing failed: {error}\n{stack.log('worker')}"
+        return status == "ready"
+
+    wait_for(ready, timeout=timeout, what=f"video {asset_id} to be ready")
+
+
+def test_health_answers_through_nginx(stack):
+    response = requests.get(stack.base + "/core/health/", timeout=5)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ok"
+    assert "Server" not in response.headers or "nginx/" not in response.headers["Server"]
+
+
+def test_static_files_come_from_nginx_with_caching_and_gzip(stack):
+    vendor = requests.get(stack.base + "/static/vendor/htmx-2.0.11.min.js", timeout=5,
+                          headers={"Accept-Encoding": "gzip"})  # fmt: skip
+    assert vendor.status_code == 200
+    assert "immutable" in vendor.headers["Cache-Control"]
+    assert vendor.headers.get("Content-Encoding") == "gzip"
+
+
+def test_a_teacher_uploads_and_the_video_plays_from_s3_with_range(stack, tmp_path):
+    browser = Browser(stack.base)
+    browser.log_in("teacher@stack.test", PASSWORD)
+    video = synth_video(tmp_path / "model.mp4", seconds=3, width=640, height=360)
+    asset_id = browser.upload(video)
+    wait_until_ready(stack, asset_id, timeout=120)
+    status = browser.request("GET", f"/core/videos/{asset_id}/status").text
+    assert f"/core/media/{asset_id}/video" in status
+    redirect = browser.request("GET", f"/core/media/{asset_id}/video")
+    assert redirect.status_code == 302
+    presigned = redirect.headers["Location"]
+    assert presigned.startswith(stack.env["S3_ENDPOINT_URL"] + "/practika-stack/media/videos/")
+    piece = requests.get(presigned, headers={"Range": "bytes=0-99"}, timeout=10)
+    assert piece.status_code == 206 and len(piece.content) == 100
+    assert piece.headers["Content-Range"].startswith("bytes 0-99/")
+
+
+def test_a_worker_killed_mid_job_is_replaced_and_the_video_still_gets_ready(stack, tmp_path):
+    browser = Browser(stack.base)
+    browser.log_in("teacher@stack.test", PASSWORD)
+    video = synth_video(tmp_path / "long.mp4", seconds=20, width=1280, height=720)
+    asset_id = browser.upload(video)
+
+    def processing() -> bool:
+        return stack.sql("SELECT processing_status FROM video_assets WHERE id = %s",
+                         asset_id)[0] == "processing"  # fmt: skip
+
+    wait_for(processing, timeout=60, what="the job to start")
+    stack.kill("worker")
+    assert stack.sql("SELECT processing_status FROM video_assets WHERE id = %s",
+                     asset_id)[0] != "ready"  # fmt: skip
+    stack.start("worker", sys.executable, "worker.py")
+    # The sweep finds the row stalled once VIDEO_JOB_TIMEOUT + 60 s have passed, requeues it,
+    # and the new worker processes it from the start.
+    wait_until_ready(stack, asset_id, timeout=240)
+    attempts = stack.sql("SELECT attempts FROM video_assets WHERE id = %s", asset_id)[0]
+    assert attempts >= 2
