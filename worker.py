@@ -3,7 +3,8 @@
     python worker.py [QUEUE ...]     (default: every Practika queue)
 
 Beside the jobs it runs the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval,
-by a Redis lock), so uploads Redis lost and jobs a killed worker left are picked up again.
+by a Redis lock), so uploads Redis lost and jobs a killed worker left are picked up again,
+and then publishes the queues' depth to CloudWatch when CLOUDWATCH_NAMESPACE is set.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from practika import (
 from practika.core import tasks  # noqa: F401
 from practika.core.tasks import sweep
 from practika.extensions import db
+from practika.metrics import publish_queue_metrics
 from practika.queue import QUEUE_NAMES, get_redis
 
 log = logging.getLogger("practika.worker")
@@ -49,6 +51,7 @@ def sweep_forever(app, stop: threading.Event) -> None:
                     done = sweep()
                     if any(done.values()):
                         log.info("sweep", extra=done)
+                    publish_queue_metrics()
             except Exception:
                 log.exception("sweep failed; trying again next interval")
             finally:

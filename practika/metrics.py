@@ -94,3 +94,29 @@ def init_metrics(app: Flask) -> None:
             REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
             LATENCY.labels(endpoint).observe(time.perf_counter() - started)
         return response
+
+
+def publish_queue_metrics() -> None:
+    """Queue depth and failed jobs per queue to CloudWatch (namespace CLOUDWATCH_NAMESPACE),
+    for the worker service's autoscaling and the failed-jobs alarm (terraform/README.md).
+    The worker calls it once per sweep interval; without the setting it does nothing."""
+    config = current_app.config
+    if not config["CLOUDWATCH_NAMESPACE"]:
+        return
+    import boto3
+
+    data = []
+    for name in QUEUE_NAMES:
+        queue = get_queue(name)
+        dimensions = [{"Name": "Queue", "Value": name}]
+        data += [
+            {"MetricName": "QueueDepth", "Dimensions": dimensions, "Value": queue.count},
+            {"MetricName": "FailedJobs", "Dimensions": dimensions,
+             "Value": queue.failed_job_registry.count},
+        ]  # fmt: skip
+    client = boto3.client("cloudwatch", region_name=config["AWS_REGION"],
+                          endpoint_url=config["CLOUDWATCH_ENDPOINT_URL"])  # fmt: skip
+    client.put_metric_data(
+        Namespace=config["CLOUDWATCH_NAMESPACE"],
+        MetricData=[{**datum, "Unit": "Count"} for datum in data],
+    )
