@@ -1,5 +1,6 @@
 """/core/metrics: Prometheus text for the operators' scraper, behind a token."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,18 +55,20 @@ def test_queue_depth_is_published_to_cloudwatch(app, s3_endpoint, aws_credential
 
     from practika.metrics import publish_queue_metrics
 
-    app.config.update(CLOUDWATCH_NAMESPACE="PractikaTest", CLOUDWATCH_ENDPOINT_URL=s3_endpoint)
+    namespace = f"PractikaTest{uuid.uuid4().hex[:8]}"  # moto's server lives for the session
+    app.config.update(CLOUDWATCH_NAMESPACE=namespace, CLOUDWATCH_ENDPOINT_URL=s3_endpoint)
     for _ in range(2):
         get_queue("media").enqueue("practika.core.tasks.sweep")
     publish_queue_metrics()
     cloudwatch = boto3.client("cloudwatch", endpoint_url=s3_endpoint, region_name="us-east-1")
-    metrics = cloudwatch.list_metrics(Namespace="PractikaTest")["Metrics"]
+    metrics = cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
     names = {(m["MetricName"], m["Dimensions"][0]["Value"]) for m in metrics}
     assert ("QueueDepth", "media") in names and ("FailedJobs", "mail") in names
     stats = cloudwatch.get_metric_statistics(
-        Namespace="PractikaTest", MetricName="QueueDepth",
+        Namespace=namespace, MetricName="QueueDepth",
         Dimensions=[{"Name": "Queue", "Value": "media"}], Statistics=["Maximum"], Period=60,
-        StartTime=datetime.now(UTC) - timedelta(minutes=5), EndTime=datetime.now(UTC),
+        StartTime=datetime.now(UTC) - timedelta(minutes=5),
+        EndTime=datetime.now(UTC) + timedelta(minutes=5),
     )  # fmt: skip
     assert [point["Maximum"] for point in stats["Datapoints"]] == [2.0]
 
