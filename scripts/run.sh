@@ -34,7 +34,7 @@ fi
 .venv/bin/python worker.py &
 pids+=($!)
 # Each gunicorn worker counts its requests into this folder; /core/metrics adds them up.
-export PROMETHEUS_MULTIPROC_DIR="$PWD/instance/prometheus"
+export PROMETHEUS_MULTIPROC_DIR="$PWD/instance/prometheus" WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 .venv/bin/gunicorn -c deploy/gunicorn.conf.py --bind "127.0.0.1:$PORT" wsgi:app &
 web=$!

@@ -1,0 +1,83 @@
+#!/bin/sh
+# Practika's container entrypoint (the Dockerfile runs it under tini). The first argument
+# picks the role:
+#   gunicorn ...  the web server: the image's default command (CMD in the Dockerfile)
+#   web [ARG...]  the same, with ARGs passed on to gunicorn
+#   worker [Q...] the RQ worker: python worker.py, on the queues named or all of them
+#   migrate       the release step: waits until the database answers (MIGRATE_TRIES tries,
+#                 MIGRATE_DELAY seconds apart, 30 x 2 s by default), then flask db upgrade
+#   anything else runs as given: flask admin queue, python, sh
+# Each role ends in exec, so the program itself receives docker's or ECS's SIGTERM.
+#
+# STATIC_EXPORT_DIR (web only): copy static/ there before starting, for an nginx that serves
+# it from a shared volume (docker-compose.yml). The versioned files under vendor/ never change
+# in place, so copying over a running copy is safe.
+set -eu
+
+say() { printf 'practika: %s\n' "$*" >&2; }
+
+# Exit 0 when the database answers, 1 when it does not (yet), 2 when the settings are wrong
+# (no point in waiting for those).
+probe_database() {
+  python - <<'PY'
+import sys
+
+import sqlalchemy as sa
+
+try:
+    from practika.config import config_from_env
+
+    url = config_from_env().SQLALCHEMY_DATABASE_URI
+except Exception as error:
+    print(f"practika: cannot read the settings: {error}", file=sys.stderr)
+    sys.exit(2)
+try:
+    sa.create_engine(url).connect().close()
+except sa.exc.OperationalError as error:
+    print(f"practika: database not answering: {str(error).splitlines()[0]}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+wait_for_database() {
+  tries=${MIGRATE_TRIES:-30}
+  delay=${MIGRATE_DELAY:-2}
+  n=1
+  while :; do
+    status=0
+    probe_database || status=$?
+    [ "$status" -eq 0 ] && return 0
+    [ "$status" -eq 1 ] || exit "$status"
+    if [ "$n" -ge "$tries" ]; then
+      say "the database did not answer after $tries tries; giving up"
+      exit 1
+    fi
+    say "waiting for the database (try $n of $tries, again in ${delay}s)"
+    n=$((n + 1))
+    sleep "$delay"
+  done
+}
+
+role=${1:-}
+case "$role" in
+  web)
+    shift
+    set -- gunicorn -c deploy/gunicorn.conf.py wsgi:app "$@"
+    ;;
+  worker)
+    shift
+    set -- python worker.py "$@"
+    ;;
+  migrate)
+    shift
+    wait_for_database
+    set -- flask db upgrade "$@"
+    ;;
+esac
+
+if [ "${1:-}" = gunicorn ] && [ -n "${STATIC_EXPORT_DIR:-}" ]; then
+  cp -R --preserve=timestamps /app/static/. "$STATIC_EXPORT_DIR"/
+fi
+
+[ $# -gt 0 ] || { say "no command given (roles: web, worker, migrate)"; exit 64; }
+exec "$@"
