@@ -6,7 +6,7 @@ VENV := .venv
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-stack lint format bench
+.PHONY: run test test-stack check-deploy lint format bench
 
 run: ## web + worker + Redis + SQLite + local media, with demo accounts, on 127.0.0.1:$(PORT)
 	@scripts/bootstrap.sh run
@@ -19,6 +19,10 @@ test: ## the whole suite: unit, integration (Redis, PostgreSQL, FFmpeg) and end-
 test-stack: ## production shape: PostgreSQL, Redis, S3 over HTTP, gunicorn, a worker, nginx
 	@scripts/bootstrap.sh test
 	@$(VENV)/bin/pytest -m stack tests/stack $(PYTEST_ARGS)
+
+check-deploy: ## hadolint and checkov on the Dockerfile; terraform fmt, validate and checkov
+	@scripts/check_docker.sh
+	@scripts/check_terraform.sh
 
 lint: ## ruff lint and format check
 	@scripts/bootstrap.sh test

@@ -27,7 +27,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
 
-from practika.queue import QUEUE_NAMES, get_queue
+from practika.queue import QUEUE_NAMES, get_queue, get_redis
 
 REQUESTS = Counter(
     "practika_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
@@ -96,8 +96,16 @@ def init_metrics(app: Flask) -> None:
         return response
 
 
+def _new_failures(queue) -> int:
+    """Jobs that failed for good since the last call: the growth of the failed registry (it
+    shrinks when failures expire or are retried, which is no new failure)."""
+    now = queue.failed_job_registry.count
+    seen = get_redis().getset(f"practika:failed-seen:{queue.name}", now)
+    return max(0, now - int(seen)) if seen is not None else now
+
+
 def publish_queue_metrics() -> None:
-    """Queue depth and failed jobs per queue to CloudWatch (namespace CLOUDWATCH_NAMESPACE),
+    """Queue depth and new failed jobs per queue to CloudWatch (namespace CLOUDWATCH_NAMESPACE),
     for the worker service's autoscaling and the failed-jobs alarm (terraform/README.md).
     The worker calls it once per sweep interval; without the setting it does nothing."""
     config = current_app.config
@@ -111,9 +119,8 @@ def publish_queue_metrics() -> None:
         dimensions = [{"Name": "Queue", "Value": name}]
         data += [
             {"MetricName": "QueueDepth", "Dimensions": dimensions, "Value": queue.count},
-            {"MetricName": "FailedJobs", "Dimensions": dimensions,
-             "Value": queue.failed_job_registry.count},
-        ]  # fmt: skip
+            {"MetricName": "FailedJobs", "Dimensions": dimensions, "Value": _new_failures(queue)},
+        ]
     client = boto3.client("cloudwatch", region_name=config["AWS_REGION"],
                           endpoint_url=config["CLOUDWATCH_ENDPOINT_URL"])  # fmt: skip
     client.put_metric_data(

@@ -1,0 +1,315 @@
+# `terraform test` with a mocked AWS provider: the whole configuration is planned (and
+# "applied" against the mock) without credentials or network, and the assertions check
+# what the app and the deploy workflow rely on. Run by scripts/check_terraform.sh.
+
+mock_provider "aws" {
+  mock_data "aws_availability_zones" {
+    defaults = {
+      names = ["us-east-1a", "us-east-1b"]
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_route53_zone" {
+    defaults = {
+      zone_id = "Z0000000000000000000"
+    }
+  }
+
+  mock_data "aws_secretsmanager_random_password" {
+    defaults = {
+      random_password = "MockPasswordMockPasswordMockPasswordMockPasswordMockPassword1234"
+    }
+  }
+
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_resource "aws_ses_domain_dkim" {
+    defaults = {
+      dkim_tokens = ["token1", "token2", "token3"]
+    }
+  }
+
+  mock_resource "aws_ses_domain_identity" {
+    defaults = {
+      arn = "arn:aws:ses:us-east-1:123456789012:identity/practika.example.com"
+    }
+  }
+
+  # The provider checks that ARNs look like ARNs, even mocked ones.
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mock"
+    }
+  }
+
+  mock_resource "aws_iam_openid_connect_provider" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    }
+  }
+
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/practika/0123456789abcdef"
+      arn_suffix = "app/practika/0123456789abcdef"
+      dns_name   = "practika-123.us-east-1.elb.amazonaws.com"
+      zone_id    = "Z35SXDOTRQ7X7K"
+    }
+  }
+
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/practika-web/0123456789abcdef"
+      arn_suffix = "targetgroup/practika-web/0123456789abcdef"
+    }
+  }
+
+  mock_resource "aws_acm_certificate" {
+    defaults = {
+      arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+      domain_validation_options = [{
+        domain_name           = "practika.example.com"
+        resource_record_name  = "_x1.practika.example.com."
+        resource_record_type  = "CNAME"
+        resource_record_value = "_x2.acm-validations.aws."
+      }]
+    }
+  }
+
+  mock_resource "aws_acm_certificate_validation" {
+    defaults = {
+      certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:123456789012:log-group:mock"
+    }
+  }
+
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = {
+      arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:practika/mock-AbCdEf"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:us-east-1:123456789012:practika-alarms"
+    }
+  }
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::practika-media-123456789012"
+    }
+  }
+
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:us-east-1:123456789012:repository/practika"
+      repository_url = "123456789012.dkr.ecr.us-east-1.amazonaws.com/practika"
+    }
+  }
+
+  mock_resource "aws_ecs_cluster" {
+    defaults = {
+      arn = "arn:aws:ecs:us-east-1:123456789012:cluster/practika"
+    }
+  }
+
+  mock_resource "aws_ecs_task_definition" {
+    defaults = {
+      arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/practika-web:1"
+    }
+  }
+
+  mock_resource "aws_appautoscaling_policy" {
+    defaults = {
+      arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:00000000-0000-0000-0000-000000000000:resource/ecs/service/practika/practika-worker:policyName/mock"
+    }
+  }
+}
+
+variables {
+  domain_name       = "practika.example.com"
+  hosted_zone_name  = "example.com"
+  image_tag         = "3f2a9c1"
+  alarm_emails      = ["ops@example.com"]
+  github_repository = "example-org/practika"
+}
+
+run "production_shape" {
+  command = apply
+
+  assert {
+    condition     = aws_ecs_service.web.name == "practika-web" && aws_ecs_service.worker.name == "practika-worker"
+    error_message = "deploy.yml and docs/operations.md expect the services practika-web and practika-worker."
+  }
+
+  assert {
+    condition     = toset([for td in aws_ecs_task_definition.app : td.family]) == toset(["practika-web", "practika-worker", "practika-migrate"])
+    error_message = "deploy.yml expects the task definition families practika-web, practika-worker, practika-migrate."
+  }
+
+  assert {
+    condition     = !contains(keys(jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[0]), "command")
+    error_message = "The web container must run the image's default command (gunicorn)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app["worker"].container_definitions)[0].command == ["python", "worker.py"]
+    error_message = "The worker container must run python worker.py."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app["migrate"].container_definitions)[0].command == ["flask", "db", "upgrade"]
+    error_message = "The migration task must run flask db upgrade."
+  }
+
+  assert {
+    condition = {
+      for e in jsondecode(aws_ecs_task_definition.app["worker"].container_definitions)[0].environment : e.name => e.value
+      } == {
+      PRACTIKA_ENV  = "production"
+      BASE_URL      = "https://practika.example.com"
+      STORAGE_URL   = "s3://practika-media-123456789012/media"
+      AWS_REGION    = "us-east-1"
+      MAIL_BACKEND  = "ses"
+      MAIL_FROM     = "Practika <no-reply@practika.example.com>"
+      PROXY_HOPS    = "1"
+      LOG_LEVEL     = "INFO"
+      INSTANCE_PATH = "/tmp/practika"
+    }
+    error_message = "The worker's plain settings are not the production ones."
+  }
+
+  assert {
+    condition     = toset([for s in jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[0].secrets : s.name]) == toset(["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN"])
+    error_message = "The web container must get SECRET_KEY, DATABASE_URL, REDIS_URL and METRICS_TOKEN from Secrets Manager."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[0].portMappings[0].containerPort == 8000
+    error_message = "The web container must expose gunicorn's port 8000."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[0].logConfiguration.options["awslogs-group"] == "/ecs/practika-web"
+    error_message = "Web logs must go to /ecs/practika-web (docs/operations.md)."
+  }
+
+  assert {
+    condition     = aws_lb_target_group.web.health_check[0].path == "/core/health/"
+    error_message = "The load balancer must check /core/health/."
+  }
+
+  assert {
+    condition     = aws_lb_listener.http.default_action[0].type == "redirect" && aws_lb_listener.http.default_action[0].redirect[0].protocol == "HTTPS"
+    error_message = "Port 80 must only redirect to HTTPS."
+  }
+
+  assert {
+    condition     = length(aws_nat_gateway.main) == 1
+    error_message = "single_nat_gateway defaults to one NAT gateway."
+  }
+
+  assert {
+    condition     = aws_elasticache_replication_group.redis.transit_encryption_enabled && aws_elasticache_replication_group.redis.at_rest_encryption_enabled
+    error_message = "Redis must be encrypted in transit and at rest."
+  }
+
+  assert {
+    condition     = aws_db_instance.main.storage_encrypted && !aws_db_instance.main.publicly_accessible && aws_db_instance.main.deletion_protection
+    error_message = "The database must be encrypted, private and protected from deletion."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.worker_backlog.namespace == "Practika" && aws_cloudwatch_metric_alarm.worker_backlog.metric_name == "QueueDepth" && aws_cloudwatch_metric_alarm.worker_backlog.dimensions["Queue"] == "media"
+    error_message = "Worker scaling must follow the metric contract: Practika / QueueDepth / Queue=media."
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.failed_jobs)) == toset(["media", "mail", "default"])
+    error_message = "Every queue needs a failed-jobs alarm."
+  }
+
+  assert {
+    condition     = length(aws_iam_role.deploy) == 1
+    error_message = "With github_repository set, the deploy role exists."
+  }
+}
+
+run "two_nat_gateways_and_spot_workers" {
+  command = plan
+
+  variables {
+    single_nat_gateway = false
+    worker_spot        = true
+  }
+
+  assert {
+    condition     = length(aws_nat_gateway.main) == 2
+    error_message = "single_nat_gateway = false makes one NAT gateway per AZ."
+  }
+
+  assert {
+    condition     = [for s in aws_ecs_service.worker.capacity_provider_strategy : s.capacity_provider] == ["FARGATE_SPOT"]
+    error_message = "worker_spot puts the workers on Fargate Spot."
+  }
+}
+
+run "worker_minimum_is_one" {
+  command = plan
+
+  variables {
+    worker_min_count = 0
+  }
+
+  expect_failures = [var.worker_min_count]
+}
+
+run "fargate_sizes_must_pair" {
+  command = plan
+
+  variables {
+    worker_cpu    = 1024
+    worker_memory = 1024
+  }
+
+  expect_failures = [var.worker_memory]
+}
+
+run "bigger_fargate_sizes_are_accepted" {
+  command = plan
+
+  variables {
+    web_cpu       = 512
+    web_memory    = 2048
+    worker_cpu    = 4096
+    worker_memory = 30720
+  }
+}
