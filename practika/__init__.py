@@ -23,10 +23,12 @@ from practika.weblog import configure_logging, init_request_logging
 # Blueprint packages hold only their blueprint; their views register when imported here, so
 # services and models import each other without pulling views (and import cycles) in.
 BLUEPRINTS = {
-    "core": None, "accounts": "/accounts", "exercises": "/exercises", "comments": "/comments"
+    "core": None, "accounts": "/accounts", "exercises": "/exercises", "comments": "/comments",
+    "api": "/api/v1",
 }  # fmt: skip
 VIEWS = ("core.routes", "core.upload_routes", "accounts.routes", "accounts.profile",
-         "accounts.staff", "exercises.routes", "comments.routes")  # fmt: skip
+         "accounts.staff", "accounts.api_tokens", "exercises.routes", "comments.routes",
+         "api.routes")  # fmt: skip
 
 
 def register_blueprints(app: Flask) -> None:

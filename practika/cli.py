@@ -17,6 +17,7 @@ from practika.accounts.commands import (
 )
 from practika.accounts.models import RoleName
 from practika.accounts.services import AccountError, create_user
+from practika.api.commands import tokens_command
 from practika.core.commands import (
     cleanup,
     import_video,
@@ -105,6 +106,7 @@ for command in (
     queue_command,
     validate_assets,
     cleanup,
+    tokens_command,
 ):
     admin.add_command(command)
 

@@ -110,6 +110,7 @@ class Config:
         self.PROXY_HOPS = parse_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.METRICS_TOKEN = env.get("METRICS_TOKEN") or ""  # unset: no /core/metrics
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "120 per minute"
         self.CLOUDWATCH_NAMESPACE = env.get("CLOUDWATCH_NAMESPACE") or ""  # unset: no publishing
         self.CLOUDWATCH_ENDPOINT_URL = env.get("CLOUDWATCH_ENDPOINT_URL") or None
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT") or "10 per minute"

@@ -2,11 +2,12 @@
 
 import logging
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from practika.api.problems import problem
 from practika.extensions import db
 from practika.htmx import is_htmx
 
@@ -33,6 +34,8 @@ BARE_PAGE = (
 
 
 def render_error(status: int, detail: str | None = None) -> Response:
+    if request.path.startswith("/api/"):  # API clients get problem details, never a page
+        return problem(status, detail)
     title, message = MESSAGES.get(status, MESSAGES[500])
     context = {"status": status, "title": title, "message": detail or message}
     try:
@@ -64,7 +67,8 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
-        return render_error(error.code or 500)
+        detail = error.description if request.path.startswith("/api/") else None
+        return render_error(error.code or 500, detail)
 
     @app.errorhandler(InternalServerError)
     def _internal(error: InternalServerError) -> Response:

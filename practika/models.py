@@ -28,6 +28,7 @@ def one_of(column: str, values: type[StrEnum]) -> sa.CheckConstraint:
 def load_all() -> None:
     """Import every model module so ``db.metadata`` knows every table."""
     from practika.accounts import models as _accounts  # noqa: F401
+    from practika.api import models as _api  # noqa: F401
     from practika.comments import models as _comments  # noqa: F401
     from practika.core import models as _core  # noqa: F401
     from practika.exercises import models as _exercises  # noqa: F401

@@ -25,6 +25,7 @@ from werkzeug.security import generate_password_hash
 from practika.accounts import models as account_models
 from practika.accounts.models import BetaInvitation, RoleName
 from practika.accounts.services import create_user
+from practika.api.tokens import issue_token
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset, VideoClip
 from practika.exercises.models import Exercise
@@ -111,6 +112,7 @@ def build_world(monkeypatch) -> World:
     invitation = BetaInvitation(
         email="guest@example.com", token_hash="i" * 64, expires_at=utcnow() + timedelta(days=7)
     )
+    token, _ = issue_token(student, "Script", None)
     db.session.add_all([clip, attempt, feedback, answer, comment, reply, invitation])
     db.session.commit()
     ids = {
@@ -118,6 +120,7 @@ def build_world(monkeypatch) -> World:
         "attempt_video": attempt.video_asset_id, "feedback": feedback.id,
         "feedback_video": feedback.video_asset_id, "answer": answer.id, "comment": comment.id,
         "comment_video": comment.video_asset_id, "reply": reply.id, "invitation": invitation.id,
+        "token": token.id,
     }  # fmt: skip
     return World(
         {name: user.id for name, user in users.items()},
@@ -205,6 +208,7 @@ POST_ROWS = [
     ("accounts.invite_someone", "/accounts/invitations", {"staff"}, {"email": "new@example.com"}),
     ("accounts.resend_invitation", "/accounts/invitations/{invitation}/resend", {"staff"}, {}),
     ("accounts.revoke_invitation", "/accounts/invitations/{invitation}/revoke", {"staff"}, {}),
+    ("accounts.revoke_token_view", "/accounts/tokens/{token}/revoke", {"student"}, {}),
 ]
 
 # Routes that are about no one's resource: public pages, one's own account, and the upload
@@ -214,6 +218,8 @@ NOT_RESOURCES = {
     "core.upload_resume", "core.add_youtube", "accounts.login", "accounts.logout",
     "accounts.signup", "accounts.verify", "accounts.resend_verification", "accounts.onboarding",
     "accounts.reset_request", "accounts.reset_password", "accounts.profile",
+    "accounts.create_token",
+    "api.me",  # bearer tokens only: tests/test_api_tokens.py
 }  # fmt: skip
 
 

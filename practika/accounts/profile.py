@@ -18,6 +18,7 @@ from practika.accounts import bp
 from practika.accounts.forms import EMAIL_SHAPE
 from practika.accounts.models import Profile, User, normalize_email
 from practika.accounts.services import send_verification
+from practika.api.tokens import tokens_of
 from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
 from practika.models import utcnow
@@ -151,7 +152,9 @@ def profile():
                     flash("Your profile is saved.", "success")
                 return hx_redirect(request.path)
     status = 422 if form.errors else 200
-    return render_template("accounts/profile.html", form=form, user=user), status
+    return render_template(
+        "accounts/profile.html", form=form, user=user, api_tokens=tokens_of(user)
+    ), status
 
 
 @bp.before_app_request

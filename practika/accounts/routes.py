@@ -175,7 +175,9 @@ ONBOARDING_OPEN = {
 @bp.before_app_request
 def _require_a_role():
     """A new account chooses student or teacher before anything else."""
-    if request.endpoint in ONBOARDING_OPEN or not current_user.is_authenticated:
+    if request.endpoint in ONBOARDING_OPEN or request.blueprint == "api":
+        return None  # the API answers bearer tokens only, never the login cookie
+    if not current_user.is_authenticated:
         return None
     if current_user.profile.role is None and not current_user.is_staff:
         return hx_redirect(url_for("accounts.onboarding"))

@@ -1,0 +1,46 @@
+"""Personal API tokens on the profile page: make one (its secret shown once), see when each
+was last used, revoke one. In place with htmx; a plain form post gets the page back."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from practika.accounts import bp
+from practika.api.models import ApiToken
+from practika.api.tokens import issue_token, revoke_token, tokens_of
+from practika.extensions import db
+from practika.htmx import is_htmx
+
+EXPIRY_CHOICES = {"30": 30, "90": 90, "365": 365, "never": None}
+
+
+def tokens_panel(new_secret: str | None = None, error: str | None = None):
+    if not is_htmx():
+        return redirect(url_for("accounts.profile", _anchor="api-tokens"), 303)
+    return render_template(
+        "accounts/_tokens.html", tokens=tokens_of(current_user), new_secret=new_secret,
+        error=error,
+    )  # fmt: skip
+
+
+@bp.post("/tokens")
+@login_required
+def create_token():
+    name = request.form.get("name", "").strip()
+    expiry = request.form.get("expires", "90")
+    if not name or len(name) > 100 or expiry not in EXPIRY_CHOICES:
+        return tokens_panel(error="Give the token a name (up to 100 characters)."), 422
+    _, secret = issue_token(current_user, name, EXPIRY_CHOICES[expiry])
+    db.session.commit()
+    return tokens_panel(new_secret=secret)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token_view(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    revoke_token(token)
+    return tokens_panel()

@@ -1,0 +1,30 @@
+"""``flask admin tokens``: every personal API token, and revoking any of them."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+
+from practika.api.models import ApiToken
+from practika.api.tokens import revoke_token
+from practika.extensions import db
+
+
+@click.command("tokens")
+@click.option("--revoke", "revoke_id", type=int, help="Revoke the token with this id.")
+def tokens_command(revoke_id: int | None) -> None:
+    """List API tokens (never their secrets), or revoke one with --revoke ID."""
+    if revoke_id is not None:
+        token = db.session.get(ApiToken, revoke_id)
+        if token is None:
+            raise click.ClickException(f"no token with id {revoke_id}")
+        revoke_token(token)
+        click.echo(f"Revoked token {token.id} ({token.prefix}…, {token.name!r}) of "
+                   f"{token.user.username}.")  # fmt: skip
+        return
+    tokens = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)).all()
+    for token in tokens:
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        click.echo(f"{token.id:>5}  {token.prefix}…  {token.state:<8} {token.user.username:<16} "
+                   f"last used {used:<16}  {token.name}")  # fmt: skip
+    click.echo(f"{len(tokens)} token(s).")
