@@ -51,7 +51,7 @@ def _in_use(asset: VideoAsset) -> bool:
     return db.session.scalar(sa.select(sa.func.count()).select_from(uses.subquery())) > 0
 
 
-def _uploaded(asset_id: str, owner: User) -> VideoAsset:
+def uploaded_video(asset_id: str, owner: User) -> VideoAsset:
     """An asset this person uploaded ahead and has not used yet; anything else is refused
     the same way, so an id cannot be used to borrow someone else's video."""
     try:
@@ -84,7 +84,7 @@ def video_from_form(form: MultiDict, files: MultiDict, owner: User) -> VideoAsse
     """The form's video as an asset (the caller commits, then enqueues a new upload), or
     None when it carries none. Raises VideoRefused."""
     if asset_id := form.get("video_asset_id", "").strip():
-        return _uploaded(asset_id, owner)
+        return uploaded_video(asset_id, owner)
     for file in files.getlist("video"):
         if file and file.filename:
             return _posted(file, owner)

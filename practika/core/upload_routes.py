@@ -1,12 +1,14 @@
 """Getting videos in: resumable (tus) and plain uploads, YouTube links, and the Videos page."""
 
 import errno
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from practika.accounts.models import User
 from practika.core import bp
 from practika.core.incoming import VideoRefused, check_upload_limits, video_from_form
 from practika.core.models import VideoAsset
@@ -53,6 +55,11 @@ def upload_create():
     """tus creation when the client speaks tus; otherwise a plain form post of ``video``."""
     if request.headers.get("Tus-Resumable") is None:
         return _form_upload()
+    return tus_create(current_user, "core.upload_resume")
+
+
+def tus_create(owner: User, resume_endpoint: str) -> Response:
+    """tus creation for ``owner``: the limits are checked before a byte is sent."""
     try:
         length = int(request.headers.get("Upload-Length", ""))
         if length < 0:
@@ -60,12 +67,12 @@ def upload_create():
     except ValueError:
         return _tus_response(400, "Upload-Length must be a whole number of bytes.")
     try:
-        check_upload_limits(current_user, length)
+        check_upload_limits(owner, length)
         filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
     except UploadError as error:
         return _tus_response(error.status, str(error))
-    upload = _partials().create(current_user.id, length, filename)
-    location = url_for("core.upload_resume", upload_id=upload.id)
+    upload = _partials().create(owner.id, length, filename)
+    location = url_for(resume_endpoint, upload_id=upload.id)
     return _tus_response(201, Location=location, **{"Upload-Offset": "0"})
 
 
@@ -86,9 +93,17 @@ def _form_upload():
 @bp.route("/core/uploads/<upload_id>", methods=["HEAD", "PATCH", "DELETE"])
 @login_required
 def upload_resume(upload_id: str):
+    return tus_resume(
+        upload_id, current_user, lambda asset: url_for("core.video_status", asset_id=asset.id)
+    )
+
+
+def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], str]) -> Response:
+    """HEAD (how far), PATCH (the next piece) and DELETE for ``owner``'s upload; the last
+    piece stores the video, queues it, and names it in X-Video-Asset."""
     partials = _partials()
     try:
-        upload = partials.get(upload_id, current_user.id)
+        upload = partials.get(upload_id, owner.id)
         if request.method == "HEAD":
             return _tus_response(
                 200, **{"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
@@ -108,7 +123,7 @@ def upload_resume(upload_id: str):
     if offset == upload.length:
         try:
             with partials.open(upload) as stream:
-                asset = store_upload(stream, owner=current_user, filename=upload.filename)
+                asset = store_upload(stream, owner=owner, filename=upload.filename)
         except OSError as error:
             if error.errno != errno.ENOSPC:
                 raise
@@ -118,7 +133,7 @@ def upload_resume(upload_id: str):
         partials.delete(upload_id)
         headers |= {
             "X-Video-Asset": str(asset.id),
-            "X-Video-Status": url_for("core.video_status", asset_id=asset.id),
+            "X-Video-Status": status_url(asset),
         }
     return _tus_response(204, **headers)
 

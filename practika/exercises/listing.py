@@ -129,14 +129,22 @@ def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, Lat
     return {row[0]: LatestAttempt(*row[1:]) for row in rows}
 
 
-def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
-    """One page of the exercises ``reader`` sees: teachers their own, students and staff
-    every one; newest first."""
+def listing_filters(reader: User, query: str) -> list[sa.ColumnElement[bool]]:
+    """What a reader's list holds: a teacher's own exercises, everyone's for the others;
+    with a search, those matching every word. Pages and the API list alike."""
     where = []
     if reader.is_teacher and not reader.is_staff:
         where.append(Exercise.created_by_id == reader.id)
-    if query := query.strip()[:100]:
+    if query:
         where.append(_matching(query))
+    return where
+
+
+def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
+    """One page of the exercises ``reader`` sees: teachers their own, students and staff
+    every one; newest first."""
+    query = query.strip()[:100]
+    where = listing_filters(reader, query)
     page = max(page, 1)
     exercises = db.session.scalars(
         sa.select(Exercise)

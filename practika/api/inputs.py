@@ -1,0 +1,63 @@
+"""Reading a JSON body: the fields a route takes, each checked, or 422 with every field's
+problem at once (problem details' ``errors``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+from practika.api.problems import problem
+
+
+class Invalid(HTTPException):
+    """A body that did not validate; rendered as problem details with the field errors."""
+
+    code = 422
+
+    def __init__(self, errors: dict[str, str], detail: str = "Some fields are not valid.") -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+    def get_response(self, environ=None, scope=None):
+        return problem(422, self.description, self.errors)
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid({"body": "Send a JSON object (Content-Type: application/json)."})
+    return data
+
+
+def text(data: dict, name: str, *, required: bool = False, max_length: int = 5000,
+         errors: dict) -> str | None:  # fmt: skip
+    value = data.get(name)
+    if value is None:
+        if required:
+            errors[name] = "This field is required."
+        return None
+    if not isinstance(value, str):
+        errors[name] = "Must be a string."
+        return None
+    if required and not value.strip():
+        errors[name] = "Must not be empty."
+    elif len(value) > max_length:
+        errors[name] = f"At most {max_length} characters."
+    return value
+
+
+def number(data: dict, name: str, *, required: bool = False, errors: dict) -> float | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            errors[name] = "This field is required."
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        errors[name] = "Must be a number of seconds, zero or more."
+        return None
+    if value > 1e7:
+        errors[name] = "Too large."
+        return None
+    return float(value)

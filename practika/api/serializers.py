@@ -1,0 +1,82 @@
+"""What the API says about each thing: plain JSON, with URLs the same token can follow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+
+from practika.accounts.models import User
+from practika.comments.models import VideoComment
+from practika.core.models import VideoAsset, VideoClip
+from practika.exercises.models import Exercise
+
+
+def _when(value) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def person(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name}
+
+
+def video(asset: VideoAsset | None) -> dict[str, Any] | None:
+    if asset is None:
+        return None
+    playable = asset.is_playable and not asset.youtube_embed
+    return {
+        "id": str(asset.id),
+        "status": asset.processing_status,
+        "stage": asset.processing_stage,
+        "progress": asset.progress_pct,
+        "eta_seconds": asset.eta_seconds,
+        "error": asset.processing_error,
+        "duration": asset.duration_sec,
+        "width": asset.width,
+        "height": asset.height,
+        "youtube_url": asset.youtube_url,
+        "renditions": sorted(asset.renditions) if asset.renditions else [],
+        "video_url": url_for("api.video_media", video_id=asset.id, kind="video", _external=True)
+        if playable
+        else None,
+        "poster_url": url_for("api.video_media", video_id=asset.id, kind="poster", _external=True)
+        if asset.poster_path
+        else None,
+    }
+
+
+def clip(item: VideoClip) -> dict[str, Any]:
+    return {
+        "id": str(item.id), "title": item.title, "position": item.position,
+        "start": item.start_time, "end": item.end_time, "status": item.processing_status,
+    }  # fmt: skip
+
+
+def exercise(item: Exercise, *, full: bool = False) -> dict[str, Any]:
+    data = {
+        "id": str(item.id),
+        "name": item.name,
+        "description": item.description,
+        "author": person(item.created_by),
+        "video": video(item.video_asset),
+        "created_at": _when(item.created_at),
+        "updated_at": _when(item.updated_at),
+    }
+    if full:
+        data["clips"] = [clip(c) for c in item.clips]
+    return data
+
+
+def comment(item: VideoComment) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "exercise_id": str(item.exercise_id),
+        "kind": item.kind,
+        "author": person(item.author),
+        "text": item.text,
+        "parent_id": str(item.parent_id) if item.parent_id else None,
+        "at_seconds": item.at_seconds,
+        "video": video(item.video_asset),
+        "created_at": _when(item.created_at),
+        "updated_at": _when(item.updated_at),
+    }
