@@ -28,7 +28,7 @@ BLUEPRINTS = {
 }  # fmt: skip
 VIEWS = ("core.routes", "core.upload_routes", "accounts.routes", "accounts.profile",
          "accounts.staff", "accounts.api_tokens", "exercises.routes", "comments.routes",
-         "api.routes", "api.resources")  # fmt: skip
+         "api.routes", "api.resources", "api.openapi")  # fmt: skip
 
 
 def register_blueprints(app: Flask) -> None:

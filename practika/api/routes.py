@@ -28,8 +28,13 @@ def _token_key() -> str:
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(bp)
 
 
+PUBLIC = {"api.openapi"}
+
+
 @bp.before_request
 def _authenticate() -> None:
+    if request.endpoint in PUBLIC:
+        return
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     found = user_for(raw.strip()) if scheme.lower() == "bearer" else None
     if found is None:

@@ -1,0 +1,271 @@
+"""The API's OpenAPI 3.1 description, served at /api/v1/openapi.json. tests/test_openapi.py
+runs schemathesis against the app with it: no 5xx, and every response as described."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from practika.api import bp
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+UUID = {"type": "string", "format": "uuid"}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _problem(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": _ref("Problem")}}}  # fmt: skip
+
+
+def _items(name: str, cursor: bool = False) -> dict:
+    properties = {"items": {"type": "array", "items": _ref(name)}}
+    if cursor:
+        properties["next_cursor"] = NULLABLE_STRING
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+ERRORS = {
+    "401": _problem("No valid bearer token"),
+    "404": _problem("Not there, or not yours to see"),
+    "422": _problem("The input did not validate; errors has one entry per field"),
+    "429": _problem("Too many requests for this token"),
+}
+READ_ERRORS = {key: ERRORS[key] for key in ("401", "404", "429")}
+PATH_ID = {"in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _params(*names: str) -> list[dict]:
+    return [{"name": name, **PATH_ID} for name in names]
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, **_json(schema)}
+
+
+COMMENT_INPUT = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string", "maxLength": 5000},
+        "at_seconds": {"type": "number", "minimum": 0, "maximum": 86400},
+        "video_id": UUID,
+    },
+}
+
+SCHEMAS = {
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "integer"}, "detail": {"type": "string"},
+            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+    "Person": {
+        "type": "object",
+        "required": ["id", "username", "display_name"],
+        "properties": {"id": {"type": "integer"}, "username": {"type": "string"},
+                       "display_name": {"type": "string"}},
+    },
+    "Me": {
+        "type": "object",
+        "required": ["id", "username", "email", "role", "is_staff"],
+        "properties": {
+            "id": {"type": "integer"}, "username": {"type": "string"},
+            "email": {"type": "string"}, "first_name": {"type": "string"},
+            "last_name": {"type": "string"}, "display_name": {"type": "string"},
+            "role": {"enum": ["student", "teacher", None]}, "is_staff": {"type": "boolean"},
+        },
+    },
+    "Video": {
+        "type": "object",
+        "required": ["id", "status", "progress", "renditions", "video_url", "poster_url"],
+        "properties": {
+            "id": UUID,
+            "status": {"enum": ["uploaded", "queued", "processing", "ready", "failed"]},
+            "stage": NULLABLE_STRING, "progress": {"type": "integer"},
+            "eta_seconds": {"type": ["integer", "null"]}, "error": NULLABLE_STRING,
+            "duration": NULLABLE_NUMBER, "width": {"type": ["integer", "null"]},
+            "height": {"type": ["integer", "null"]}, "youtube_url": NULLABLE_STRING,
+            "renditions": {"type": "array", "items": {"type": "string"}},
+            "video_url": NULLABLE_STRING, "poster_url": NULLABLE_STRING,
+        },
+    },
+    "Clip": {
+        "type": "object",
+        "required": ["id", "title", "position", "start", "end", "status"],
+        "properties": {"id": UUID, "title": {"type": "string"}, "position": {"type": "integer"},
+                       "start": {"type": "number"}, "end": {"type": "number"},
+                       "status": {"type": "string"}},
+    },
+    "Exercise": {
+        "type": "object",
+        "required": ["id", "name", "description", "author", "video", "created_at"],
+        "properties": {
+            "id": UUID, "name": {"type": "string"}, "description": {"type": "string"},
+            "author": _ref("Person"), "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
+            "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+            "clips": {"type": "array", "items": _ref("Clip")},
+        },
+    },
+    "Comment": {
+        "type": "object",
+        "required": ["id", "exercise_id", "kind", "author", "text", "parent_id", "at_seconds"],
+        "properties": {
+            "id": UUID, "exercise_id": UUID, "kind": {"enum": ["comment", "attempt"]},
+            "author": _ref("Person"), "text": {"type": "string"},
+            "parent_id": {"type": ["string", "null"]}, "at_seconds": NULLABLE_NUMBER,
+            "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
+            "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+        },
+    },
+}  # fmt: skip
+
+EXERCISE_INPUT = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "description": {"type": "string", "maxLength": 5000},
+        "youtube_url": {"type": "string", "maxLength": 255},
+        "video_id": UUID,
+    },
+}
+
+PATHS = {
+    "/me": {"get": {"summary": "The token's user", "operationId": "me",
+                    "responses": {"200": {"description": "You", **_json(_ref("Me"))},
+                                  **READ_ERRORS}}},
+    "/exercises": {
+        "get": {
+            "summary": "Exercises you see, newest first", "operationId": "listExercises",
+            "parameters": [
+                {"name": "q", "in": "query", "schema": {"type": "string"}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+            ],
+            "responses": {"200": {"description": "A page", **_json(_items("Exercise", True))},
+                          **ERRORS},
+        },
+        "post": {
+            "summary": "Create an exercise (teachers)", "operationId": "createExercise",
+            "requestBody": _body({**EXERCISE_INPUT, "required": ["name"]}),
+            "responses": {"201": {"description": "Created", **_json(_ref("Exercise"))},
+                          **ERRORS},
+        },
+    },
+    "/exercises/{exercise_id}": {
+        "parameters": _params("exercise_id"),
+        "get": {"summary": "One exercise, with its clips", "operationId": "getExercise",
+                "responses": {"200": {"description": "It", **_json(_ref("Exercise"))},
+                              **READ_ERRORS}},
+        "patch": {"summary": "Change an exercise (its author, staff)",
+                  "operationId": "updateExercise", "requestBody": _body(EXERCISE_INPUT),
+                  "responses": {"200": {"description": "Changed", **_json(_ref("Exercise"))},
+                                **ERRORS}},
+        "delete": {"summary": "Delete an exercise and everything in it",
+                   "operationId": "deleteExercise",
+                   "responses": {"204": {"description": "Deleted"}, **READ_ERRORS}},
+    },
+    "/exercises/{exercise_id}/clips": {
+        "parameters": _params("exercise_id"),
+        "get": {"summary": "Its clips, in order", "operationId": "listClips",
+                "responses": {"200": {"description": "Clips", **_json(_items("Clip"))},
+                              **READ_ERRORS}},
+        "post": {"summary": "Mark a clip (its author, staff)", "operationId": "createClip",
+                 "requestBody": _body({"type": "object", "required": ["start", "end"],
+                                       "properties": {"start": {"type": "number", "minimum": 0},
+                                                      "end": {"type": "number", "minimum": 0},
+                                                      "title": {"type": "string",
+                                                                "maxLength": 200}}}),
+                 "responses": {"201": {"description": "Marked", **_json(_ref("Clip"))},
+                               **ERRORS}},
+    },
+    "/exercises/{exercise_id}/attempts": {
+        "parameters": _params("exercise_id"),
+        "get": {"summary": "Attempts you may see, newest first", "operationId": "listAttempts",
+                "parameters": [{"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+                "responses": {"200": {"description": "Attempts", **_json(_items("Comment"))},
+                              **ERRORS}},
+        "post": {"summary": "Send an attempt (students)", "operationId": "createAttempt",
+                 "requestBody": _body({"type": "object", "required": ["video_id"],
+                                       "properties": {"video_id": UUID,
+                                                      "note": {"type": "string",
+                                                               "maxLength": 5000}}}),
+                 "responses": {"201": {"description": "Sent", **_json(_ref("Comment"))},
+                               **ERRORS}},
+    },
+    "/exercises/{exercise_id}/comments": {
+        "parameters": _params("exercise_id"),
+        "get": {"summary": "The discussion: threads, each followed by its replies",
+                "operationId": "listComments",
+                "parameters": [{"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+                "responses": {"200": {"description": "Comments", **_json(_items("Comment"))},
+                              **ERRORS}},
+        "post": {"summary": "Comment on the exercise", "operationId": "createComment",
+                 "requestBody": _body(COMMENT_INPUT),
+                 "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))},
+                               **ERRORS}},
+    },
+    "/comments/{comment_id}/replies": {
+        "parameters": _params("comment_id"),
+        "get": {"summary": "A thread's replies (an attempt's feedback)",
+                "operationId": "listReplies",
+                "responses": {"200": {"description": "Replies", **_json(_items("Comment"))},
+                              **READ_ERRORS}},
+        "post": {"summary": "Reply in the thread; on an attempt, feedback at a moment",
+                 "operationId": "createReply", "requestBody": _body(COMMENT_INPUT),
+                 "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))},
+                               **ERRORS}},
+    },
+    "/videos": {
+        "post": {"summary": "Upload a video in one request", "operationId": "uploadVideo",
+                 "requestBody": {"required": True, "content": {"multipart/form-data": {
+                     "schema": {"type": "object", "required": ["video"],
+                                "properties": {"video": {"type": "string",
+                                                         "format": "binary"}}}}}},
+                 "responses": {"201": {"description": "Stored, queued", **_json(_ref("Video"))},
+                               **ERRORS}},
+    },
+    "/videos/{video_id}": {
+        "parameters": _params("video_id"),
+        "get": {"summary": "A video's state: stage, progress, ETA, URLs",
+                "operationId": "getVideo",
+                "responses": {"200": {"description": "It", **_json(_ref("Video"))},
+                              **READ_ERRORS}},
+    },
+}  # fmt: skip
+
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Practika API",
+        "version": "1.0.0",
+        "description": "Exercises, clips, attempts, feedback and videos, for API clients. "
+        "Authenticate with a personal token from your profile page: "
+        "`Authorization: Bearer pk_...`. Errors are problem details (RFC 9457). Large "
+        "videos go up resumably with tus 1.0 at /api/v1/uploads/ (see docs/api.md).",
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": SCHEMAS,
+    },
+    "paths": PATHS,
+}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(DOCUMENT)
