@@ -203,6 +203,8 @@ run "production_shape" {
       PROXY_HOPS    = "1"
       LOG_LEVEL     = "INFO"
       INSTANCE_PATH = "/tmp/practika"
+
+      CLOUDWATCH_NAMESPACE = "Practika"
     }
     error_message = "The worker's plain settings are not the production ones."
   }
