@@ -104,3 +104,12 @@ def test_each_token_is_rate_limited(app, teacher_client):
 def test_unknown_api_paths_answer_problem_details(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.json["title"] == "Not Found"
+
+
+def test_admins_make_a_token_for_scripts(runner, client, teacher):
+    made = runner.invoke(args=["admin", "tokens", "--create", teacher.email, "--name", "curl"])
+    secret = made.output.strip()
+    assert made.exit_code == 0 and secret.startswith("pk_") and "\n" not in secret
+    assert api(client, secret).json["username"] == teacher.username
+    missing = runner.invoke(args=["admin", "tokens", "--create", "nobody@example.com"])
+    assert missing.exit_code != 0 and "no user" in missing.output
