@@ -169,11 +169,13 @@ def test_error_page_still_answers_when_the_page_cannot_render(app, client, monke
 
 
 def _limited_logins(app, forwarded_for):
+    """Eleven failed logins, each for another account, so only the per-address limit (10 a
+    minute) can answer 429; the per-account limit has tests of its own."""
     client = app.test_client()
     return [
         client.post(
             "/accounts/login",
-            data={"email": "x@example.com", "password": "wrong"},
+            data={"email": f"x{i}@example.com", "password": "wrong"},
             headers={"X-Forwarded-For": forwarded_for(i)},
         ).status_code
         for i in range(11)
