@@ -3,8 +3,9 @@
     python worker.py [QUEUE ...]     (default: every Practika queue)
 
 Beside the jobs it runs the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval,
-by a Redis lock), so uploads Redis lost and jobs a killed worker left are picked up again,
-and then publishes the queues' depth to CloudWatch when CLOUDWATCH_NAMESPACE is set.
+by a Redis lock), so uploads and webhook deliveries Redis lost and jobs a killed worker
+left are picked up again, and then publishes the queues' depth to CloudWatch when
+CLOUDWATCH_NAMESPACE is set.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from practika.core.tasks import sweep
 from practika.extensions import db
 from practika.metrics import publish_queue_metrics
 from practika.queue import QUEUE_NAMES, get_redis
+from practika.webhooks import delivery as webhook_delivery  # the webhook job, up front too
 
 log = logging.getLogger("practika.worker")
 
@@ -48,7 +50,7 @@ def sweep_forever(app, stop: threading.Event) -> None:
         with app.app_context():
             try:
                 if get_redis().set("practika:sweep-lock", "1", nx=True, ex=interval):
-                    done = sweep()
+                    done = {**sweep(), **webhook_delivery.sweep()}
                     if any(done.values()):
                         log.info("sweep", extra=done)
                     publish_queue_metrics()

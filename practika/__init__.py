@@ -24,11 +24,11 @@ from practika.weblog import configure_logging, init_request_logging
 # services and models import each other without pulling views (and import cycles) in.
 BLUEPRINTS = {
     "core": None, "accounts": "/accounts", "exercises": "/exercises", "comments": "/comments",
-    "api": "/api/v1",
+    "api": "/api/v1", "webhooks": "/webhooks",
 }  # fmt: skip
 VIEWS = ("core.routes", "core.upload_routes", "accounts.routes", "accounts.profile",
          "accounts.staff", "accounts.api_tokens", "exercises.routes", "comments.routes",
-         "api.routes", "api.resources", "api.openapi")  # fmt: skip
+         "api.routes", "api.resources", "api.openapi", "webhooks.routes")  # fmt: skip
 
 
 def register_blueprints(app: Flask) -> None:

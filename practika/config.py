@@ -119,6 +119,13 @@ class Config:
         )
         self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5 per hour"
         self.HEALTH_TIMEOUT_SECONDS = 1.0
+        # Webhooks go to public addresses only, unless this allows private ones (a receiver
+        # on the same network); each attempt waits this long to connect and for each read.
+        self.WEBHOOK_ALLOW_PRIVATE = parse_bool(
+            "WEBHOOK_ALLOW_PRIVATE", env.get("WEBHOOK_ALLOW_PRIVATE"), False
+        )
+        self.WEBHOOK_TIMEOUT = parse_int("WEBHOOK_TIMEOUT", env.get("WEBHOOK_TIMEOUT"), 5)
+        self.WEBHOOK_RETRY_INTERVALS = [10, 60, 300]  # seconds before each retry of a delivery
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -32,3 +32,4 @@ def load_all() -> None:
     from practika.comments import models as _comments  # noqa: F401
     from practika.core import models as _core  # noqa: F401
     from practika.exercises import models as _exercises  # noqa: F401
+    from practika.webhooks import models as _webhooks  # noqa: F401

@@ -15,7 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
-QUEUE_NAMES = ("media", "mail", "default")
+QUEUE_NAMES = ("media", "mail", "default", "webhooks")
 log = logging.getLogger(__name__)
 
 

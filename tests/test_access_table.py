@@ -32,6 +32,7 @@ from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.models import utcnow
 from practika.storage import get_storage
+from practika.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 ROLES = ("author", "other_teacher", "student", "other_student", "staff")
 EVERYONE = set(ROLES)
@@ -113,14 +114,18 @@ def build_world(monkeypatch) -> World:
         email="guest@example.com", token_hash="i" * 64, expires_at=utcnow() + timedelta(days=7)
     )
     token, _ = issue_token(student, "Script", None)
-    db.session.add_all([clip, attempt, feedback, answer, comment, reply, invitation])
+    webhook = WebhookEndpoint(url="https://93.184.215.14/hook", events=["video.ready"],
+                              secret="whsec_test")  # fmt: skip
+    delivery = WebhookDelivery(endpoint=webhook, event="video.ready", payload="{}",
+                               status="failed")  # fmt: skip
+    db.session.add_all([clip, attempt, feedback, answer, comment, reply, invitation, delivery])
     db.session.commit()
     ids = {
         "exercise": exercise.id, "clip": clip.id, "model": model.id, "attempt": attempt.id,
         "attempt_video": attempt.video_asset_id, "feedback": feedback.id,
         "feedback_video": feedback.video_asset_id, "answer": answer.id, "comment": comment.id,
         "comment_video": comment.video_asset_id, "reply": reply.id, "invitation": invitation.id,
-        "token": token.id,
+        "token": token.id, "webhook": webhook.id, "delivery": delivery.id,
     }  # fmt: skip
     return World(
         {name: user.id for name, user in users.items()},
@@ -177,6 +182,8 @@ GET_ROWS = [
     ("comments.discussion_section", "/comments/exercises/{exercise}/discussion", EVERYONE),
     ("comments.more_attempts", "/comments/exercises/{exercise}/attempts?page=1", EVERYONE),
     ("accounts.invitations", "/accounts/invitations", {"staff"}),
+    ("webhooks.index", "/webhooks/", {"staff"}),
+    ("webhooks.deliveries", "/webhooks/deliveries", {"staff"}),
 ]
 
 POST_ROWS = [
@@ -209,6 +216,16 @@ POST_ROWS = [
     ("accounts.resend_invitation", "/accounts/invitations/{invitation}/resend", {"staff"}, {}),
     ("accounts.revoke_invitation", "/accounts/invitations/{invitation}/revoke", {"staff"}, {}),
     ("accounts.revoke_token_view", "/accounts/tokens/{token}/revoke", {"student"}, {}),
+    (
+        "webhooks.create",
+        "/webhooks/",
+        {"staff"},
+        {"url": "https://93.184.215.14/new", "events": "comment.created"},
+    ),
+    ("webhooks.toggle", "/webhooks/{webhook}/toggle", {"staff"}, {}),
+    ("webhooks.new_secret", "/webhooks/{webhook}/secret", {"staff"}, {}),
+    ("webhooks.delete", "/webhooks/{webhook}/delete", {"staff"}, {}),
+    ("webhooks.redeliver_view", "/webhooks/deliveries/{delivery}/redeliver", {"staff"}, {}),
 ]
 
 # Routes that are about no one's resource: public pages, one's own account, and the upload

@@ -14,6 +14,7 @@ from practika.core.services import delete_stored, discard_assets, enqueue_proces
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.mail import absolute_url, send_mail
+from practika.webhooks.services import emit
 
 MAX_TEXT = 5000
 
@@ -69,6 +70,7 @@ def post_comment(
     db.session.add(comment)
     bump(author.id, "comments_made", +1)
     db.session.commit()
+    emit("comment.created", comment)
     _start(video)
     _notify_comment(comment)
     return comment
@@ -87,6 +89,7 @@ def submit_attempt(
     db.session.add(attempt)
     bump(author.id, "comments_made", +1)
     db.session.commit()
+    emit("attempt.submitted", attempt)
     _start(video)
     teacher = exercise.created_by
     _mail(teacher, "attempt_submitted", f"{author.display_name} sent an attempt at "

@@ -30,6 +30,7 @@ from practika.media.validate import Limits, validate
 from practika.models import utcnow
 from practika.queue import get_queue
 from practika.storage import get_storage
+from practika.webhooks.services import emit
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (10, 60, 300)  # seconds before the 2nd, 3rd, ... attempt
@@ -44,6 +45,8 @@ def _update(asset_id: uuid.UUID, **values: Any) -> None:
         sa.update(VideoAsset).where(VideoAsset.id == asset_id).values(updated_at=utcnow(), **values)
     )
     db.session.commit()
+    if values.get("processing_status") in (ProcessingStatus.READY, ProcessingStatus.FAILED):
+        emit(f"video.{values['processing_status']}", db.session.get(VideoAsset, asset_id))
 
 
 def _stage(asset_id: uuid.UUID, stage: Stage, **values: Any) -> None:
