@@ -16,11 +16,10 @@ from practika.api.inputs import Invalid, body, number, text
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import CommentError, post_comment, submit_attempt
 from practika.comments.threads import replies_to
-from practika.core.incoming import VideoRefused, check_upload_limits, uploaded_video
+from practika.core.incoming import VideoRefused, posted_video, uploaded_video
 from practika.core.models import VideoAsset
-from practika.core.services import ClipError, enqueue_clip, enqueue_processing, store_upload
+from practika.core.services import ClipError, enqueue_clip, enqueue_processing
 from practika.core.upload_routes import tus_create, tus_resume
-from practika.core.uploads import UploadError
 from practika.core.youtube import NotYouTube
 from practika.exercises.listing import listing_filters
 from practika.exercises.models import Exercise
@@ -330,14 +329,10 @@ def upload_video():
     file = request.files.get("video")
     if file is None or not file.filename:
         raise Invalid({"video": "Send the file as multipart/form-data field 'video'."})
-    file.stream.seek(0, 2)
-    size = file.stream.tell()
-    file.stream.seek(0)
     try:
-        check_upload_limits(g.api_user, size)
-    except UploadError as error:
+        asset = posted_video(file, g.api_user)
+    except VideoRefused as error:
         raise Invalid({"video": str(error)}) from None
-    asset = store_upload(file.stream, owner=g.api_user, filename=file.filename)
     db.session.commit()
     enqueue_processing(asset)
     return jsonify(serializers.video(asset)), 201
@@ -350,12 +345,7 @@ def video(video_id: str):
 
 @bp.get("/videos/<video_id>/<any(video, poster):kind>")
 def video_media(video_id: str, kind: str):
-    asset = _visible_video(video_id)
-    if kind == "poster":
-        key, mimetype = asset.poster_path, "image/jpeg"
-    else:
-        rendition = asset.best_rendition() if asset.is_playable else None
-        key, mimetype = (rendition or {}).get("path"), "video/mp4"
+    key, mimetype = _visible_video(video_id).media(kind)
     if not key:
         abort(404)
     return get_storage().send(key, mimetype)

@@ -69,7 +69,8 @@ def uploaded_video(asset_id: str, owner: User) -> VideoAsset:
     return asset
 
 
-def _posted(file: FileStorage, owner: User) -> VideoAsset:
+def posted_video(file: FileStorage, owner: User) -> VideoAsset:
+    """A file posted with a request, stored once its size passes the limits (VideoRefused)."""
     file.stream.seek(0, os.SEEK_END)
     size = file.stream.tell()
     file.stream.seek(0)
@@ -87,5 +88,5 @@ def video_from_form(form: MultiDict, files: MultiDict, owner: User) -> VideoAsse
         return uploaded_video(asset_id, owner)
     for file in files.getlist("video"):
         if file and file.filename:
-            return _posted(file, owner)
+            return posted_video(file, owner)
     return None

@@ -126,6 +126,13 @@ class VideoAsset(Timestamped, db.Model):
         ladder = [r for name, r in self.renditions.items() if name != PLAYABLE]
         return max(ladder, key=lambda r: r["height"], default=self.renditions.get(PLAYABLE))
 
+    def media(self, kind: str) -> tuple[str | None, str]:
+        """The stored key and MIME type of its ``poster`` or its best playable ``video``."""
+        if kind == "poster":
+            return self.poster_path, "image/jpeg"
+        rendition = self.best_rendition() if self.is_playable else None
+        return (rendition or {}).get("path"), "video/mp4"
+
     def __repr__(self) -> str:
         return f"<VideoAsset {self.id} {self.processing_status}>"
 

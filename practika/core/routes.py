@@ -59,13 +59,9 @@ def _visible_asset(asset_id: uuid.UUID) -> VideoAsset:
 @login_required
 def media(asset_id: uuid.UUID, kind: str):
     asset = _visible_asset(asset_id)
-    if kind == "poster":
-        key, mimetype = asset.poster_path, "image/jpeg"
-    else:
-        rendition = asset.best_rendition() if asset.is_playable else None
-        key, mimetype = (rendition or {}).get("path"), "video/mp4"
-        if key and _starts_playback():
-            _count_access(asset)
+    key, mimetype = asset.media(kind)
+    if key and kind == "video" and _starts_playback():
+        _count_access(asset)
     if not key:
         abort(404)
     return get_storage().send(key, mimetype)
