@@ -231,7 +231,7 @@ POST_ROWS = [
 # Routes that are about no one's resource: public pages, one's own account, and the upload
 # protocol (an upload belongs to whoever sends it; its own tests cover that).
 NOT_RESOURCES = {
-    "static", "core.health", "core.metrics", "core.tus_options", "core.upload_create",
+    "static", "core.health", "core.live", "core.metrics", "core.tus_options", "core.upload_create",
     "core.upload_resume", "core.add_youtube", "accounts.login", "accounts.logout",
     "accounts.signup", "accounts.verify", "accounts.resend_verification", "accounts.onboarding",
     "accounts.reset_request", "accounts.reset_password", "accounts.profile",

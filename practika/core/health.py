@@ -1,4 +1,6 @@
-"""Dependency checks for ``/core/health/``: each cheap enough for a load balancer to poll."""
+"""Dependency checks for ``/core/health/`` (readiness: every dependency, for monitoring) and
+``/core/live`` (liveness: this process answers and reaches the database, for the load balancer
+and the container; never Redis or the workers, whose outage must not get web tasks replaced)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,16 @@ def check_workers() -> str:
     if count == 0:
         raise Unhealthy("no RQ worker is running")
     return f"{count} running"
+
+
+def is_live() -> bool:
+    """The liveness answer: a web task that cannot reach its database is no use to anyone."""
+    try:
+        check_database()
+    except Exception:  # noqa: BLE001 - any failure means "not live"; the reason is in /core/health/
+        db.session.rollback()
+        return False
+    return True
 
 
 CHECKS: dict[str, Callable[[], str]] = {

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.utils import secure_filename
 
 from practika.core import bp
-from practika.core.health import run_checks
+from practika.core.health import is_live, run_checks
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing
 from practika.extensions import db, limiter
@@ -41,6 +41,16 @@ def health():
     body = {"status": "ok" if healthy else "error", "failing": failing, "checks": checks}
     response = jsonify(body)
     response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/core/live")
+@limiter.exempt
+def live():
+    """For the load balancer and the container's health check: plain text, no Redis."""
+    response = make_response(("ok", 200) if is_live() else ("database unreachable", 503))
+    response.mimetype = "text/plain"
     response.headers["Cache-Control"] = "no-store"
     return response
 
