@@ -15,7 +15,7 @@ from practika.extensions import csrf, db, limiter, login_manager, migrate
 from practika.metrics import init_metrics
 from practika.models import load_all
 from practika.queue import init_queue
-from practika.security import init_security_headers
+from practika.security import init_host_check, init_security_headers
 from practika.storage import init_storage
 from practika.text import clock, linkify
 from practika.weblog import configure_logging, init_request_logging
@@ -49,8 +49,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     app.config["ENV_NAME"] = config.ENV_NAME
     if config.PROXY_HOPS:
+        # X-Forwarded-Host is never trusted: no proxy of ours sets it, so it is the client's.
         hops = config.PROXY_HOPS
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
 
     if not app.testing:
         configure_logging(app.config["LOG_LEVEL"])
@@ -77,4 +78,5 @@ def create_app(config: Config | None = None) -> Flask:
     )
     init_error_handlers(app)
     init_security_headers(app)
+    init_host_check(app)
     return app

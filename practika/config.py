@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -41,6 +43,27 @@ def parse_int(name: str, value: str | None, default: int) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def parse_base_url(value: str) -> str:
+    """The site's public address (links in mail are built on it): http(s), a host, no query."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"BASE_URL must look like https://practika.example.com, not {value!r}")
+    return value.strip().rstrip("/")
+
+
+def parse_hosts(value: str | None) -> list[str]:
+    """``ALLOWED_HOSTS``: host names (with a port where the site has one), comma-separated."""
+    return [host.strip().lower() for host in (value or "").split(",") if host.strip()]
+
+
+def is_weak_secret(key: str) -> bool:
+    """A key no one should sign sessions with: short, of few characters, or a pattern
+    repeated (it compresses to less than half). A heuristic: it catches placeholders and
+    typing, and lets any generated key (32+ random hex or base64 characters) through."""
+    packed = len(zlib.compress(key.encode(), 9)) - 6  # zlib's header and checksum
+    return len(key) < 32 or len(set(key)) < 10 or packed < len(key) / 2
 
 
 def _dev_secret_key(instance: Path) -> str:
@@ -78,7 +101,11 @@ class Config:
         self.STORAGE_ACCEL_PREFIX = env.get("STORAGE_ACCEL_PREFIX") or None
         self.MAIL_BACKEND = env.get("MAIL_BACKEND") or "outbox"
         self.MAIL_OUTBOX = Path(env.get("MAIL_OUTBOX") or instance / "outbox")
-        self.BASE_URL = env.get("BASE_URL") or "http://127.0.0.1:8000"  # for links in mail
+        # Links in mail are built on BASE_URL, never on a request's Host (a client sets it).
+        self.BASE_URL = parse_base_url(env.get("BASE_URL") or "http://127.0.0.1:8000")
+        # Host names the site answers to; empty answers any (development, a phone on the LAN).
+        # Production defaults it to BASE_URL's host.
+        self.ALLOWED_HOSTS = parse_hosts(env.get("ALLOWED_HOSTS"))
         self.MAIL_FROM = env.get("MAIL_FROM") or "Practika <no-reply@practika.test>"
         if self.MAIL_BACKEND not in ("outbox", "smtp", "ses"):
             raise ConfigError(
@@ -157,7 +184,7 @@ class ProductionConfig(Config):
     """Production: nothing may be guessed, so a missing setting stops start-up."""
 
     ENV_NAME = "production"
-    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STORAGE_URL")
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STORAGE_URL", "BASE_URL")
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -169,6 +196,13 @@ class ProductionConfig(Config):
                 + ". See the configuration table in README.md."
             )
         super().__init__(env)
+        if is_weak_secret(self.SECRET_KEY):
+            raise ConfigError(
+                "SECRET_KEY is too weak to sign sessions and reset links: use at least 32 random "
+                "hex characters, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        if not self.ALLOWED_HOSTS:
+            self.ALLOWED_HOSTS = [urlsplit(self.BASE_URL).netloc.lower()]
 
 
 class TestConfig(Config):

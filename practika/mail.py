@@ -27,10 +27,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config as BotoConfig
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template
 from redis.exceptions import RedisError
 from rq import Retry
 
@@ -201,9 +202,10 @@ def deliver(message: bytes) -> None:
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:
-    """A full link for a message: from the request when there is one, else from BASE_URL
-    (the admin CLI and jobs have no request to take the host from)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for(endpoint, _external=True, **values)
+    """A full link for a message, always on BASE_URL. Never from the request: its Host is
+    whatever the client sent, and a reset link on an attacker's host hands them the token."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

@@ -7,11 +7,13 @@ from practika.config import Config, ConfigError, ProductionConfig, config_from_e
 
 PRODUCTION_ENV = {
     "PRACTIKA_ENV": "production",
-    "SECRET_KEY": "s" * 64,
+    "SECRET_KEY": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "DATABASE_URL": "postgresql://practika@db.internal/practika",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "STORAGE_URL": "/srv/practika/media",
+    "BASE_URL": "https://practika.example.com",
 }
+REQUIRED = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STORAGE_URL", "BASE_URL"]
 
 
 def test_embedded_defaults_need_no_configuration(tmp_path):
@@ -34,7 +36,7 @@ def test_development_app_builds_from_defaults(tmp_path):
     assert "admin" in app.cli.commands
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STORAGE_URL"])
+@pytest.mark.parametrize("missing", REQUIRED)
 def test_production_refuses_to_start_without_a_required_setting(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     with pytest.raises(ConfigError, match=missing):
@@ -45,7 +47,7 @@ def test_production_names_every_missing_setting_at_once():
     with pytest.raises(ConfigError) as error:
         config_from_env({"PRACTIKA_ENV": "production"})
     message = str(error.value)
-    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STORAGE_URL"):
+    for name in REQUIRED:
         assert name in message
 
 
@@ -59,6 +61,50 @@ def test_production_app_is_hardened():
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     response = app.test_client().get("/accounts/login")
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
+@pytest.mark.parametrize(
+    "weak", ["x", "s" * 64, "changeme" * 8, "0123456789abcdef", "correct horse battery"]
+)
+def test_production_refuses_a_weak_secret_key(weak):
+    with pytest.raises(ConfigError, match="SECRET_KEY is too weak"):
+        config_from_env({**PRODUCTION_ENV, "SECRET_KEY": weak})
+
+
+def test_production_answers_only_its_own_host_names():
+    app = create_app(config_from_env(PRODUCTION_ENV))
+    client = app.test_client()
+    own = client.get("/accounts/login", base_url="https://practika.example.com")
+    assert own.status_code == 200
+    foreign = client.get("/accounts/login", base_url="https://attacker.example")
+    assert foreign.status_code == 400
+    # The load balancer and the container probe by address: liveness answers any Host.
+    assert client.get("/core/health/", base_url="http://10.0.3.7:8000").status_code != 400
+
+
+def test_production_never_trusts_x_forwarded_host():
+    app = create_app(config_from_env({**PRODUCTION_ENV, "PROXY_HOPS": "2"}))
+    answer = app.test_client().get(
+        "/accounts/login", base_url="https://practika.example.com",
+        headers={"X-Forwarded-Host": "attacker.example, attacker.example"},
+    )  # fmt: skip
+    assert answer.status_code == 200
+    assert "attacker" not in answer.get_data(as_text=True)
+
+
+def test_allowed_hosts_can_name_several(tmp_path):
+    env = {**PRODUCTION_ENV, "ALLOWED_HOSTS": "practika.example.com, www.practika.example.com"}
+    app = create_app(config_from_env(env))
+    answer = app.test_client().get("/accounts/login", base_url="https://www.practika.example.com")
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url", ["practika.example.com", "ftp://x.example", "https://x.example/?a=1"]
+)
+def test_a_base_url_that_is_not_one_is_refused(tmp_path, url):
+    with pytest.raises(ConfigError, match="BASE_URL"):
+        Config({"BASE_URL": url, "INSTANCE_PATH": str(tmp_path)})
 
 
 def test_unknown_environment_name_is_refused():

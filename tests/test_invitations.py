@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from practika.accounts.errors import AccountError
 from practika.accounts.invitations import find_pending, invite
@@ -26,7 +27,7 @@ def invite_only(app):
 def invite_link(runner, email="new@example.com") -> str:
     result = runner.invoke(args=["admin", "invite", email])
     assert result.exit_code == 0, result.output
-    return result.output.strip().splitlines()[-1].removeprefix("http://localhost")
+    return result.output.strip().splitlines()[-1].removeprefix(current_app.config["BASE_URL"])
 
 
 def test_invite_mails_a_link_and_stores_only_its_hash(runner):

@@ -193,3 +193,12 @@ def test_behind_a_proxy_each_client_has_its_own_login_limit(
 
 def test_without_proxy_hops_a_forged_forwarded_for_is_ignored(app):
     assert _limited_logins(app, lambda i: f"203.0.113.{i}")[-1] == 429
+
+
+def test_links_in_mail_never_follow_the_request_host(app):
+    from practika.mail import absolute_url
+
+    app.config["BASE_URL"] = "https://practika.example.com"
+    with app.test_request_context("/", base_url="http://attacker.example"):
+        link = absolute_url("accounts.reset_password", token="abc")
+    assert link == "https://practika.example.com/accounts/reset/abc"

@@ -4,6 +4,7 @@ import re
 import time
 
 import pytest
+from flask import current_app
 
 from practika.accounts.models import User
 from practika.accounts.services import create_user
@@ -22,7 +23,8 @@ def sent_mail() -> list:
 
 def link_in(message, path: str) -> str:
     body = message.get_body(("plain",)).get_content()
-    return re.search(rf"http://localhost(/accounts/{path}/[^\s]+)", body).group(1)
+    base = re.escape(current_app.config["BASE_URL"])  # mail links are on BASE_URL, always
+    return re.search(rf"{base}(/accounts/{path}/[^\s]+)", body).group(1)
 
 
 def sign_up(client, **changes):
@@ -144,6 +146,16 @@ def test_password_reset_works_once_and_ends_every_other_session(client, app, tea
     assert log_in(client, teacher.email, "a brand new passphrase").status_code == 303
     replay = client.post(link, data={"password": "yet another passphrase"})
     assert replay.status_code == 400 and "already been used" in replay.get_data(as_text=True)
+
+
+def test_mail_links_are_on_base_url_whatever_host_the_request_names(client, app, teacher):
+    app.config["BASE_URL"] = "https://practika.example.com"
+    client.post("/accounts/reset", data={"email": teacher.email},
+                base_url="http://attacker.example")  # fmt: skip
+    [mail] = sent_mail()
+    body = mail.get_body(("plain",)).get_content()
+    assert "attacker" not in body
+    assert "https://practika.example.com/accounts/reset/" in body
 
 
 def test_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(client, teacher):
