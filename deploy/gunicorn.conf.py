@@ -1,7 +1,7 @@
 """Gunicorn settings for Practika: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
 
-Uploads stream through the web process, so timeouts fit a slow phone; threads keep a worker
-answering status polls while one request receives an upload. Gunicorn's own lines are JSON
+Uploads stream through the web process to storage; threads keep a worker answering status
+polls while one request stores an upload. Gunicorn's own lines are JSON
 like the app's; the app logs one line per request itself (with its request id), so
 gunicorn's access log is off.
 
@@ -34,8 +34,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _usable_cpus() + 1)
 threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"
 
-# A tus PATCH carries up to 5 MB; on a slow phone link (256 kbit/s) that is ~160 s of body.
-# nginx streams it through (proxy_request_buffering off), so the request is as slow here.
+# Never bound where clients reach it: nginx stands in front everywhere and hands gunicorn
+# whole bodies at loopback speed (deploy/nginx.conf), because a client sending its body
+# slowly would hold a gthread thread for as long as it liked. The timeout covers the longest
+# work one request does (a 1 GiB video posted in one request, hashed and stored) and a
+# direct `gunicorn` run for development, where a 5 MB tus piece on a slow link takes ~160 s.
 timeout = int(os.environ.get("WEB_TIMEOUT", "300"))
 # Longer than nginx's upstream keepalive (60 s) so nginx, not gunicorn, closes idle
 # connections: a request never lands on a connection gunicorn is closing.

@@ -15,9 +15,7 @@ import json
 import os
 import re
 import runpy
-import shutil
 import socket
-import string
 import subprocess
 import sys
 import threading
@@ -38,6 +36,7 @@ NGINX_VARS = (
     "MEDIA_ROOT",
     "MAX_BODY_MB",
     "SERVER_NAME",
+    "CLIENT_ADDRESS",
 )
 ACCEL_PREFIX = "/_media/"
 # A 5 MB tus PATCH over a 256 kbit/s phone link: about 164 s.
@@ -407,9 +406,11 @@ def test_gunicorn_starts_with_empty_metrics_files(monkeypatch, tmp_path):
 
 # --- nginx template ---------------------------------------------------------------------
 
+render = runpy.run_path(str(BASE_DIR / "deploy" / "render_nginx.py"))  # not a package
+
 
 def render_nginx(**values: str) -> str:
-    return string.Template((BASE_DIR / "deploy" / "nginx.conf").read_text()).safe_substitute(values)
+    return render["render_site"](values)
 
 
 def nginx_values(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -420,60 +421,42 @@ def nginx_values(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "MEDIA_ROOT": str(tmp_path / "media"),
         "MAX_BODY_MB": str(APP_BODY_MB),
         "SERVER_NAME": "practika.test",
+        "CLIENT_ADDRESS": "$binary_remote_addr",
     } | overrides
 
 
 def test_nginx_template_renders_with_string_template(tmp_path):
     text = (BASE_DIR / "deploy" / "nginx.conf").read_text()
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(NGINX_VARS)
-    assert "$$" not in text  # string.Template would fold it, envsubst would not
+    assert "$$" not in text  # string.Template would fold it
     rendered = render_nginx(**nginx_values(tmp_path))
     assert "${" not in rendered
     assert f"client_max_body_size {APP_BODY_MB}m;" in rendered
     assert "proxy_set_header Host $practika_host;" in rendered  # nginx's variables stay
-    uploads = re.search(r"location /core/uploads/ \{(.*?)\}", rendered, re.S).group(1)
-    assert "proxy_request_buffering off;" in uploads and "proxy_buffering off;" in uploads
+    assert "limit_conn_zone $binary_remote_addr zone=practika_clients" in rendered
+    # No path may hand a slow body to the app as it arrives (the one before had uploads).
+    assert "proxy_request_buffering off" not in rendered
     media = re.search(rf"location {ACCEL_PREFIX} \{{(.*?)\}}", rendered, re.S).group(1)
     assert "internal;" in media and f"alias {tmp_path / 'media'}/;" in media
     assert "server_tokens off;" in rendered
 
 
-@pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst (gettext-base) absent")
-def test_nginx_template_renders_the_same_with_the_nginx_images_envsubst(tmp_path):
-    """The nginx image runs envsubst on the variables NGINX_ENVSUBST_FILTER lets through
-    (docker-compose.yml: these six), so even a defined `host` leaves nginx's $host alone."""
-    values = nginx_values(tmp_path)
-    names = " ".join(f"${{{name}}}" for name in values)
-    result = subprocess.run(
-        ["envsubst", names],
-        input=(BASE_DIR / "deploy" / "nginx.conf").read_text(),
-        env={"PATH": os.environ["PATH"], "host": "eaten", **values},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout == render_nginx(**values)
+def test_the_renderer_reads_the_environment_and_names_what_is_missing(tmp_path):
+    env = {"PATH": os.environ["PATH"], "LISTEN_PORT": "8080", "MEDIA_ROOT": str(tmp_path)}
+    script = str(BASE_DIR / "deploy" / "render_nginx.py")
+    missing = subprocess.run([sys.executable, script, str(tmp_path / "nginx")], env=env,
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert missing.returncode != 0 and "APP_UPSTREAM" in missing.stderr
+    env["APP_UPSTREAM"] = "unix:/run/gunicorn.sock"
+    subprocess.run([sys.executable, script, str(tmp_path / "nginx")], env=env, check=True)
+    site = (tmp_path / "nginx" / "practika.conf").read_text()
+    assert "server unix:/run/gunicorn.sock;" in site
+    assert f"alias {BASE_DIR / 'static'}/;" in site and "client_max_body_size 1025m;" in site
+    assert "client_body_temp_path" in (tmp_path / "nginx" / "nginx.conf").read_text()
 
 
-def write_nginx_config(tmp_path: Path, values: dict[str, str]) -> Path:
-    """The http {} block around the template, as the stack test and the nginx image do."""
-    (tmp_path / "site.conf").write_text(render_nginx(**values))
-    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read tmp_path
-    temp_paths = "".join(
-        f"  {kind}_temp_path {tmp_path}/{kind}_temp;\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"{user}pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n  include /etc/nginx/mime.types;\n  access_log {tmp_path}/access.log;\n"
-        f"{temp_paths}  include {tmp_path}/site.conf;\n}}\n"
-    )
-    return config
-
-
-def nginx_command(tmp_path: Path, config: Path) -> list[str]:
-    return [str(NGINX), "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(config)]
+def nginx_command(folder: Path) -> list[str]:
+    return [str(NGINX), "-p", str(folder), "-e", "stderr", "-c", str(folder / "nginx.conf")]
 
 
 needs_nginx = pytest.mark.skipif(
@@ -481,11 +464,12 @@ needs_nginx = pytest.mark.skipif(
 )
 
 
+@pytest.mark.parametrize("client", ["$binary_remote_addr", "$practika_forwarded_client"])
 @needs_nginx
-def test_nginx_accepts_the_rendered_config(tmp_path):
-    config = write_nginx_config(tmp_path, nginx_values(tmp_path))
+def test_nginx_accepts_the_rendered_config(tmp_path, client):
+    render["write_config"](tmp_path / "nginx", nginx_values(tmp_path, CLIENT_ADDRESS=client))
     result = subprocess.run(
-        [*nginx_command(tmp_path, config), "-t"], capture_output=True, text=True, check=False
+        [*nginx_command(tmp_path / "nginx"), "-t"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
 
@@ -529,8 +513,8 @@ VIDEO = bytes(range(256)) * 40
 
 
 @pytest.fixture
-def nginx_site(tmp_path):
-    """nginx with the rendered template in front of Upstream; a 1 MiB body limit."""
+def start_nginx(tmp_path):
+    """Starts nginx with the rendered template in front of Upstream; a 1 MiB body limit."""
     (tmp_path / "static" / "vendor").mkdir(parents=True)
     (tmp_path / "static" / "css").mkdir()
     (tmp_path / "static" / "css" / "app.css").write_text("body { color: black; }\n" * 200)
@@ -540,28 +524,41 @@ def nginx_site(tmp_path):
     video.write_bytes(VIDEO)
     upstream = Upstream()
     threading.Thread(target=upstream.serve_forever, args=(0.05,), daemon=True).start()
-    port = free_port()
-    values = nginx_values(
-        tmp_path,
-        LISTEN_PORT=str(port),
-        APP_UPSTREAM=f"127.0.0.1:{upstream.server_address[1]}",
-        MAX_BODY_MB="1",
-    )
-    config = write_nginx_config(tmp_path, values)
-    server = subprocess.Popen(
-        [*nginx_command(tmp_path, config), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    servers = []
+
+    def start(**overrides: str) -> dict:
+        port = free_port()
+        values = nginx_values(
+            tmp_path,
+            LISTEN_PORT=str(port),
+            APP_UPSTREAM=f"127.0.0.1:{upstream.server_address[1]}",
+            MAX_BODY_MB="1",
+            **overrides,
+        )
+        render["write_config"](tmp_path / "nginx", values)
+        server = subprocess.Popen(
+            [*nginx_command(tmp_path / "nginx"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        servers.append(server)
         wait_for(lambda: _listening(port) or server.poll() is not None, timeout=10, what="nginx")
         assert server.poll() is None, server.stderr.read().decode()
-        yield {"port": port, "upstream": upstream}
+        return {"port": port, "upstream": upstream}
+
+    try:
+        yield start
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
         upstream.shutdown()
         upstream.server_close()
+
+
+@pytest.fixture
+def nginx_site(start_nginx):
+    return start_nginx()
 
 
 def _listening(port: int) -> bool:
@@ -641,11 +638,11 @@ def test_nginx_refuses_bodies_over_the_limit_before_reading_them(nginx_site):
     assert not nginx_site["upstream"].arrived.is_set()
 
 
-@pytest.mark.parametrize(("path", "streams"), [("/core/uploads/abc", True), ("/other", False)])
+@pytest.mark.parametrize("path", ["/core/uploads/abc", "/accounts/login"])
 @needs_nginx
-def test_nginx_streams_upload_bodies_to_the_app(nginx_site, path, streams):
-    """A tus PATCH reaches the app while its body is still arriving; elsewhere nginx buffers
-    the whole body first (the contrast shows the check can tell the two apart)."""
+def test_nginx_hands_the_app_only_whole_bodies(nginx_site, path):
+    """A slow client must never hold a gunicorn thread: the request reaches the app only once
+    nginx has its whole body, on every path, uploads included."""
     arrived = nginx_site["upstream"].arrived
     seen_early = []
     status, body = send(
@@ -654,14 +651,66 @@ def test_nginx_streams_upload_bodies_to_the_app(nginx_site, path, streams):
         path,
         400_000,
         [b"x" * 200_000, b"y" * 200_000],
-        pause=lambda: seen_early.append(arrived.wait(1.0 if streams else 0.5)),
+        pause=lambda: seen_early.append(arrived.wait(1.0)),
     )
-    assert seen_early == [streams]
+    assert seen_early == [False]
     assert status == 200 and json.loads(body)["received"] == 400_000
 
 
-def test_nginx_gives_uploads_on_a_slow_link_time():
-    uploads = re.search(r"location /core/uploads/ \{(.*?)\}", render_nginx(), re.S).group(1)
-    for directive in ("client_body_timeout", "proxy_send_timeout", "proxy_read_timeout"):
-        seconds = int(re.search(rf"{directive} (\d+)s;", uploads).group(1))
-        assert seconds >= SLOW_CHUNK_SECONDS, directive
+def hold(port: int, source: str, count: int, **headers: str) -> list[socket.socket]:
+    """`count` requests from `source` whose bodies never finish (as a slow client's)."""
+    extra = "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in headers.items())
+    held = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+        sock.sendall(f"POST /accounts/login HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n"
+                     f"{extra}\r\nx".encode())  # fmt: skip
+        held.append(sock)
+    return held
+
+
+def status_from(port: int, source: str, **headers: str) -> int:
+    """The status nginx answers a GET from `source` with."""
+    extra = "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in headers.items())
+    with socket.create_connection(
+        ("127.0.0.1", port), timeout=10, source_address=(source, 0)
+    ) as sock:
+        sock.sendall(
+            f"GET /exercises/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n".encode()
+        )
+        return int(sock.makefile("rb").readline().split()[1])
+
+
+@needs_nginx
+def test_nginx_caps_the_requests_one_address_holds(nginx_site):
+    """64 stalled bodies from one address (127.0.0.2: Linux answers all of 127/8) are its
+    share; the next request from it is refused, while other addresses are served."""
+    port = nginx_site["port"]
+    held = hold(port, "127.0.0.2", 64)
+    try:
+        wait_for(lambda: status_from(port, "127.0.0.2") == 429, timeout=10, what="the cap")
+        assert status_from(port, "127.0.0.1") == 200
+    finally:
+        for sock in held:
+            sock.close()
+
+
+@needs_nginx
+def test_behind_a_load_balancer_the_cap_counts_the_address_it_appended(start_nginx):
+    """Every connection comes from the load balancer; the client is the last
+    X-Forwarded-For entry, and writing other entries before it does not escape the cap."""
+    port = start_nginx(CLIENT_ADDRESS="$practika_forwarded_client")["port"]
+    held = [
+        sock
+        for i in range(64)
+        for sock in hold(port, "127.0.0.1", 1, X_Forwarded_For=f"10.9.{i}.1, 203.0.113.7")
+    ]
+    try:
+        forwarded = {"X_Forwarded_For": "203.0.113.7"}
+        wait_for(lambda: status_from(port, "127.0.0.1", **forwarded) == 429, timeout=10,
+                 what="the cap")  # fmt: skip
+        assert status_from(port, "127.0.0.1", X_Forwarded_For="203.0.113.8") == 200
+        assert status_from(port, "127.0.0.1") == 200  # the load balancer's own health check
+    finally:
+        for sock in held:
+            sock.close()
