@@ -1,6 +1,7 @@
 """Clips: validated, deduplicated by their hash, cut by a job into a small MP4 to download."""
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -169,3 +170,30 @@ def test_without_javascript_marking_returns_to_the_page(client, exercise_with_vi
     response = client.post(f"/exercises/{exercise_with_video.id}/clips",
                            data={"start": "2", "end": "1"})  # fmt: skip
     assert response.status_code == 303 and response.location.endswith("#clips")
+
+
+def test_each_untitled_clips_buttons_name_that_clip(client, exercise_with_video):
+    """A screen reader hears which clip a button acts on: "Move up: Clip 3" on the third,
+    and its download link is named by the same words, whether the page or the polled
+    fragment drew it."""
+    log_in(client, "tess@example.com")
+    for start in ("0", "0.5", "1", "1.5"):
+        mark(client, exercise_with_video, start=start, end="2.5")
+    third = exercise_with_video.clips[2].id
+    with current_app.app_context():  # as in the worker: its own context and session
+        cut_video_clip(str(third))
+    db.session.expire_all()
+    page = client.get(f"/exercises/{exercise_with_video.id}").get_data(as_text=True)
+    rows = [row.split("</li>")[0] for row in page.split('<li class="clip-row">')[1:]]
+    assert len(rows) == 4
+    for number, row in enumerate(rows, start=1):
+        buttons = re.findall(r'<button type="submit"[^>]*>(.*?)</button>', row, re.DOTALL)
+        named = [" ".join(re.sub(r"<[^>]+>", "", button).split()) for button in buttons]
+        assert named == [f"Rename Clip {number}", f"Move up: Clip {number}",
+                         f"Move down: Clip {number}", f"Delete Clip {number}"]  # fmt: skip
+    fragment = client.get(f"/core/clips/{third}/status").get_data(as_text=True)
+    labelled_by = re.search(r'class="clip-download" aria-labelledby="([^"]+)"', fragment)[1]
+    names = [
+        re.search(rf'id="{ref}"[^>]*>([^<]*)<', page)[1].strip() for ref in labelled_by.split()
+    ]
+    assert names == ["Download", "Clip 3"]
