@@ -15,12 +15,13 @@ from practika.extensions import db
 from practika.models import utcnow
 
 HTMX = {"HX-Request": "true"}
+SECRET = re.compile(r'id="new-token" class="token-secret" value="(pk_[^"]+)"')
 
 
 def make_token(client, name="Script", expires="90") -> str:
     html = client.post("/accounts/tokens", data={"name": name, "expires": expires},
                        headers=HTMX).get_data(as_text=True)  # fmt: skip
-    return re.search(r'id="new-token" class="token-secret" value="(pk_[^"]+)"', html)[1]
+    return SECRET.search(html)[1]
 
 
 def api(client, token: str | None, path: str = "/api/v1/me"):
@@ -39,6 +40,29 @@ def test_a_token_is_shown_once_stored_hashed_and_works(teacher_client, teacher):
     assert response.status_code == 200 and response.json["username"] == teacher.username
     db.session.expire_all()
     assert db.session.get(ApiToken, stored.id).last_used_at is not None
+
+
+def test_with_htmx_the_new_secret_is_swapped_into_the_panel(teacher_client):
+    response = teacher_client.post("/accounts/tokens", data={"name": "LMS", "expires": "30"},
+                                   headers=HTMX)  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert response.status_code == 201 and html.lstrip().startswith('<section id="api-tokens"')
+    assert api(teacher_client, SECRET.search(html)[1]).status_code == 200
+    assert response.headers["Cache-Control"] == "no-store" and "HX-Request" in response.vary
+
+
+def test_without_javascript_the_new_secret_is_shown_on_a_page(teacher_client):
+    """A plain form post gets a page that shows the secret once, not a redirect that loses it."""
+    response = teacher_client.post("/accounts/tokens", data={"name": "LMS", "expires": "30"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 201 and "<h1>Your API tokens</h1>" in html
+    assert api(teacher_client, SECRET.search(html)[1]).status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    refused = teacher_client.post("/accounts/tokens", data={"name": "", "expires": "30"})
+    assert refused.status_code == 422 and "Give the token a name" in refused.get_data(as_text=True)
+    token_id = db.session.scalar(sa.select(ApiToken.id))
+    revoked = teacher_client.post(f"/accounts/tokens/{token_id}/revoke")  # nothing to show
+    assert revoked.status_code == 303 and revoked.location.endswith("/accounts/profile#api-tokens")
 
 
 def test_a_revoked_or_expired_token_is_refused(teacher_client):

@@ -1,9 +1,9 @@
 """Personal API tokens on the profile page: make one (its secret shown once), see when each
-was last used, revoke one. In place with htmx; a plain form post gets the page back."""
+was last used, revoke one. In place with htmx; a plain form post gets a page back."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from practika.accounts import bp
@@ -15,13 +15,21 @@ from practika.htmx import is_htmx
 EXPIRY_CHOICES = {"30": 30, "90": 90, "365": 365, "never": None}
 
 
-def tokens_panel(new_secret: str | None = None, error: str | None = None):
-    if not is_htmx():
+def tokens_panel(new_secret: str | None = None, error: str | None = None, status: int = 200):
+    """The tokens section, swapped in place for htmx. Without JavaScript, a new secret or an
+    error gets a page of its own (a redirect would lose it: the secret exists nowhere else);
+    anything else goes back to the profile."""
+    if not is_htmx() and new_secret is None and error is None:
         return redirect(url_for("accounts.profile", _anchor="api-tokens"), 303)
-    return render_template(
-        "accounts/_tokens.html", tokens=tokens_of(current_user), new_secret=new_secret,
-        error=error,
+    template = "accounts/_tokens.html" if is_htmx() else "accounts/tokens.html"
+    response: Response = make_response(
+        render_template(template, tokens=tokens_of(current_user), new_secret=new_secret,
+                        error=error),
+        status,
     )  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"  # a secret is kept by no cache, nor by Back
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.post("/tokens")
@@ -30,10 +38,10 @@ def create_token():
     name = request.form.get("name", "").strip()
     expiry = request.form.get("expires", "90")
     if not name or len(name) > 100 or expiry not in EXPIRY_CHOICES:
-        return tokens_panel(error="Give the token a name (up to 100 characters)."), 422
+        return tokens_panel(error="Give the token a name (up to 100 characters).", status=422)
     _, secret = issue_token(current_user, name, EXPIRY_CHOICES[expiry])
     db.session.commit()
-    return tokens_panel(new_secret=secret)
+    return tokens_panel(new_secret=secret, status=201)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
