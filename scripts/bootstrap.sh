@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Practika needs and is missing: system packages, the virtualenv, locked deps.
-#   scripts/bootstrap.sh run    what `make run` needs (FFmpeg, redis-server)
-#   scripts/bootstrap.sh test   and what the tests need (PostgreSQL server, Chromium, nginx)
+#   scripts/bootstrap.sh run    what `make run` needs (FFmpeg, redis-server, nginx)
+#   scripts/bootstrap.sh test   and what the tests need (PostgreSQL server, Chromium)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,11 +15,12 @@ missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
+# nginx stands in front of gunicorn in make run as in production (scripts/run.sh says why).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "$purpose" = test ]; then
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null \
     || missing+=(postgresql)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
-  [ -x /usr/sbin/nginx ] || missing+=(nginx)  # the production-like stack test (make test-stack)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
