@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from practika.api.problems import problem
 from practika.extensions import db
 from practika.htmx import is_htmx
+from practika.numbers import OutOfRange
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please try again."),
@@ -17,6 +18,7 @@ MESSAGES = {
     404: ("Not found", "There is nothing here. The link may be old or mistyped."),
     405: ("Not allowed", "That action is not available here."),
     413: ("Too large", "That file is larger than this site accepts."),
+    422: ("Cannot use that", "Something in the request is out of range."),
     429: ("Slow down", "Too many attempts. Please wait a minute and try again."),
     500: (
         "Something went wrong",
@@ -64,6 +66,10 @@ def init_error_handlers(app: Flask) -> None:
         return render_error(
             400, "Your form expired or was sent from elsewhere. Reload the page and try again."
         )
+
+    @app.errorhandler(OutOfRange)
+    def _out_of_range(error: OutOfRange) -> Response:
+        return render_error(422, str(error))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:

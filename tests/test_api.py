@@ -148,6 +148,16 @@ def test_discussion_comments(call, exercise):
     assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 2
 
 
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e999", "-1", "true", '"3"'])
+def test_a_moment_must_be_a_finite_number_of_seconds(call, exercise, raw):
+    path = f"/exercises/{exercise['id']}/comments"
+    body = '{"text": "Here", "at_seconds": ' + raw + "}"  # JSON's NaN and Infinity parse
+    answer = call("other", "POST", path, data=body, content_type="application/json")
+    assert answer.status_code == 422 and "at_seconds" in answer.json["errors"]
+    assert call("student", "GET", path).status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 0
+
+
 def test_resumable_upload_through_the_api(call):
     tus = {"Tus-Resumable": "1.0.0"}
     created = call("student", "POST", "/uploads/", headers={**tus, "Upload-Length": "1000"})

@@ -31,7 +31,9 @@ def ready_asset(app, teacher, tmp_path):
 
 @pytest.mark.parametrize(
     ("start", "end", "reason"),
-    [(2, 1, "start before it ends"), (1, 1, "start before it ends"), (-1, 1, "start before"),
+    [(2, 1, "start before it ends"), (1, 1, "start before it ends"),
+     (-1, 1, "seconds from 0 to 86400"), (float("nan"), 1, "seconds from 0"),
+     (0, float("inf"), "seconds from 0"),
      (1, 9, "end within the video (3.0 s)")],
 )  # fmt: skip
 def test_clips_are_validated(ready_asset, start, end, reason):

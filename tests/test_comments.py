@@ -84,7 +84,10 @@ def test_a_reply_to_a_reply_joins_the_thread(client, exercise, student, teacher)
     ("data", "message"),
     [({"text": "  "}, "Write something, or add a video."),
      ({"text": "x" * 5001}, "5000 characters"),
-     ({"text": "ok", "at_seconds": "-1"}, "Number must be at least 0"),
+     ({"text": "ok", "at_seconds": "-1"}, "seconds from 0 to 86400"),
+     ({"text": "ok", "at_seconds": "inf"}, "seconds from 0 to 86400"),
+     ({"text": "ok", "at_seconds": "nan"}, "seconds from 0 to 86400"),
+     ({"text": "ok", "at_seconds": "1e309"}, "seconds from 0 to 86400"),
      ({"text": "ok", "at_seconds": "13"}, "within the video (12 s)")],
 )  # fmt: skip
 def test_a_comment_that_cannot_be_saved_says_why(student_client, exercise, student, data, message):
@@ -93,6 +96,32 @@ def test_a_comment_that_cannot_be_saved_says_why(student_client, exercise, stude
     response = student_client.post(f"/comments/{root.id}/replies", data=data, headers=HTMX)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert count_rows(VideoComment) == 1
+
+
+@pytest.mark.parametrize("moment", ["inf", "Infinity", "nan", "1e400"])
+def test_a_moment_that_is_no_number_is_refused_and_the_discussion_stays_up(
+    teacher_client, teacher, moment
+):
+    # A YouTube model has no duration to check against: the moment must be finite anyway.
+    linked = VideoAsset(owner=teacher, video_type="youtube", processing_status="ready",
+                        youtube_url="https://www.youtube.com/watch?v=dQw4w9WgXcQ")  # fmt: skip
+    exercise = Exercise(name="Linked", created_by=teacher, video_asset=linked)
+    db.session.add(exercise)
+    db.session.commit()
+    url = f"/comments/exercises/{exercise.id}"
+    answer = teacher_client.post(url, data={"text": "Look", "at_seconds": moment}, headers=HTMX)
+    assert answer.status_code == 422 and "seconds from 0 to 86400" in answer.get_data(as_text=True)
+    assert count_rows(VideoComment) == 0
+    assert teacher_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "0", "-1", "x", "1e3", "²"])
+def test_a_page_number_out_of_range_is_a_422_not_a_500(student_client, exercise, page):
+    for url in (f"/comments/exercises/{exercise.id}", f"/comments/exercises/{exercise.id}/attempts",
+                "/exercises/"):  # fmt: skip
+        answer = student_client.get(url, query_string={"page": page})
+        assert answer.status_code == 422, url
+        assert "whole number from 1 to 10000" in answer.get_data(as_text=True)
 
 
 def test_a_student_submits_an_attempt_uploaded_ahead(student_client, exercise, student):

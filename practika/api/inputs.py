@@ -9,6 +9,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 
 from practika.api.problems import problem
+from practika.numbers import OutOfRange, seconds
 
 
 class Invalid(HTTPException):
@@ -54,10 +55,11 @@ def number(data: dict, name: str, *, required: bool = False, errors: dict) -> fl
         if required:
             errors[name] = "This field is required."
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        errors[name] = "Must be a number of seconds, zero or more."
+    if not isinstance(value, int | float):
+        errors[name] = "Must be a number of seconds."
         return None
-    if value > 1e7:
-        errors[name] = "Too large."
+    try:
+        return seconds(value, "This")
+    except OutOfRange as error:
+        errors[name] = str(error)
         return None
-    return float(value)

@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import FloatField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, Optional
 
 from practika.comments.services import MAX_TEXT
+from practika.numbers import Seconds
 
 
 class CommentForm(FlaskForm):
@@ -12,7 +13,7 @@ class CommentForm(FlaskForm):
         "Comment", validators=[Optional(), Length(max=MAX_TEXT)], render_kw={"rows": 3}
     )
     at_seconds = FloatField(
-        "At (seconds)", validators=[Optional(), NumberRange(min=0)],
+        "At (seconds)", validators=[Optional(), Seconds()],
         render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
     )  # fmt: skip
 

@@ -23,6 +23,7 @@ from practika.core.incoming import VideoRefused, video_from_form
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
+from practika.numbers import page_arg
 from practika.permissions import (
     may_delete_comment,
     may_edit_comment,
@@ -130,7 +131,7 @@ def more_threads(exercise_id: uuid.UUID):
     exercise = _exercise(exercise_id)
     return render_template(
         "comments/_threads.html", exercise=exercise, comment_form=CommentForm(formdata=None),
-        discussion=discussion(exercise, request.args.get("page", 1, type=int)),
+        discussion=discussion(exercise, page_arg()),
     )  # fmt: skip
 
 
@@ -139,7 +140,7 @@ def more_threads(exercise_id: uuid.UUID):
 def more_attempts(exercise_id: uuid.UUID):
     """The next page of the attempts this reader may see."""
     exercise = _exercise(exercise_id)
-    page = attempts(current_user, exercise, request.args.get("page", 1, type=int))
+    page = attempts(current_user, exercise, page_arg())
     return render_template("comments/_attempt_rows.html", exercise=exercise, attempts=page)
 
 

@@ -14,6 +14,7 @@ from practika.core.services import delete_stored, discard_assets, enqueue_proces
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.mail import absolute_url, send_mail
+from practika.numbers import OutOfRange, seconds
 from practika.webhooks.services import emit
 
 MAX_TEXT = 5000
@@ -37,8 +38,10 @@ def _check_time(at_seconds: float | None, root: VideoComment | None, exercise: E
     attempt's thread, else the model video."""
     if at_seconds is None:
         return
-    if at_seconds < 0:
-        raise CommentError("The time must be zero or more seconds.")
+    try:
+        seconds(at_seconds, "The time")
+    except OutOfRange as error:
+        raise CommentError(str(error)) from None
     video = root.video_asset if root is not None and root.kind == CommentKind.ATTEMPT else None
     video = video or exercise.video_asset
     if video is not None and video.duration_sec and at_seconds > video.duration_sec + 0.5:

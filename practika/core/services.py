@@ -17,6 +17,7 @@ from practika.core.models import ProcessingStatus, VideoAsset, VideoClip, VideoT
 from practika.core.youtube import canonical_url, youtube_id
 from practika.extensions import db
 from practika.models import utcnow
+from practika.numbers import OutOfRange, seconds
 from practika.queue import enqueue
 from practika.storage import get_storage
 
@@ -111,7 +112,10 @@ def request_clip(
     caller commits, then ``enqueue_clip``s a new one). Identical cuts share one clip."""
     if asset.status != ProcessingStatus.READY or not asset.renditions:
         raise ClipError("Clips can be cut once the video is ready.")
-    start, end = round(float(start), 3), round(float(end), 3)
+    try:
+        start, end = round(seconds(start, "The start"), 3), round(seconds(end, "The end"), 3)
+    except OutOfRange as error:
+        raise ClipError(str(error)) from None
     if not 0 <= start < end:
         raise ClipError("A clip must start before it ends.")
     if asset.duration_sec is not None and end > asset.duration_sec + 0.05:

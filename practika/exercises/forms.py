@@ -1,6 +1,8 @@
 from flask_wtf import FlaskForm
 from wtforms import FloatField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from practika.numbers import Seconds
 
 
 class ExerciseForm(FlaskForm):
@@ -29,12 +31,12 @@ class ClipForm(FlaskForm):
     )  # fmt: skip
     start = FloatField(
         "Start (s)",
-        validators=[InputRequired(message="Where does it start?"), NumberRange(min=0)],
+        validators=[InputRequired(message="Where does it start?"), Seconds()],
         render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
     )
     end = FloatField(
         "End (s)",
-        validators=[InputRequired(message="Where does it end?"), NumberRange(min=0)],
+        validators=[InputRequired(message="Where does it end?"), Seconds()],
         render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
     )
 

@@ -28,6 +28,7 @@ from practika.exercises.services import (
 )
 from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
+from practika.numbers import page_arg
 from practika.permissions import may_edit_exercise, may_submit_attempt
 
 SHOWN_WITH = (
@@ -41,9 +42,7 @@ SHOWN_WITH = (
 @login_required
 def index():
     """The list; as you type in the search box, htmx asks for the results alone."""
-    listing = list_exercises(
-        current_user, query=request.args.get("q", ""), page=request.args.get("page", 1, type=int)
-    )
+    listing = list_exercises(current_user, query=request.args.get("q", ""), page=page_arg())
     if is_htmx() and request.headers.get("HX-Target") == "exercise-results":
         return render_template("exercises/_results.html", listing=listing)
     return render_template("exercises/index.html", listing=listing)
