@@ -3,15 +3,14 @@
 # picks the role:
 #   gunicorn ...  the web server: the image's default command (CMD in the Dockerfile)
 #   web [ARG...]  the same, with ARGs passed on to gunicorn
+#   proxy [ARG...] nginx in front of the web role: deploy/nginx.conf rendered into NGINX_DIR
+#                 (/tmp/nginx) from LISTEN_PORT, APP_UPSTREAM, MEDIA_ROOT and the other
+#                 settings deploy/render_nginx.py reads; ARGs passed on to nginx
 #   worker [Q...] the RQ worker: python worker.py, on the queues named or all of them
 #   migrate       the release step: waits until the database answers (MIGRATE_TRIES tries,
 #                 MIGRATE_DELAY seconds apart, 30 x 2 s by default), then flask db upgrade
 #   anything else runs as given: flask admin queue, python, sh
 # Each role ends in exec, so the program itself receives docker's or ECS's SIGTERM.
-#
-# STATIC_EXPORT_DIR (web only): copy static/ there before starting, for an nginx that serves
-# it from a shared volume (docker-compose.yml). The versioned files under vendor/ never change
-# in place, so copying over a running copy is safe.
 set -eu
 
 say() { printf 'practika: %s\n' "$*" >&2; }
@@ -64,6 +63,12 @@ case "$role" in
     shift
     set -- gunicorn -c deploy/gunicorn.conf.py wsgi:app "$@"
     ;;
+  proxy)
+    shift
+    folder=${NGINX_DIR:-/tmp/nginx}
+    config=$(python deploy/render_nginx.py "$folder")
+    set -- nginx -p "$folder" -c "$config" -e stderr -g 'daemon off;' "$@"
+    ;;
   worker)
     shift
     set -- python worker.py "$@"
@@ -74,10 +79,6 @@ case "$role" in
     set -- flask db upgrade "$@"
     ;;
 esac
-
-if [ "${1:-}" = gunicorn ] && [ -n "${STATIC_EXPORT_DIR:-}" ]; then
-  cp -R --preserve=timestamps /app/static/. "$STATIC_EXPORT_DIR"/
-fi
 
 [ $# -gt 0 ] || { say "no command given (roles: web, worker, migrate)"; exit 64; }
 exec "$@"

@@ -202,24 +202,26 @@ def test_compose_development_stack():
     for service in (web, worker, migrate):
         assert "media:/data/media" in service["volumes"]
         assert service["environment"]["STORAGE_URL"] == "/data/media"
-    for name in ("postgres", "redis", "nginx"):
+    for name in ("postgres", "redis"):
         assert services[name]["healthcheck"]["test"], name
+    assert "test" not in web["healthcheck"] and "test" not in nginx["healthcheck"]  # the image's
     assert worker["healthcheck"] == {"disable": True}
 
-    template = "./deploy/nginx.conf:/etc/nginx/templates/default.conf.template:ro"
-    assert template in nginx["volumes"]
-    assert "media:/srv/media:ro" in nginx["volumes"]
+    # nginx is the image's proxy role, as in the ECS web task, rendered from the same template.
+    assert nginx["command"] == ["proxy"] and nginx["image"] == web["image"]
+    assert "media:/data/media:ro" in nginx["volumes"]
     env = nginx["environment"]
-    assert set(NGINX_VARS) <= set(env)
-    assert env["APP_UPSTREAM"] == "web:8000" and env["MEDIA_ROOT"] == "/srv/media"
-    assert f"static:{env['STATIC_ROOT']}:ro" in nginx["volumes"]
-    assert web["environment"]["STATIC_EXPORT_DIR"] == env["STATIC_ROOT"]
+    assert set(NGINX_VARS) - {"STATIC_ROOT"} <= set(env)  # static/ is in the image
+    assert env["APP_UPSTREAM"] == "web:8000" and env["MEDIA_ROOT"] == "/data/media"
+    assert env["CLIENT_ADDRESS"] == "$$binary_remote_addr"  # compose folds $$ to $
+    assert nginx["ports"] == [f"${{HTTP_PORT:-8080}}:{env['LISTEN_PORT']}"]
+    assert nginx["depends_on"]["web"] == {"condition": "service_healthy"}
     # nginx's limit is the app's: MAX_UPLOAD_MB + 1, as MAX_CONTENT_LENGTH in config.py.
     upload_mb = int(default_of(web["environment"]["MAX_UPLOAD_MB"]))
     assert int(default_of(env["MAX_BODY_MB"])) == upload_mb + 1 == APP_BODY_MB
-    for name, service in services.items():  # the only file mounted from the tree: nginx's
+    for name, service in services.items():  # nothing is mounted from the working tree
         binds = [v for v in service.get("volumes", []) if v.startswith((".", "/"))]
-        assert binds == ([template] if name == "nginx" else []), name
+        assert binds == [], name
 
 
 def test_compose_production_overrides():
@@ -228,10 +230,10 @@ def test_compose_production_overrides():
     for name, service in services.items():
         assert service["restart"] == ("no" if name == "migrate" else "unless-stopped"), name
         assert not service.get("volumes"), name  # no bind mounts of the working tree
+    for name in ("web", "worker", "migrate", "nginx"):
+        assert services[name]["image"].startswith("${PRACTIKA_IMAGE:?"), name
     for name in ("web", "worker", "migrate"):
-        service = services[name]
-        assert service["image"].startswith("${PRACTIKA_IMAGE:?"), name
-        env = service["environment"]
+        env = services[name]["environment"]
         assert env["PRACTIKA_ENV"] == "production"
         for secret in ("SECRET_KEY", "DATABASE_URL", "STORAGE_URL"):
             assert env[secret].startswith(f"${{{secret}:?"), (name, secret)  # required
@@ -261,7 +263,7 @@ def test_dockerfile_shape():
     env = " ".join(args for kind, args in steps if kind == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env and "PYTHONUNBUFFERED=1" in env
     apt = next(args for kind, args in steps if kind == "RUN" and "apt-get" in args)
-    assert "--no-install-recommends" in apt and "ffmpeg" in apt
+    assert "--no-install-recommends" in apt and "ffmpeg" in apt and "nginx" in apt
     assert "rm -rf /var/lib/apt/lists/*" in apt
     # The lock is installed before the code arrives, so code changes reuse that layer.
     lock = steps.index(("COPY", "requirements/base.txt requirements/base.txt"))
@@ -275,7 +277,9 @@ def test_dockerfile_shape():
     assert user and user[-1].split(":")[0] not in ("root", "0")
     assert kinds.index("USER") > code
     (healthcheck,) = [args for kind, args in steps if kind == "HEALTHCHECK"]
-    assert "/core/health/" in healthcheck and "urllib" in healthcheck
+    # Liveness, never the full report: Redis or the workers away must not get it replaced.
+    assert "/core/live" in healthcheck and "/core/health/" not in healthcheck
+    assert "urllib" in healthcheck and "LISTEN_PORT" in healthcheck and "BIND" in healthcheck
     (entrypoint,) = [json.loads(args) for kind, args in steps if kind == "ENTRYPOINT"]
     assert entrypoint[-1] == "/app/deploy/docker-entrypoint.sh"
     (cmd,) = [json.loads(args) for kind, args in steps if kind == "CMD"]
@@ -305,6 +309,7 @@ def test_dockerignore_lets_in_only_what_the_app_runs_on():
     for needed in ("practika", "templates", "static", "migrations", "wsgi.py", "worker.py"):
         assert needed in allowed
     assert "requirements/base.txt" in allowed and "deploy/docker-entrypoint.sh" in allowed
+    assert "deploy/nginx.conf" in allowed and "deploy/render_nginx.py" in allowed  # proxy role
     assert not {".env", "instance", ".venv", "tests"} & set(allowed)
 
 
@@ -351,6 +356,26 @@ def test_migrate_does_not_wait_for_settings_that_cannot_work(tmp_path):
     result = entrypoint("migrate", PRACTIKA_ENV="production", INSTANCE_PATH=str(tmp_path))
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr and "waiting" not in result.stderr
+
+
+@pytest.mark.skipif(not NGINX.exists(), reason="Debian's nginx is not installed")
+def test_proxy_role_renders_the_template_and_runs_nginx(tmp_path):
+    result = entrypoint(
+        "proxy",
+        "-t",  # passed on to nginx: test the configuration instead of serving
+        PATH=os.pathsep.join(
+            [str(Path(sys.executable).parent), str(NGINX.parent), os.environ["PATH"]]
+        ),
+        NGINX_DIR=str(tmp_path / "nginx"),
+        LISTEN_PORT=str(free_port()),
+        APP_UPSTREAM="127.0.0.1:8000",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        CLIENT_ADDRESS="$practika_forwarded_client",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+    site = (tmp_path / "nginx" / "practika.conf").read_text()
+    assert "limit_conn_zone $practika_forwarded_client" in site
 
 
 def test_migrate_upgrades_a_database_that_answers(tmp_path):
