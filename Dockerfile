@@ -51,10 +51,10 @@ EXPOSE 8000
 
 # Liveness (GET /core/live: the process answers and reaches the database), never the full
 # /core/health/: an outage of Redis or the workers must not get healthy web containers
-# replaced. The web role is asked on BIND's port, the proxy role on LISTEN_PORT (through
-# nginx to the app). The worker has no HTTP port: docker-compose.yml turns this off for it.
+# replaced. The entrypoint's live role asks the web role on BIND's port, the proxy role on
+# LISTEN_PORT (through nginx to the app). The worker has no HTTP port: docker-compose.yml turns this off for it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; port = (os.environ.get('LISTEN_PORT') or os.environ['BIND']).rpartition(':')[2]; urllib.request.urlopen('http://127.0.0.1:' + port + '/core/live', timeout=4)"]
+    CMD ["/app/deploy/docker-entrypoint.sh", "live"]
 
 ENTRYPOINT ["tini", "--", "/app/deploy/docker-entrypoint.sh"]
 CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"]

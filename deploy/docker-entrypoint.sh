@@ -6,6 +6,8 @@
 #   proxy [ARG...] nginx in front of the web role: deploy/nginx.conf rendered into NGINX_DIR
 #                 (/tmp/nginx) from LISTEN_PORT, APP_UPSTREAM, MEDIA_ROOT and the other
 #                 settings deploy/render_nginx.py reads; ARGs passed on to nginx
+#   live          the container health check (Dockerfile HEALTHCHECK, ECS task definition):
+#                 GET /core/live on LISTEN_PORT (the proxy role) or else BIND's port (web)
 #   worker [Q...] the RQ worker: python worker.py, on the queues named or all of them
 #   migrate       the release step: waits until the database answers (MIGRATE_TRIES tries,
 #                 MIGRATE_DELAY seconds apart, 30 x 2 s by default), then flask db upgrade
@@ -68,6 +70,9 @@ case "$role" in
     folder=${NGINX_DIR:-/tmp/nginx}
     config=$(python deploy/render_nginx.py "$folder")
     set -- nginx -p "$folder" -c "$config" -e stderr -g 'daemon off;' "$@"
+    ;;
+  live)
+    set -- python -c "import os, urllib.request; port = (os.environ.get('LISTEN_PORT') or os.environ['BIND']).rpartition(':')[2]; urllib.request.urlopen('http://127.0.0.1:' + port + '/core/live', timeout=4)"
     ;;
   worker)
     shift

@@ -1,5 +1,5 @@
 # The public entrance: HTTP answers only with a redirect to HTTPS; HTTPS (TLS 1.2+, an ACM
-# certificate) forwards to the web tasks, which must pass /core/health/.
+# certificate) forwards to the web tasks' nginx, which must pass /core/live.
 
 resource "aws_lb" "main" {
   #checkov:skip=CKV_AWS_91:No ALB access log bucket at this size: the app logs every request as one JSON line (with request id, status, time) to CloudWatch already.
@@ -11,8 +11,8 @@ resource "aws_lb" "main" {
   subnets                    = aws_subnet.public[*].id
   drop_invalid_header_fields = true
   enable_deletion_protection = var.deletion_protection
-  # Below gunicorn's keepalive (75 s): the load balancer, not gunicorn, closes idle
-  # connections, so a request never lands on one gunicorn is closing (a 502). Uploads send
+  # Below nginx's keepalive_timeout (75 s, deploy/render_nginx.py): the load balancer, not
+  # nginx, closes idle connections, so a request never lands on one nginx is closing (a 502). Uploads send
   # bytes all along, so they are not idle.
   idle_timeout = 60
 }
@@ -25,11 +25,14 @@ resource "aws_lb_target_group" "web" {
   vpc_id               = aws_vpc.main.id
   deregistration_delay = 60
 
+  # Liveness: the task answers (nginx, then gunicorn) and reaches its database. Not the full
+  # /core/health/: Redis or the workers being away must not take every web task out of
+  # service; monitoring and deploys ask /core/health/ for that.
   health_check {
-    path                = "/core/health/"
+    path                = "/core/live"
     matcher             = "200"
     interval            = 30
-    timeout             = 10 # five dependency checks of up to a second each
+    timeout             = 5
     healthy_threshold   = 2
     unhealthy_threshold = 3
   }

@@ -1,5 +1,8 @@
-# ECS Fargate: one image, two services. The web service runs the image's default command
-# (gunicorn -c deploy/gunicorn.conf.py wsgi:app) behind the load balancer; the worker service
+# ECS Fargate: one image, two services. The web task runs two containers of it: the image's
+# default command (gunicorn -c deploy/gunicorn.conf.py wsgi:app) on the task's loopback only,
+# and the proxy role (nginx, deploy/nginx.conf) in front of it on local.app_port, which the
+# load balancer reaches. The ALB does not buffer request bodies: without nginx a client
+# sending its body a byte at a time held a gunicorn thread per connection. The worker service
 # runs `python worker.py`. A third task definition runs `flask db upgrade` once per deploy,
 # before the services roll (deploy.yml runs it with the entrypoint's `migrate` role, which
 # first waits for the database to answer). The image's entrypoint (tini, then
@@ -45,34 +48,80 @@ locals {
     { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }
   ] : []
 
+  gunicorn_port = local.app_port + 1 # in the web task, on loopback: only nginx beside it
+
+  # The container check of the web task's two containers: GET /core/live (process up,
+  # database reachable), never /core/health/, so Redis or the workers being away does not
+  # get healthy tasks replaced. The entrypoint's live role picks the port.
+  live_check = {
+    command     = ["CMD", "/app/deploy/docker-entrypoint.sh", "live"]
+    interval    = 15
+    timeout     = 5
+    retries     = 3
+    startPeriod = 30
+  }
+
   # One container definition, three roles. No command keeps the image's default (web).
   containers = {
     web = {
       command = null
       environment = merge(local.app_environment, {
-        BIND            = "0.0.0.0:${local.app_port}" # the target group's port (the image says the same)
+        BIND            = "127.0.0.1:${local.gunicorn_port}"
         WEB_CONCURRENCY = tostring(var.web_concurrency)
+        PROXY_HOPS      = "2" # the load balancer, then nginx
       })
-      port         = local.app_port
+      health       = local.live_check
       stop_timeout = 30 # gunicorn's graceful_timeout is 25 s
     }
     worker = {
       command      = ["python", "worker.py"]
       environment  = local.app_environment
-      port         = null
+      health       = null
       stop_timeout = 120 # the Fargate maximum: lets RQ finish or hand back its current job
     }
     migrate = {
       command      = ["flask", "db", "upgrade"]
       environment  = local.app_environment
-      port         = null
+      health       = null
       stop_timeout = 30
     }
   }
 
-  # Null fields (the web role's command, the worker's port) are left out of the JSON.
+  # nginx in front of gunicorn in the web task (the image's proxy role). It reads each request
+  # body whole before gunicorn sees it; behind the ALB it counts the per-client connection
+  # cap by the X-Forwarded-For entry the ALB appended. Starts once gunicorn is live.
+  proxy_container = {
+    name      = "proxy"
+    image     = local.image
+    essential = true
+    command   = ["proxy"]
+    environment = [for k, v in {
+      LISTEN_PORT    = tostring(local.app_port)
+      APP_UPSTREAM   = "127.0.0.1:${local.gunicorn_port}"
+      MEDIA_ROOT     = "/data/media" # unused: media is on S3, served by presigned URLs
+      MAX_BODY_MB    = tostring(tonumber(lookup(local.app_environment, "MAX_UPLOAD_MB", "1024")) + 1)
+      SERVER_NAME    = var.domain_name
+      CLIENT_ADDRESS = "$practika_forwarded_client"
+    } : { name = k, value = v }]
+    portMappings           = [{ containerPort = local.app_port, protocol = "tcp" }]
+    dependsOn              = [{ containerName = "web", condition = "HEALTHY" }]
+    healthCheck            = local.live_check
+    readonlyRootFilesystem = var.readonly_root_filesystem
+    mountPoints            = local.scratch_volume
+    stopTimeout            = 30
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.app["web"].name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "proxy"
+      }
+    }
+  }
+
+  # Null fields (the web role's command, the worker's health check) are left out of the JSON.
   container_definitions = {
-    for role, c in local.containers : role => jsonencode([{
+    for role, c in local.containers : role => jsonencode(concat([{
       for field, value in {
         name                   = role
         image                  = local.image
@@ -80,7 +129,7 @@ locals {
         command                = c.command
         environment            = [for k, v in c.environment : { name = k, value = v }]
         secrets                = local.app_secrets
-        portMappings           = c.port == null ? null : [{ containerPort = c.port, protocol = "tcp" }]
+        healthCheck            = c.health
         readonlyRootFilesystem = var.readonly_root_filesystem
         mountPoints            = local.scratch_volume
         stopTimeout            = c.stop_timeout
@@ -93,7 +142,7 @@ locals {
           }
         }
       } : field => value if value != null
-    }])
+    }], role == "web" ? [local.proxy_container] : []))
   }
 
   task_sizes = {
@@ -156,7 +205,7 @@ resource "aws_ecs_service" "web" {
 
   load_balancer {
     target_group_arn = aws_lb_target_group.web.arn
-    container_name   = "web"
+    container_name   = "proxy"
     container_port   = local.app_port
   }
 

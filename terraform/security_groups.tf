@@ -48,7 +48,7 @@ resource "aws_security_group" "web" {
 
 resource "aws_vpc_security_group_ingress_rule" "web_from_alb" {
   security_group_id            = aws_security_group.web.id
-  description                  = "Gunicorn, from the load balancer only"
+  description                  = "nginx in front of gunicorn, from the load balancer only"
   referenced_security_group_id = aws_security_group.alb.id
   ip_protocol                  = "tcp"
   from_port                    = local.app_port

@@ -135,7 +135,10 @@ def test_deploy_workflow_migrates_rolls_waits_and_rolls_back():
         "${{ env.MIGRATE_FAMILY }}.json",
         "${{ env.WEB_FAMILY }}.json",
         "${{ env.WORKER_FAMILY }}.json",
+        "${{ steps.web-def.outputs.task-definition }}",  # the web task's second container
     }
+    (proxy,) = [step for step in rendered if step["with"].get("container-name") == "proxy"]
+    assert proxy["with"]["image"] == "${{ env.IMAGE }}"
     rolled = [
         (i, step["with"])
         for i, step in enumerate(deploy)
@@ -146,6 +149,8 @@ def test_deploy_workflow_migrates_rolls_waits_and_rolls_back():
         "${{ env.WEB_SERVICE }}",
         "${{ env.WORKER_SERVICE }}",
     }
+    (web,) = [args for _, args in rolled if args["service"] == "${{ env.WEB_SERVICE }}"]
+    assert web["task-definition"] == f"${{{{ steps.{proxy['id']}.outputs.task-definition }}}}"
     assert all(i > migrate and args["wait-for-service-stability"] is True for i, args in rolled)
     health = len(deploy) - 1  # health is asked last, once both services are stable
     assert "HEALTH_URL" in deploy[health]["run"] and all(i < health for i, _ in rolled)
@@ -278,8 +283,10 @@ def test_dockerfile_shape():
     assert kinds.index("USER") > code
     (healthcheck,) = [args for kind, args in steps if kind == "HEALTHCHECK"]
     # Liveness, never the full report: Redis or the workers away must not get it replaced.
-    assert "/core/live" in healthcheck and "/core/health/" not in healthcheck
-    assert "urllib" in healthcheck and "LISTEN_PORT" in healthcheck and "BIND" in healthcheck
+    assert json.loads(healthcheck.split("CMD", 1)[1]) == [
+        "/app/deploy/docker-entrypoint.sh",
+        "live",
+    ]
     (entrypoint,) = [json.loads(args) for kind, args in steps if kind == "ENTRYPOINT"]
     assert entrypoint[-1] == "/app/deploy/docker-entrypoint.sh"
     (cmd,) = [json.loads(args) for kind, args in steps if kind == "CMD"]
@@ -376,6 +383,22 @@ def test_proxy_role_renders_the_template_and_runs_nginx(tmp_path):
     assert "test is successful" in result.stderr
     site = (tmp_path / "nginx" / "practika.conf").read_text()
     assert "limit_conn_zone $practika_forwarded_client" in site
+
+
+def test_live_role_asks_core_live_on_the_proxy_port_or_else_gunicorns(tmp_path):
+    """The container check: /core/live (never the full /core/health/) on LISTEN_PORT in the
+    proxy role, on BIND's port in the web role; it fails when nothing answers there."""
+    upstream = Upstream()
+    threading.Thread(target=upstream.serve_forever, args=(0.05,), daemon=True).start()
+    port = str(upstream.server_address[1])
+    try:
+        assert entrypoint("live", BIND=f"127.0.0.1:{port}").returncode == 0
+        assert entrypoint("live", LISTEN_PORT=port, BIND="0.0.0.0:1").returncode == 0
+        assert upstream.paths == ["/core/live", "/core/live"]
+        assert entrypoint("live", BIND=f"127.0.0.1:{free_port()}").returncode != 0
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
 
 
 def test_migrate_upgrades_a_database_that_answers(tmp_path):
@@ -508,6 +531,7 @@ class Upstream(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), UpstreamHandler)
         self.arrived = threading.Event()
+        self.paths: list[str] = []
 
 
 class UpstreamHandler(http.server.BaseHTTPRequestHandler):
@@ -516,6 +540,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
 
     def answer(self) -> None:
         self.server.arrived.set()
+        self.server.paths.append(self.path)
         received = len(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         if self.path == "/core/media/video":
             self.send_response(200)

@@ -215,8 +215,38 @@ run "production_shape" {
   }
 
   assert {
-    condition     = jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[0].portMappings[0].containerPort == 8000
-    error_message = "The web container must expose gunicorn's port 8000."
+    condition     = [for c in jsondecode(aws_ecs_task_definition.app["web"].container_definitions) : c.name] == ["web", "proxy"]
+    error_message = "The web task must run gunicorn (web) and nginx (proxy) beside it."
+  }
+
+  assert {
+    condition     = !contains(keys(jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[0]), "portMappings") && contains([for e in jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[0].environment : e.value if e.name == "BIND"], "127.0.0.1:8001")
+    error_message = "Gunicorn must listen on the task's loopback only, where only nginx reaches it."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[1].command == ["proxy"] && jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[1].portMappings[0].containerPort == 8000
+    error_message = "The proxy container (nginx) must take the load balancer's port 8000."
+  }
+
+  assert {
+    condition     = { for e in jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[1].environment : e.name => e.value } == { LISTEN_PORT = "8000", APP_UPSTREAM = "127.0.0.1:8001", MEDIA_ROOT = "/data/media", MAX_BODY_MB = "1025", SERVER_NAME = "practika.example.com", CLIENT_ADDRESS = "$practika_forwarded_client" }
+    error_message = "nginx must forward to gunicorn on loopback and cap connections by the address the ALB appended."
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app["web"].container_definitions)[1].dependsOn == [{ containerName = "web", condition = "HEALTHY" }]
+    error_message = "nginx starts once gunicorn is live."
+  }
+
+  assert {
+    condition     = alltrue([for c in jsondecode(aws_ecs_task_definition.app["web"].container_definitions) : c.healthCheck.command == ["CMD", "/app/deploy/docker-entrypoint.sh", "live"]])
+    error_message = "Both web task containers must be checked by liveness (/core/live), never /core/health/."
+  }
+
+  assert {
+    condition     = [for lb in aws_ecs_service.web.load_balancer : lb.container_name] == ["proxy"]
+    error_message = "The load balancer must reach the web task through nginx."
   }
 
   assert {
@@ -225,8 +255,8 @@ run "production_shape" {
   }
 
   assert {
-    condition     = aws_lb_target_group.web.health_check[0].path == "/core/health/"
-    error_message = "The load balancer must check /core/health/."
+    condition     = aws_lb_target_group.web.health_check[0].path == "/core/live"
+    error_message = "The load balancer must check liveness (/core/live), not the full /core/health/."
   }
 
   assert {
