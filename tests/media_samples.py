@@ -4,6 +4,7 @@ them; each is made once per session."""
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from pathlib import Path
 
@@ -109,3 +110,60 @@ def vfr(media) -> Path:
            "-frames:v", "45", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
            "-fps_mode", "passthrough", str(path))  # fmt: skip
     return path
+
+
+# --- what the file really holds: headers that lie, pixels that are not square, high rates ---
+
+MATROSKA_DURATION = b"\x44\x89\x88"  # the Segment's Duration element: ID 0x4489, an 8-byte float
+
+
+@pytest.fixture(scope="session")
+def lying_mkv(media) -> Path:
+    """700 s of Matroska whose header says 5 s: its Duration element (in milliseconds, at the
+    default timestamp scale) rewritten after muxing. Tiny frames, one a second: cheap to make."""
+    path = media / "lying.mkv"
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=16x16:r=1", "-t", "700", "-c:v", "libx264",
+           "-preset", "ultrafast", str(path))  # fmt: skip
+    data = bytearray(path.read_bytes())
+    at = data.index(MATROSKA_DURATION) + len(MATROSKA_DURATION)
+    data[at : at + 8] = struct.pack(">d", 5000.0)
+    path.write_bytes(data)
+    return path
+
+
+def _one_frame(path: Path, size: str, sar: str) -> Path:
+    ffmpeg("-f", "lavfi", "-i", f"color=c=black:s={size}:r=30", "-frames:v", "1",
+           "-vf", f"setsar={sar}", "-c:v", "libx264", "-preset", "ultrafast",
+           str(path))  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def squeezed(media) -> Path:
+    """16384x2160 stored pixels 1:4 in shape: shown as 4096x2160, decoded at four times that."""
+    return _one_frame(media / "squeezed.mkv", "16384x2160", "1/4")
+
+
+@pytest.fixture(scope="session")
+def sliver(media) -> Path:
+    """64x64 stored pixels 1:100 in shape: shown one pixel wide."""
+    return _one_frame(media / "sliver.mkv", "64x64", "1/100")
+
+
+def phone_video(path: Path, size: str, rate: int, seconds: float, rotate: int = 0) -> Path:
+    """What a phone films: H.264 and AAC in MP4 at ``size`` and ``rate``, upright by a display
+    matrix when ``rotate`` is set (written by a stream copy: an encode drops the tag). A flat
+    picture, so even 4K frames encode in a moment."""
+    encoded = path.with_stem(f"{path.stem}-encoded") if rotate else path
+    ffmpeg("-f", "lavfi", "-i", f"color=c=gray:s={size}:r={rate}", "-f", "lavfi",
+           "-i", "sine=sample_rate=48000", "-t", str(seconds), "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(encoded))  # fmt: skip
+    if rotate:
+        ffmpeg("-i", str(encoded), "-c", "copy", "-metadata:s:v:0", f"rotate={rotate}", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def slow_motion(media) -> Path:
+    """240 frames per second, with sound, as a phone's slow motion is stored."""
+    return phone_video(media / "slow_motion.mp4", "320x240", 240, 2)

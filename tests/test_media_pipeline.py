@@ -5,6 +5,7 @@ Every input is generated here with FFmpeg, small and short, once per session.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -21,13 +22,13 @@ import pytest
 
 from practika.media.ladder import Rendition, plan_ladder, playable_by_remux
 from practika.media.poster import make_poster
-from practika.media.probe import probe
+from practika.media.probe import TAIL_SECONDS, measure, probe
 from practika.media.rejections import MediaRejected, spoken_duration
 from practika.media.run import MediaToolError, run_with_progress
 from practika.media.synth import synth_video
 from practika.media.transcode import cut_clip, make_renditions, remux_faststart
 from practika.media.validate import Limits, validate
-from tests.media_samples import GPS, ffmpeg
+from tests.media_samples import GPS, ffmpeg, phone_video
 
 ENDLESS = ["ffmpeg", "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10"]
 
@@ -569,3 +570,104 @@ def test_full_range_source_is_converted_to_tv_range_and_bt709_is_left_alone(tmp_
     assert stream["pix_fmt"] == "yuv420p" and stream.get("color_range") == "tv"
     plain = synth_video(tmp_path / "plain.mp4", seconds=1, width=320, height=240, audio=False)
     assert validate(plain).is_bt709_tv
+
+
+# --- cost limits on what the file really holds ---------------------------------------------
+
+
+def test_a_matroska_header_that_understates_its_length_is_measured_and_refused(lying_mkv):
+    assert probe(lying_mkv).duration == pytest.approx(5.0)  # the header lies: 700 s inside
+    with pytest.raises(MediaRejected, match=r"^This video is longer than 10 minutes\.$") as refused:
+        validate(lying_mkv)
+    assert refused.value.code == "too_long"
+
+
+def test_the_packet_pass_stops_reading_at_its_bounds(lying_mkv):
+    by_time = measure(lying_mkv, max_seconds=30, max_frames=10_000)
+    assert 29 <= by_time.duration <= 31 and by_time.frames <= 32
+    by_frames = measure(lying_mkv, max_seconds=1000, max_frames=50)
+    assert by_frames.frames == 50 and by_frames.duration < 60
+
+
+def test_the_ladder_reads_no_further_than_the_validated_duration(small, tmp_path):
+    """Defence in depth: were a file to hold more than validation found, the encode would
+    still stop at the duration it was given."""
+    facts = dataclasses.replace(validate(small), duration=1.0)  # the file holds 2 s
+    outputs = make_renditions(small, facts, plan_ladder(320, 240), tmp_path)
+    encoded = float(ffprobe(outputs["240p"])["format"]["duration"])
+    assert encoded <= 1.0 + TAIL_SECONDS + 0.1
+
+
+def test_stored_pixels_count_even_when_their_shape_narrows_the_picture(squeezed):
+    facts = probe(squeezed)
+    assert (facts.display_width, facts.display_height) == (4096, 2160)  # within the limits
+    with pytest.raises(MediaRejected, match=r"picture \(16384x2160\) is larger") as refused:
+        validate(squeezed)
+    assert refused.value.code == "too_large"
+
+
+def test_the_stored_size_is_checked_as_it_stands_upright(rotated):
+    """Stored 320x240 turned a quarter: 240 wide, within a 300-pixel width."""
+    assert validate(rotated, Limits(max_width=300, max_height=400)).display_width == 240
+
+
+def test_a_picture_narrowed_to_a_sliver_is_refused(sliver):
+    with pytest.raises(
+        MediaRejected, match=r"^This video's picture \(1x64\) is too narrow"
+    ) as refused:
+        validate(sliver)
+    assert refused.value.code == "too_small"
+
+
+def test_slow_motion_at_240_fps_is_refused_with_what_to_do(slow_motion):
+    with pytest.raises(MediaRejected) as refused:
+        validate(slow_motion)
+    assert refused.value.code == "frame_rate"
+    assert refused.value.reason == (
+        "This video is 240 frames per second; Practika takes up to 120. "
+        "Export it at 30 or 60 frames per second and upload it again."
+    )
+
+
+def test_4k_at_120_fps_is_over_the_pixel_rate_budget(media):
+    video = phone_video(media / "4k120.mp4", "3840x2160", 120, 2)
+    with pytest.raises(MediaRejected) as refused:
+        validate(video)
+    assert refused.value.code == "pixel_rate"
+    assert refused.value.reason.startswith(
+        "This video is 3840x2160 at 120 frames per second, more than we can process; "
+        "at that size we take up to 60 frames per second."
+    )
+
+
+def test_the_pixel_rate_budget_is_a_setting(slow_motion):
+    limits = Limits(max_frame_rate=240, max_pixel_rate=320 * 240 * 100)
+    with pytest.raises(MediaRejected, match=r"320x240 at 240 .* up to 100 frames") as refused:
+        validate(slow_motion, limits)
+    assert refused.value.code == "pixel_rate"
+
+
+@pytest.mark.parametrize(
+    ("size", "rate", "rotate", "shown"),
+    [
+        ("3840x2160", 60, 0, (3840, 2160)),  # 4K at 60
+        ("3840x2160", 60, 90, (2160, 3840)),  # the same, filmed upright
+        ("4096x2160", 60, 0, (4096, 2160)),  # DCI 4K at 60: the budget itself
+        ("1920x1080", 120, 0, (1920, 1080)),  # slow motion at 120
+        ("1920x1080", 30, 270, (1080, 1920)),
+    ],
+)
+def test_what_phones_film_is_accepted(media, size, rate, rotate, shown):
+    video = phone_video(media / f"phone-{size}-{rate}-{rotate}.mp4", size, rate, 0.5, rotate)
+    facts = validate(video)
+    assert (facts.display_width, facts.display_height) == shown
+    assert facts.duration == pytest.approx(0.5, abs=0.1)
+
+
+def test_a_camera_a_little_fast_is_still_under_its_cap(media):
+    """A 120 fps setting whose clock runs fast: 121 frames a second over the file."""
+    video = media / "fast120.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240:r=120", "-t", "2",
+           "-vf", "setpts=PTS*120/121", "-fps_mode", "passthrough", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video))  # fmt: skip
+    assert validate(video).display_width == 320

@@ -13,6 +13,10 @@ from practika.media.inputs import input_args, open_input
 from practika.media.run import run_tool
 
 PROBE_TIMEOUT_SECONDS = 30
+# How far a file's packets may run past its stated duration (the last frame's own length,
+# sound that ends a little after the picture). Validation accepts that much, and every
+# encode reads that much past the duration and no more.
+TAIL_SECONDS = 0.5
 HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})  # PQ (HDR10, Dolby Vision) and HLG
 
 
@@ -90,26 +94,57 @@ def probe(
     )
 
 
-def measure_duration(
-    path: Path, ffmpeg_binary: str = "ffmpeg", timeout: float = PROBE_TIMEOUT_SECONDS
-) -> float | None:
-    """Seconds of media actually in the file, found by reading every packet without decoding.
+@dataclass(frozen=True)
+class Measured:
+    """What the packets of a file hold, whatever its header says."""
 
-    Browser ``MediaRecorder`` WebM has no duration in its header, and a truncated MP4 keeps the
-    duration of the whole recording in its header: a stream-copy pass to the null muxer gives
-    the real figure in a fraction of a second.
+    duration: float  # seconds to the end of the last packet read
+    frames: int  # packets of the first picture track
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second of the picture track over the whole file: what encoding it costs.
+
+        ``duration`` ends at the last frame's start (or at the sound's end, which can only lower
+        the figure), so ``frames - 1`` intervals fit in it: a 240 fps video reads 240, not 240.5.
+        """
+        return (self.frames - 1) / self.duration if self.frames > 1 else 0.0
+
+
+def measure(
+    path: Path,
+    *,
+    max_seconds: float,
+    max_frames: int,
+    ffmpeg_binary: str = "ffmpeg",
+    timeout: float = PROBE_TIMEOUT_SECONDS,
+) -> Measured | None:
+    """Seconds and frames actually in the file, found by reading packets without decoding,
+    and never more than ``max_seconds`` or ``max_frames`` of them.
+
+    A header can say anything: browser ``MediaRecorder`` WebM has no duration in it, a
+    truncated MP4 keeps the duration of the whole recording, and a hostile Matroska claims
+    5 s over hours of frames. A stream-copy pass to the null muxer reads the real figures in a
+    fraction of a second, and stops at the bounds: a file that reaches one is over the limits,
+    however much more it holds.
     """
     source = open_input(path)
     args = (
-        ffmpeg.output(source["V"], source["a?"], "-", f="null", c="copy")
+        ffmpeg.output(
+            source["V"], source["a?"], "-", f="null", c="copy", t=max_seconds,
+            **{"frames:v": max_frames},
+        )
         .global_args("-hide_banner", "-loglevel", "error", "-nostdin")
         .global_args("-progress", "pipe:1", "-nostats")
         .compile(cmd=ffmpeg_binary)
-    )
-    out = run_tool(args, timeout=timeout)
-    times = [line.partition("=")[2] for line in out.splitlines() if line.startswith("out_time_us=")]
-    measured = [int(value) for value in times if value.isdigit()]
-    return measured[-1] / 1_000_000 if measured and measured[-1] > 0 else None
+    )  # fmt: skip
+    lines = run_tool(args, timeout=timeout).splitlines()
+    # ``-progress`` writes key=value blocks; the last block, which wins here, has the totals.
+    report = dict(line.split("=", 1) for line in lines if "=" in line)
+    time_us, frames = report.get("out_time_us", ""), report.get("frame", "")
+    if not time_us.isdigit() or int(time_us) == 0:
+        return None
+    return Measured(int(time_us) / 1_000_000, int(frames) if frames.isdigit() else 0)
 
 
 def _is_picture_track(stream: dict[str, Any]) -> bool:

@@ -22,6 +22,16 @@ REASONS = {
         "This video's picture ({width}x{height}) is larger than we accept. "
         "Export it at 1080p or 4K and upload it again."
     ),
+    "too_small": "This video's picture ({width}x{height}) is too narrow to show.",
+    "frame_rate": (
+        "This video is {rate} frames per second; Practika takes up to {limit}. "
+        "Export it at 30 or 60 frames per second and upload it again."
+    ),
+    "pixel_rate": (
+        "This video is {width}x{height} at {rate} frames per second, more than we can "
+        "process; at that size we take up to {limit} frames per second. "
+        "Export it at a lower frame rate or size and upload it again."
+    ),
     "too_long": "This video is longer than {limit}.",
     "no_duration": "We could not tell how long this video is; the file may be damaged.",
     "damaged": "This video is damaged or incomplete. Try uploading it again.",

@@ -19,7 +19,7 @@ import ffmpeg
 
 from practika.media.inputs import open_input
 from practika.media.ladder import Rendition
-from practika.media.probe import ProbeResult
+from practika.media.probe import TAIL_SECONDS, ProbeResult
 from practika.media.run import Progress, run_tool, run_with_progress
 
 QUIET = ("-hide_banner", "-loglevel", "error", "-nostdin")
@@ -70,8 +70,8 @@ def make_renditions(
 ) -> dict[str, Path]:
     """Encode every rendition in one FFmpeg process that decodes the source once.
 
-    ``facts`` come from ``validate`` (its duration turns FFmpeg's position into a fraction
-    for ``progress``). Returns ``{rendition name: file in workdir}``.
+    ``facts`` come from ``validate``: its duration turns FFmpeg's position into a fraction
+    for ``progress`` and bounds what is read. Returns ``{rendition name: file in workdir}``.
     """
     outputs = {rendition.name: workdir / f"{rendition.name}.mp4" for rendition in renditions}
     args = _ladder_args(src, facts, renditions, outputs, ffmpeg_binary)
@@ -121,8 +121,10 @@ def _ladder_args(
     ffmpeg_binary: str,
 ) -> list[str]:
     # FFmpeg applies the display matrix itself (autorotate) before the filters, so frames
-    # arrive upright, and it does not copy the matrix to an encoded output.
-    source = open_input(src)
+    # arrive upright, and it does not copy the matrix to an encoded output. It reads no further
+    # than the validated duration: a file holding more than it says costs no more than it says.
+    bound = {} if facts.duration is None else {"t": f"{facts.duration + TAIL_SECONDS:.3f}"}
+    source = open_input(src, **bound)
     video = source[str(facts.video_stream)]
     if facts.is_hdr and _has_filter(ffmpeg_binary, "zscale"):
         video = _tonemapped(video, renditions[-1])

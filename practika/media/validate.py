@@ -2,20 +2,30 @@
 
 Phones and browsers mislabel files, so the name and declared type are ignored: the allowed
 demuxers (see ``inputs``) decide the container, these allow-lists the codecs, ``Limits`` the
-size. Anything refused raises MediaRejected with a reason the uploader can act on; a tool that
-could not run raises MediaToolError, which is not the file's fault and may be retried.
+cost. Limits apply to what the file really holds: the duration and frame rate its packets
+bear out, the size of its stored and of its displayed picture. Anything refused raises
+MediaRejected with a reason the uploader can act on; a tool that could not run raises
+MediaToolError, which is not the file's fault and may be retried.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from practika.media.inputs import ALLOWED_FORMATS
-from practika.media.probe import PROBE_TIMEOUT_SECONDS, ProbeResult, measure_duration, probe
+from practika.media.probe import (
+    PROBE_TIMEOUT_SECONDS,
+    TAIL_SECONDS,
+    Measured,
+    ProbeResult,
+    measure,
+    probe,
+)
 from practika.media.rejections import MediaRejected, spoken_duration
 from practika.media.run import MediaToolError
 
@@ -30,15 +40,39 @@ ALLOWED_AUDIO_CODECS = frozenset(
 
 T = TypeVar("T")
 
+# The packet pass reads this far past the duration limit, more than TAIL_SECONDS: a file it
+# stops reading is known to be too long.
+READ_MARGIN_SECONDS = 1.0
+# A camera's frame rate is a setting, not an exact figure (its clock drifts, variable-rate
+# timestamps jitter): a measured rate 1% over a limit is still that setting.
+RATE_TOLERANCE = 1.01
+# Frame rates cameras record, for saying a measured or allowed rate as people know it.
+CAMERA_RATES = (24, 25, 30, 48, 50, 60, 100, 120, 240)
+
 
 @dataclass(frozen=True)
 class Limits:
-    """What an upload may be, in displayed pixels and seconds (set from configuration)."""
+    """What an upload may be (set from configuration). Sizes bound both the stored picture
+    (turned upright) and the displayed one, whose pixels may be wider or narrower than tall.
+
+    Defaults take what phones film, 4K at 60 fps and 1080p slow motion at 120 fps, and
+    refuse 240 fps: renditions keep every frame, so it would cost eight times a 30 fps
+    video to encode, store and stream, and a browser plays it at normal speed anyway (the
+    slow motion is the phone's own player stretching it).
+    """
 
     max_duration: float = 600.0
     max_width: int = 4096
     max_height: int = 4096
     max_pixels: int = 4096 * 2160
+    max_frame_rate: float = 120.0
+    max_pixel_rate: int = 4096 * 2160 * 60  # stored pixels per second: DCI 4K at 60 fps
+
+    @property
+    def max_frames(self) -> int:
+        """More frames than the longest video at the highest frame rate can hold."""
+        seconds = self.max_duration + READ_MARGIN_SECONDS
+        return math.ceil(self.max_frame_rate * RATE_TOLERANCE * seconds) + 2
 
 
 def validate(
@@ -58,10 +92,17 @@ def validate(
         raise MediaRejected("unreadable")
     _check_tracks(facts)
     _check_size(facts, limits)
-    _check_duration(facts.duration, limits)
-    measured = _readable(lambda: measure_duration(path, ffmpeg_binary, timeout), "damaged")
+    _check_duration(facts.duration, limits)  # a header that admits too much is refused unread
+    measured = _readable(
+        lambda: measure(
+            path, max_seconds=limits.max_duration + READ_MARGIN_SECONDS,
+            max_frames=limits.max_frames, ffmpeg_binary=ffmpeg_binary, timeout=timeout,
+        ),
+        "damaged",
+    )  # fmt: skip
     duration = _trusted_duration(facts.duration, measured)
     _check_duration(duration, limits)
+    _check_frame_rate(facts, measured, limits)
     return dataclasses.replace(facts, duration=duration)
 
 
@@ -85,11 +126,27 @@ def _check_tracks(facts: ProbeResult) -> None:
 
 
 def _check_size(facts: ProbeResult, limits: Limits) -> None:
-    width, height = facts.display_width, facts.display_height
-    if width is None or height is None:
+    """The displayed picture is what the ladder scales to; the stored one is what decoding
+    costs: a 16384x2160 picture of 1:4 pixels shows as 4096x2160 and must still be refused."""
+    if facts.display_width is None or facts.display_height is None:
         raise MediaRejected("unreadable")
-    if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
-        raise MediaRejected("too_large", width=width, height=height)
+    for width, height in (_upright_stored(facts), (facts.display_width, facts.display_height)):
+        if (
+            width > limits.max_width
+            or height > limits.max_height
+            or width * height > limits.max_pixels
+        ):
+            raise MediaRejected("too_large", width=width, height=height)
+        if width < 2 or height < 2:  # less than any rendition can be
+            raise MediaRejected("too_small", width=width, height=height)
+
+
+def _upright_stored(facts: ProbeResult) -> tuple[int, int]:
+    """The stored size as it stands once the rotation phones record is applied."""
+    assert facts.width is not None and facts.height is not None  # a display size implies them
+    if facts.rotation in (90, 270):
+        return facts.height, facts.width
+    return facts.width, facts.height
 
 
 def _check_duration(duration: float | None, limits: Limits) -> None:
@@ -97,15 +154,40 @@ def _check_duration(duration: float | None, limits: Limits) -> None:
         raise MediaRejected("too_long", limit=spoken_duration(limits.max_duration))
 
 
-def _trusted_duration(header: float | None, measured: float | None) -> float:
+def _check_frame_rate(facts: ProbeResult, measured: Measured, limits: Limits) -> None:
+    """Frames per second counted in the packets, and stored pixels per second: what the
+    ladder will decode and encode for each second of video."""
+    rate = measured.frame_rate
+    if rate > limits.max_frame_rate * RATE_TOLERANCE:
+        limit = limits.max_frame_rate
+        raise MediaRejected("frame_rate", rate=_spoken_rate(rate, limit), limit=f"{limit:g}")
+    width, height = _upright_stored(facts)
+    if width * height * rate > limits.max_pixel_rate * RATE_TOLERANCE:
+        allowed = limits.max_pixel_rate / (width * height)
+        limit = max((c for c in CAMERA_RATES if c <= allowed), default=math.floor(allowed))
+        raise MediaRejected(
+            "pixel_rate", width=width, height=height, rate=_spoken_rate(rate, limit), limit=limit
+        )
+
+
+def _spoken_rate(rate: float, limit: float) -> int:
+    """The camera's frame rate a measured one (over ``limit``) stands for: measured over the
+    whole file, sound included, a 240 fps video can read 237."""
+    nearest = min(CAMERA_RATES, key=lambda camera: abs(camera - rate))
+    close = abs(nearest - rate) <= 0.03 * rate
+    return nearest if close and nearest > limit else math.ceil(rate)
+
+
+def _trusted_duration(header: float | None, measured: Measured | None) -> float:
     """The header's duration when the packets bear it out, else the measured one.
 
-    Packets that end well before the header says the video does mean a cut-off upload.
+    Packets that end well before the header says the video does mean a cut-off upload;
+    packets that go on past it mean a header that lies, and the packets are the truth.
     """
     if measured is None:
         raise MediaRejected("no_duration" if header is None else "damaged")
-    if header is None:
-        return measured
-    if measured < header - max(0.5, 0.02 * header):
+    if header is None or measured.duration > header + TAIL_SECONDS:
+        return measured.duration
+    if measured.duration < header - max(0.5, 0.02 * header):
         raise MediaRejected("damaged")
     return header
