@@ -16,7 +16,10 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from practika.media.validate import Limits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+MEDIA = Limits()  # the media limits' defaults have one home: media.validate
 
 load_dotenv(BASE_DIR / ".env")
 
@@ -122,6 +125,19 @@ class Config:
         self.FFPROBE_BINARY = env.get("FFPROBE_BINARY") or "ffprobe"
 
         self.VIDEO_MAX_SECONDS = parse_int("VIDEO_MAX_SECONDS", env.get("VIDEO_MAX_SECONDS"), 600)
+        # What a video may cost, on what the file really holds (see media.validate.Limits).
+        self.VIDEO_MAX_SIDE = parse_int(
+            "VIDEO_MAX_SIDE", env.get("VIDEO_MAX_SIDE"), MEDIA.max_width
+        )
+        self.VIDEO_MAX_PIXELS = parse_int(
+            "VIDEO_MAX_PIXELS", env.get("VIDEO_MAX_PIXELS"), MEDIA.max_pixels
+        )
+        self.VIDEO_MAX_FPS = parse_int(
+            "VIDEO_MAX_FPS", env.get("VIDEO_MAX_FPS"), MEDIA.max_frame_rate
+        )
+        self.VIDEO_MAX_PIXEL_RATE = parse_int(
+            "VIDEO_MAX_PIXEL_RATE", env.get("VIDEO_MAX_PIXEL_RATE"), MEDIA.max_pixel_rate
+        )
         self.VIDEO_MAX_ATTEMPTS = parse_int("VIDEO_MAX_ATTEMPTS", env.get("VIDEO_MAX_ATTEMPTS"), 3)
         self.VIDEO_JOB_TIMEOUT = parse_int("VIDEO_JOB_TIMEOUT", env.get("VIDEO_JOB_TIMEOUT"), 3600)
         self.SWEEP_INTERVAL_SECONDS = parse_int(

@@ -4,11 +4,15 @@ import io
 
 import pytest
 
+from practika.core.models import VideoAsset
+from practika.core.services import store_upload
+from practika.extensions import db
 from practika.media.poster import make_poster
 from practika.media.probe import probe
 from practika.media.run import MediaToolError, run_tool
 from practika.media.synth import synth_video
 from practika.storage import LocalStorage
+from tests.conftest import process_now
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +96,24 @@ def test_local_storage_leaves_no_partial_file_when_a_write_fails(tmp_path):
 def test_local_storage_refuses_keys_that_leave_its_folder(tmp_path, key):
     with pytest.raises(ValueError, match="unsafe storage key"):
         LocalStorage(tmp_path).path(key)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "code"),
+    [
+        ("VIDEO_MAX_SIDE", 300, "too_large"),
+        ("VIDEO_MAX_PIXELS", 320 * 200, "too_large"),
+        ("VIDEO_MAX_FPS", 25, "frame_rate"),
+        ("VIDEO_MAX_PIXEL_RATE", 320 * 240 * 20, "pixel_rate"),
+    ],
+)
+def test_the_job_holds_videos_to_the_configured_limits(app, teacher, small_video, setting, value,
+                                                        code):  # fmt: skip
+    """A 320x240 video at 30 fps, refused once a setting says it costs too much."""
+    app.config[setting] = value
+    asset = store_upload(io.BytesIO(small_video.read_bytes()), owner=teacher, filename="v.mp4")
+    db.session.commit()
+    process_now(asset.id)
+    db.session.expire_all()
+    refused = db.session.get(VideoAsset, asset.id)
+    assert refused.processing_status == "failed" and refused.validation_errors == [code]

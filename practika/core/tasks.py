@@ -123,7 +123,13 @@ def _process(asset_id: uuid.UUID, workdir: Path) -> None:
     db.session.close()  # no connection held through the FFmpeg work below
 
     facts = validate(
-        source, Limits(max_duration=config["VIDEO_MAX_SECONDS"]),
+        source,
+        Limits(
+            max_duration=config["VIDEO_MAX_SECONDS"], max_width=config["VIDEO_MAX_SIDE"],
+            max_height=config["VIDEO_MAX_SIDE"], max_pixels=config["VIDEO_MAX_PIXELS"],
+            max_frame_rate=config["VIDEO_MAX_FPS"],
+            max_pixel_rate=config["VIDEO_MAX_PIXEL_RATE"],
+        ),
         ffprobe=config["FFPROBE_BINARY"], **tools,
     )  # fmt: skip
     width, height, duration = facts.display_width, facts.display_height, facts.duration

@@ -65,7 +65,7 @@ class Limits:
     max_width: int = 4096
     max_height: int = 4096
     max_pixels: int = 4096 * 2160
-    max_frame_rate: float = 120.0
+    max_frame_rate: int = 120
     max_pixel_rate: int = 4096 * 2160 * 60  # stored pixels per second: DCI 4K at 60 fps
 
     @property
