@@ -40,6 +40,27 @@ ERRORS = {
 }
 READ_ERRORS = {key: ERRORS[key] for key in ("401", "404", "429")}
 PATH_ID = {"in": "path", "required": True, "schema": {"type": "string"}}
+BINARY = {"type": "string", "format": "binary"}
+# The resumable protocol answers in tus' own way: plain text, the state in headers.
+TUS_ERRORS = {
+    "401": ERRORS["401"], "422": ERRORS["422"], "429": ERRORS["429"],
+    "4XX": {"description": "The protocol or a limit refused it (404: no such upload of "
+            "yours; 409: not at that offset; 413: too large); the text says why",
+            "content": {"text/plain": {"schema": {"type": "string"}}}},
+    "507": {"description": "The server is out of space: the upload is kept, resume it later",
+            "content": {"text/plain": {"schema": {"type": "string"}}}},
+}  # fmt: skip
+TUS_HEADERS = {"Tus-Resumable": {"schema": {"type": "string"}},
+               "Upload-Offset": {"schema": {"type": "integer"}}}  # fmt: skip
+UPLOAD_LENGTH = {"Upload-Length": {"schema": {"type": "integer"}}}
+VIDEO_MADE = {"X-Video-Asset": {"schema": UUID}, "X-Video-Status": {"schema": {"type": "string"}}}
+
+
+def _header(name: str, schema: dict, required: bool = True) -> dict:
+    return {"name": name, "in": "header", "required": required, "schema": schema}
+
+
+TUS_VERSION_HEADER = _header("Tus-Resumable", {"enum": ["1.0.0"]})
 
 
 def _params(*names: str) -> list[dict]:
@@ -243,6 +264,55 @@ PATHS = {
                 "operationId": "getVideo",
                 "responses": {"200": {"description": "It", **_json(_ref("Video"))},
                               **READ_ERRORS}},
+    },
+    **{f"/videos/{{video_id}}/{kind}": {
+        "parameters": _params("video_id"),
+        "get": {"summary": summary, "operationId": f"get{kind.title()}",
+                "parameters": [_header("Range", {"type": "string"}, required=False)],
+                "responses": {
+                    "200": {"description": "The file", "content": {mimetype: {"schema": BINARY}}},
+                    "206": {"description": "The part asked for by Range",
+                            "content": {mimetype: {"schema": BINARY}}},
+                    "302": {"description": "With S3 storage: a short-lived presigned URL",
+                            "headers": {"Location": {"schema": {"type": "string"}}}},
+                    "416": {"description": "The Range is outside the file"},
+                    **READ_ERRORS}}}
+       for kind, mimetype, summary in [
+           ("video", "video/mp4", "The video's best playable rendition (its video_url)"),
+           ("poster", "image/jpeg", "The video's poster image (its poster_url)")]},
+    "/uploads/": {
+        "post": {"summary": "Start a resumable upload (tus 1.0 creation)",
+                 "operationId": "createUpload",
+                 "parameters": [TUS_VERSION_HEADER,
+                                _header("Upload-Length", {"type": "integer", "minimum": 0}),
+                                _header("Upload-Metadata", {"type": "string"}, required=False)],
+                 "responses": {"201": {"description": "Created: PATCH the bytes to Location",
+                                       "headers": {**TUS_HEADERS,
+                                                   "Location": {"schema": {"type": "string"}}}},
+                               **TUS_ERRORS}},
+    },
+    "/uploads/{upload_id}": {
+        "parameters": [TUS_VERSION_HEADER, *_params("upload_id")],
+        "head": {"summary": "How far the upload got", "operationId": "getUploadOffset",
+                 "responses": {"200": {"description": "Upload-Offset bytes of Upload-Length",
+                                       "headers": {**TUS_HEADERS, **UPLOAD_LENGTH}},
+                               **TUS_ERRORS}},
+        "patch": {"summary": "Send the next piece, at Upload-Offset; the last one makes the video",
+                  "operationId": "continueUpload",
+                  "parameters": [_header("Upload-Offset", {"type": "integer", "minimum": 0})],
+                  "requestBody": {"required": True, "content": {
+                      "application/offset+octet-stream": {"schema": BINARY}}},
+                  "responses": {"204": {"description": "Stored; after the last piece "
+                                        "X-Video-Asset names the video, X-Video-Status its URL",
+                                        "headers": {**TUS_HEADERS, **VIDEO_MADE}},
+                                **TUS_ERRORS}},
+        "delete": {"summary": "Abandon the upload", "operationId": "deleteUpload",
+                   "responses": {"204": {"description": "Deleted"}, **TUS_ERRORS}},
+    },
+    "/openapi.json": {
+        "get": {"summary": "This description", "operationId": "openapi", "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1",
+                                      **_json({"type": "object"})}}},
     },
 }  # fmt: skip
 
