@@ -12,10 +12,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import flask_migrate
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from practika import create_app
@@ -40,6 +41,12 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 ASSET_TYPES = {"stylesheet", "script", "image", "font", "media"}
+# Every wait is on a condition (a selector, a response, a state), so these are ceilings that a
+# quiet machine never reaches; they are generous because `make test` must pass on a loaded
+# two-core machine, where a page that takes 0.3 s alone can take several seconds.
+PATIENCE = 30_000  # ms: a page, a fragment, the answer to a click
+PROCESSED = 120_000  # ms: the worker makes a short video playable (seconds when idle)
+expect.set_options(timeout=PATIENCE)  # expect() has its own default (5 s), not the context's
 VIEWPORTS = {
     "desktop": {"width": 1280, "height": 800},
     "phone": {"width": 360, "height": 740},
@@ -68,6 +75,9 @@ def live_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     tmp = tmp_path_factory.mktemp("e2e")
     redis = RedisServer().start()
     yield {
+        # Links in mail are built on BASE_URL, never on the request's host: the live
+        # server's own address, so the test can follow them.
+        "BASE_URL": f"http://127.0.0.1:{free_port()}",
         "DATABASE_URL": f"sqlite:///{tmp}/e2e.db",
         "REDIS_URL": redis.url,
         "INSTANCE_PATH": str(tmp / "instance"),
@@ -91,10 +101,11 @@ def live_server(live_env) -> Iterator[str]:
         flask_migrate.upgrade()
         seed_demo_processed()
         db.session.remove()
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    base_url = live_env["BASE_URL"]
+    server = make_server("127.0.0.1", urlsplit(base_url).port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield base_url
     server.shutdown()
     thread.join(timeout=10)
     with app.app_context():
@@ -129,7 +140,7 @@ def page(browser: Browser, live_server: str, size: str) -> Iterator[Page]:
         is_mobile=size == "phone",
         has_touch=size == "phone",
     )
-    context.set_default_timeout(5_000)
+    context.set_default_timeout(PATIENCE)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -9,30 +9,36 @@ import os
 import re
 import subprocess
 import sys
-import time
+from email.message import EmailMessage
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from practika.config import BASE_DIR
 from practika.mail import parse_message
+from tests.e2e.conftest import PROCESSED
 from tests.e2e.test_smoke import log_in
+from tests.services import wait_for
 
 PASSWORD = "a sound passphrase"
 NEW_PASSWORD = "another sound passphrase"
 
 
+def message_in(outbox: Path, to: str, subject: str) -> EmailMessage | None:
+    """The newest message to ``to`` with ``subject`` in the outbox, if it has arrived."""
+    for path in sorted(outbox.glob("*.eml"), reverse=True) if outbox.is_dir() else []:
+        message = parse_message(path.read_bytes())
+        if message["To"] == to and message["Subject"] == subject:
+            return message
+    return None
+
+
 def link_from_outbox(outbox: Path, to: str, subject: str, base: str) -> str:
-    """The link in the newest message to ``to`` with ``subject`` (waits for the worker)."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for path in sorted(outbox.glob("*.eml"), reverse=True) if outbox.is_dir() else []:
-            message = parse_message(path.read_bytes())
-            if message["To"] == to and message["Subject"] == subject:
-                body = message.get_body(("plain",)).get_content()
-                return re.search(rf"{re.escape(base)}/\S+", body).group(0)
-        time.sleep(0.2)
-    raise AssertionError(f"no message {subject!r} to {to} in {outbox}")
+    """The link in that message, once the worker has delivered it."""
+    wait_for(lambda: message_in(outbox, to, subject) is not None, timeout=PROCESSED / 1000,
+             what=f"the message {subject!r} to {to} in {outbox}")  # fmt: skip
+    body = message_in(outbox, to, subject).get_body(("plain",)).get_content()
+    return re.search(rf"{re.escape(base)}/\S+", body).group(0)
 
 
 def test_invited_teacher_signs_up_verifies_resets_and_logs_in(
@@ -40,8 +46,7 @@ def test_invited_teacher_signs_up_verifies_resets_and_logs_in(
 ) -> None:
     email, username = f"new.{size}@example.com", f"new-teacher-{size}"
     outbox = Path(live_env["INSTANCE_PATH"]) / "outbox"
-    env = {**os.environ, **live_env, "BASE_URL": live_server, "FLASK_APP": "wsgi",
-           "PRACTIKA_ENV": "development"}  # fmt: skip
+    env = {**os.environ, **live_env, "FLASK_APP": "wsgi", "PRACTIKA_ENV": "development"}
     invited = subprocess.run(
         [sys.executable, "-m", "flask", "admin", "invite", email], cwd=BASE_DIR, env=env,
         capture_output=True, text=True, check=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from practika.media.synth import synth_video
+from tests.e2e.conftest import PROCESSED
 from tests.e2e.test_smoke import TEACHER, log_in
 
 
@@ -25,7 +26,7 @@ def test_teacher_uploads_a_video_and_watches_it_become_playable(
     with page.expect_request(lambda request: request.method == "PATCH"):
         page.get_by_role("button", name="Upload").click()
     item = page.get_by_role("article").filter(has_text=name)
-    expect(item).to_be_visible(timeout=15_000)
+    expect(item).to_be_visible()
     # The status fragment polls itself until the worker has made the video playable.
-    expect(item.locator("video")).to_be_visible(timeout=60_000)
+    expect(item.locator("video")).to_be_visible(timeout=PROCESSED)
     shoot("videos-ready")
