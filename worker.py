@@ -3,9 +3,9 @@
     python worker.py [QUEUE ...]     (default: every Practika queue)
 
 Beside the jobs it runs the sweep every SWEEP_INTERVAL_SECONDS (one worker per interval,
-by a Redis lock), so uploads and webhook deliveries Redis lost and jobs a killed worker
-left are picked up again, and then publishes the queues' depth to CloudWatch when
-CLOUDWATCH_NAMESPACE is set.
+by a Redis lock), so videos, clips, mail and webhook deliveries that Redis lost, and jobs a
+killed worker left, are picked up again; then it publishes the queues' depth to CloudWatch
+when CLOUDWATCH_NAMESPACE is set.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from practika import (
     mail,  # noqa: F401 - job functions imported up front
 )
 from practika.core import tasks  # noqa: F401
-from practika.core.tasks import sweep
 from practika.extensions import db
 from practika.metrics import publish_queue_metrics
 from practika.queue import QUEUE_NAMES, get_redis
-from practika.webhooks import delivery as webhook_delivery  # the webhook job, up front too
+from practika.sweep import sweep
+from practika.webhooks import delivery as webhook_delivery  # noqa: F401 - the webhook job too
 
 log = logging.getLogger("practika.worker")
 
@@ -50,7 +50,7 @@ def sweep_forever(app, stop: threading.Event) -> None:
         with app.app_context():
             try:
                 if get_redis().set("practika:sweep-lock", "1", nx=True, ex=interval):
-                    done = {**sweep(), **webhook_delivery.sweep()}
+                    done = sweep()
                     if any(done.values()):
                         log.info("sweep", extra=done)
                     publish_queue_metrics()

@@ -117,5 +117,7 @@ def send_test_mail(email: str) -> None:
     """Queue a test message to EMAIL through the configured mail backend (the worker sends it)."""
     job_id = send_mail("test", email, "Practika test message")
     if job_id is None:
-        raise click.ClickException("Redis is not reachable, so the message could not be queued")
+        raise click.ClickException(
+            "Redis is not reachable: the message is kept, and the worker sends it once it is back"
+        )
     click.echo(f"Queued {job_id} for {email} (backend: {current_app.config['MAIL_BACKEND']}).")

@@ -143,6 +143,14 @@ class Config:
         self.SWEEP_INTERVAL_SECONDS = parse_int(
             "SWEEP_INTERVAL_SECONDS", env.get("SWEEP_INTERVAL_SECONDS"), 60
         )
+        # A running video or clip job stamps its row this often; the sweep takes a row whose
+        # stamp is older than JOB_DEAD_AFTER_SECONDS for a dead worker's and retries it.
+        self.JOB_HEARTBEAT_SECONDS = parse_int(
+            "JOB_HEARTBEAT_SECONDS", env.get("JOB_HEARTBEAT_SECONDS"), 10
+        )
+        self.JOB_DEAD_AFTER_SECONDS = parse_int(
+            "JOB_DEAD_AFTER_SECONDS", env.get("JOB_DEAD_AFTER_SECONDS"), 60
+        )
         self.MAX_UPLOAD_BYTES = parse_int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 1024) * 2**20
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 2**20  # room for a form around it
         self.UPLOAD_QUOTA_BYTES = (

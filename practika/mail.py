@@ -6,9 +6,11 @@
 - ``ses``: Amazon SES ``SendRawEmail`` through boto3 (``SES_ENDPOINT_URL`` for another endpoint).
 
 Mail never leaves inside a request. ``send_mail`` renders the message where the data is (the
-request), then enqueues the finished bytes on the ``mail`` queue; the job, ``deliver``, only
-hands them to the backend, so it needs no database and a retry sends the very same message,
-Message-ID included. RQ retries a failed delivery with a growing pause.
+request), keeps the finished bytes in the outbox table (``practika.mail_outbox``), then
+enqueues its delivery on the ``mail`` queue through the one enqueue path; the job,
+``deliver``, hands the bytes to the backend, so a retry sends the very same message,
+Message-ID included. A failed attempt is retried after a growing pause, as its own job; a
+message Redis lost (an outage, a dead worker) is enqueued again by the sweep.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import ssl
 import tempfile
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
@@ -30,17 +32,20 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import boto3
+import sqlalchemy as sa
 from botocore.config import Config as BotoConfig
 from flask import current_app, render_template
 from redis.exceptions import RedisError
-from rq import Retry
 
-from practika.queue import get_queue
+from practika.extensions import db
+from practika.mail_outbox import MailStatus, OutgoingMail
+from practika.models import utcnow
+from practika.queue import RETRY_DELAYS, attempt_job_id, enqueue, job_alive, retry_delay
 
 log = logging.getLogger(__name__)
 
 DELIVER = "practika.mail.deliver"  # by name: the worker imports it, the web never calls it
-RETRY_INTERVALS = [10, 60, 300]  # seconds before the 1st, 2nd and 3rd retry
+MAX_ATTEMPTS = 1 + len(RETRY_DELAYS)
 JOB_TIMEOUT = 60
 # CRLF line ends, and bodies 7-bit clean (quoted-printable or base64 when they must), so no
 # relay on the way needs 8BITMIME: smtplib does not announce it for an 8-bit body.
@@ -162,36 +167,74 @@ def build_message(template: str, to: str, subject: str, **context: Any) -> Email
 
 
 def send_mail(template: str, to: str, subject: str, **context: Any) -> str | None:
-    """Render the message now and queue its delivery; the job id, or None (logged) when
-    Redis cannot take it right now. Call it after the commit that the mail tells about."""
+    """Render the message now, keep it in the outbox and queue its delivery; the job id, or
+    None (logged) when Redis cannot take it now: the message is kept and the sweep queues
+    it when Redis is back. Call it after the commit that the mail tells about.
+
+    The outbox row is written on a connection of its own, in its own short transaction, so
+    it neither commits nor waits for whatever the caller's session holds."""
     msg = build_message(template, to, subject, **context)
-    job_id = "mail-" + msg["Message-ID"].strip("<>").partition("@")[0]
-    try:
-        job = get_queue("mail").enqueue(
-            DELIVER,
-            msg.as_bytes(),
-            job_id=job_id,
-            job_timeout=JOB_TIMEOUT,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-            description=f"mail {template}",
-        )
-    except RedisError as error:
-        log.error("mail %s not queued, Redis is unavailable: %s", template, error)
-        return None
-    return job.id
+    mail_id = uuid.uuid4()
+    job_id = attempt_job_id("mail", mail_id, 1)
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(OutgoingMail).values(
+                id=mail_id, template=template[:40], message=msg.as_bytes(), job_id=job_id,
+                status=MailStatus.PENDING, attempts=0, next_try_at=utcnow(),
+            )
+        )  # fmt: skip
+    return _enqueue(mail_id, 1, template)
+
+
+def _enqueue(mail_id: uuid.UUID, attempt: int, template: str, delay: int = 0) -> str | None:
+    """Queue attempt number ``attempt`` (its id is already on the row)."""
+    job_id = attempt_job_id("mail", mail_id, attempt)
+    queued = enqueue(
+        "mail", DELIVER, str(mail_id), attempt, job_id=job_id, job_timeout=JOB_TIMEOUT,
+        delay=delay, description=f"mail {template}",
+    )  # fmt: skip
+    if queued is None:
+        log.error("mail %s not queued, Redis is unavailable; kept for the sweep", mail_id)
+    return queued
 
 
 def parse_message(data: bytes) -> EmailMessage:
     return email.message_from_bytes(data, policy=POLICY)  # type: ignore[return-value]
 
 
-def deliver(message: bytes) -> None:
-    """The job: hand the queued message to the configured backend (it raises to retry)."""
-    msg = parse_message(message)
-    backend = get_backend(current_app.config)
-    backend.send(msg)
+def deliver(mail_id: str, attempt: int) -> None:
+    """The job: attempt number ``attempt`` at handing the kept message to the backend.
+
+    It claims the attempt first (a duplicate of it finds it claimed and does nothing); a
+    failure schedules the next attempt as a new job, or marks the message failed after the
+    last, and then raises so that RQ records the failure with its traceback."""
+    mail_uuid = uuid.UUID(mail_id)
+    claimed = db.session.execute(
+        sa.update(OutgoingMail)
+        .where(OutgoingMail.id == mail_uuid, OutgoingMail.status == MailStatus.PENDING,
+               OutgoingMail.attempts == attempt - 1)
+        .values(attempts=attempt)
+    ).rowcount  # fmt: skip
+    db.session.commit()
+    if not claimed:
+        log.info("mail %s attempt %d is not due; nothing to do", mail_id, attempt)
+        return
+    kept = db.session.get(OutgoingMail, mail_uuid)
+    data, template = kept.message, kept.template
+    db.session.close()  # no connection held while a relay takes its time
+    try:
+        msg = parse_message(data)
+        backend = get_backend(current_app.config)
+        backend.send(msg)
+    except Exception as error:
+        _retry_or_give_up(mail_uuid, attempt, template, error)
+        raise
+    db.session.execute(
+        sa.update(OutgoingMail)
+        .where(OutgoingMail.id == mail_uuid)
+        .values(status=MailStatus.SENT, sent_at=utcnow(), message=b"", last_error=None)
+    )
+    db.session.commit()
     recipients = len(getaddresses(msg.get_all("To", [])))
     log.info(
         "mail delivered by %s: %s to %d recipient(s)",
@@ -199,6 +242,51 @@ def deliver(message: bytes) -> None:
         msg["Message-ID"],
         recipients,
     )
+
+
+def _retry_or_give_up(mail_id: uuid.UUID, attempt: int, template: str, error: Exception) -> None:
+    reason = f"{type(error).__name__}: {error}".replace("\r", " ").replace("\n", " ")[:500]
+    if attempt >= MAX_ATTEMPTS:
+        log.error("mail %s failed for good after %d attempts: %s", mail_id, attempt, reason)
+        values: dict[str, Any] = {"status": MailStatus.FAILED}
+    else:
+        delay = retry_delay(attempt)
+        log.warning("mail %s attempt %d failed (%s); trying again in %d s", mail_id, attempt,
+                    reason, delay)  # fmt: skip
+        values = {"job_id": attempt_job_id("mail", mail_id, attempt + 1),
+                  "next_try_at": utcnow() + timedelta(seconds=delay)}  # fmt: skip
+    db.session.execute(
+        sa.update(OutgoingMail).where(OutgoingMail.id == mail_id)
+        .values(last_error=reason, **values)
+    )  # fmt: skip
+    db.session.commit()
+    if attempt < MAX_ATTEMPTS:
+        _enqueue(mail_id, attempt + 1, template, delay=delay)
+
+
+def sweep() -> dict[str, int]:
+    """Enqueue pending messages whose job Redis does not hold (lost in an outage, or left by
+    a killed worker), each at its next try; how many."""
+    pending = db.session.scalars(
+        sa.select(OutgoingMail).where(OutgoingMail.status == MailStatus.PENDING)
+    ).all()
+    enqueued = 0
+    for mail in pending:
+        try:
+            if job_alive("mail", mail.job_id):
+                continue
+        except RedisError:
+            break
+        attempt = mail.attempts + 1
+        if attempt > MAX_ATTEMPTS:  # its last attempt died with its worker
+            mail.status = MailStatus.FAILED
+            db.session.commit()
+            continue
+        mail.job_id = attempt_job_id("mail", mail.id, attempt)
+        db.session.commit()
+        wait = max(0, round((mail.next_try_at - utcnow()).total_seconds()))
+        enqueued += _enqueue(mail.id, attempt, mail.template, delay=wait) is not None
+    return {"mail_enqueued": enqueued}
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:

@@ -27,6 +27,7 @@ def one_of(column: str, values: type[StrEnum]) -> sa.CheckConstraint:
 
 def load_all() -> None:
     """Import every model module so ``db.metadata`` knows every table."""
+    from practika import mail_outbox as _mail_outbox  # noqa: F401
     from practika.accounts import models as _accounts  # noqa: F401
     from practika.api import models as _api  # noqa: F401
     from practika.comments import models as _comments  # noqa: F401

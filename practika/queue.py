@@ -1,14 +1,20 @@
-"""Redis and the RQ queues. The database row is the truth; a job only carries an id.
+"""Redis and the RQ queues: the one way every kind of job is enqueued, retried and checked.
 
-Enqueue only after the row is committed. If Redis is away the row stays as it is and the
-sweep (``practika.core.tasks.sweep``) enqueues it later, so nothing is lost.
+The database row is the truth and the outbox; a job only carries an id. Each attempt of a
+piece of work is its own job, named ``<kind>-<row id>-<attempt>`` and recorded on the row
+*before* it is enqueued. So a failing attempt cannot overwrite the retry it scheduled, and
+the sweep can ask Redis whether the row's job is still alive; when it is not (Redis lost it,
+a worker died), the sweep enqueues it again. If Redis is away, ``enqueue`` answers None and
+the row waits for the sweep, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
 from redis import Redis
@@ -16,6 +22,9 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 QUEUE_NAMES = ("media", "mail", "default", "webhooks")
+RETRY_DELAYS = (10, 60, 300)  # seconds before the 2nd, 3rd and later attempts
+WAITING = ("queued", "scheduled", "deferred")  # RQ states of a job that will still run
+STARTED_GRACE = 60  # seconds past its timeout that a started job may still be finishing
 log = logging.getLogger(__name__)
 
 
@@ -38,18 +47,30 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis())
 
 
+def attempt_job_id(kind: str, row_id: object, attempt: int) -> str:
+    """The job of one attempt: a retry is another job, never the failing one again."""
+    return f"{kind}-{row_id}-{attempt}"
+
+
+def retry_delay(attempt: int) -> int:
+    """Seconds to wait after attempt number ``attempt`` failed, before the next one."""
+    return RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
+
+
 def enqueue(
     queue: str,
-    func: Callable,
+    func: Callable | str,
     *args: object,
     job_id: str,
     job_timeout: int,
     delay: int = 0,
+    description: str | None = None,
 ) -> str | None:
     """Put a job on a queue (after ``delay`` seconds: the worker runs the scheduler); None,
-    logged, when Redis cannot take it right now."""
+    logged, when Redis cannot take it right now. Record ``job_id`` on the row and commit
+    before calling this, so the job never runs ahead of its row."""
     options = {"job_id": job_id, "job_timeout": job_timeout, "result_ttl": 3600,
-               "failure_ttl": 7 * 24 * 3600}  # fmt: skip
+               "failure_ttl": 7 * 24 * 3600, "description": description}  # fmt: skip
     try:
         if delay:
             job = get_queue(queue).enqueue_in(timedelta(seconds=delay), func, *args, **options)
@@ -59,3 +80,46 @@ def enqueue(
         log.warning("could not enqueue %s: %s; the sweep will", job_id, error)
         return None
     return job.id
+
+
+def job_alive(queue: str, job_id: str | None) -> bool:
+    """True while Redis holds the job and it may still run or finish (RedisError passes).
+
+    A started job whose worker was killed stays ``started`` in RQ until another worker
+    cleans up, minutes later; so a started job counts as alive only within its timeout.
+    Long jobs (videos, clips) are judged by their row's heartbeat instead.
+    """
+    if not job_id:
+        return False
+    job = get_queue(queue).fetch_job(job_id)
+    if job is None:
+        return False
+    status = job.get_status(refresh=False)
+    if status in WAITING:
+        return True
+    if status != "started" or job.started_at is None:
+        return False
+    deadline = job.started_at + timedelta(seconds=(job.timeout or 0) + STARTED_GRACE)
+    return datetime.now(UTC) < deadline  # RQ keeps its times aware, in UTC
+
+
+@contextmanager
+def heartbeat(beat: Callable[[], None], every: float) -> Iterator[None]:
+    """Call ``beat`` every ``every`` seconds from a thread while the block runs, so the
+    sweep can tell a job at work (a fresh stamp on its row) from one whose worker died."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            try:
+                beat()
+            except Exception:  # a missed beat is not the job's failure; the next may land
+                log.warning("heartbeat failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="job-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -6,9 +6,11 @@ folder on a unix socket, so tests never touch a developer's own servers.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -29,6 +31,25 @@ def wait_for(predicate, timeout: float = 15.0, what: str = "service") -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not come up within {timeout:.0f} s")
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every process under it, as a lost container would die. (An RQ
+    work horse leaves its parent's process group, so killing a group is not enough.)"""
+    children: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+    todo, tree = [pid], []
+    while todo:
+        tree.append(todo.pop())
+        todo += children.get(tree[-1], [])
+    for each in tree:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.kill(each, signal.SIGKILL)
 
 
 class RedisServer:

@@ -119,7 +119,7 @@ def test_attempts_feedback_and_who_sees_them(call, exercise):
     ready_model(exercise["id"])
     base = f"/exercises/{exercise['id']}"
     video_id = upload(call, "student")
-    assert get_queue("media").job_ids[-1] == f"video-{video_id}"
+    assert get_queue("media").job_ids[-1] == f"video-{video_id}-1"
     attempt = call("student", "POST", f"{base}/attempts", json={"video_id": video_id, "note": "Hi"})
     assert attempt.status_code == 201 and attempt.json["kind"] == "attempt"
     assert call("teacher", "POST", f"{base}/attempts", json={}).status_code == 404

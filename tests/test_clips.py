@@ -126,7 +126,7 @@ def test_the_teacher_marks_renames_reorders_and_deletes_clips(client, exercise_w
     assert first.status_code == 200 and 'id="clips"' in first.get_data(as_text=True)
     mark(client, exercise, start="1.5", end="2.5", title="Exit")
     assert clips() == [("Entry", 0), ("Exit", 1)]
-    assert get_queue("media").job_ids[-2:] == [f"clip-{c.id}" for c in exercise.clips]
+    assert get_queue("media").job_ids[-2:] == [f"clip-{c.id}-1" for c in exercise.clips]
     exit_clip = exercise.clips[1]
     client.post(f"/exercises/{exercise.id}/clips/{exit_clip.id}/up", headers={"HX-Request": "true"})
     db.session.expire_all()

@@ -131,7 +131,7 @@ def test_a_student_submits_an_attempt_uploaded_ahead(student_client, exercise, s
     assert response.headers["HX-Redirect"] == f"/comments/attempts/{attempt.id}"
     assert attempt.kind == CommentKind.ATTEMPT and str(attempt.video_asset_id) == asset_id
     assert attempt.text == "Hard turn"
-    assert get_queue("media").job_ids == [f"video-{asset_id}"]  # queued once, by the upload
+    assert get_queue("media").job_ids == [f"video-{asset_id}-1"]  # queued once, by the upload
     assert mail_jobs() == ["mail attempt_submitted"]  # the teacher hears of it
     page = student_client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
     assert "Your attempt" in page and "Waiting for a free worker" not in page
@@ -145,7 +145,7 @@ def test_an_attempt_posts_its_file_without_javascript(student_client, exercise):
     attempt = db.session.scalar(sa.select(VideoComment))
     assert response.status_code == 303 and response.location.endswith(f"/{attempt.id}")
     assert attempt.video_asset.orig_filename == "clip.mov"
-    assert get_queue("media").job_ids == [f"video-{attempt.video_asset_id}"]
+    assert get_queue("media").job_ids == [f"video-{attempt.video_asset_id}-1"]
 
 
 def test_an_attempt_needs_a_video(student_client, exercise):

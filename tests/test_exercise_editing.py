@@ -25,7 +25,7 @@ def test_a_teacher_creates_an_exercise_with_an_uploaded_video(teacher_client, te
     exercise = db.session.scalar(sa.select(Exercise))
     assert response.status_code == 303 and response.location == f"/exercises/{exercise.id}"
     assert exercise.video_asset.orig_filename == "m.mp4"
-    assert get_queue("media").job_ids == [f"video-{exercise.video_asset_id}"]
+    assert get_queue("media").job_ids == [f"video-{exercise.video_asset_id}-1"]
     assert db.session.scalar(sa.select(UserMetrics.exercises_created)) == 1  # same commit
     page = teacher_client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
     assert "Waiting for a free worker" in page and "Edit" in page

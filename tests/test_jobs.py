@@ -5,16 +5,26 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from rq import SimpleWorker
+from rq.job import JobStatus
 
-from practika.core.models import PLAYABLE, VideoAsset
-from practika.core.services import enqueue_processing, processing_job_id, store_upload
-from practika.core.tasks import GAVE_UP, claim, process_video, sweep
+from practika.core.models import PLAYABLE, VideoAsset, VideoClip
+from practika.core.services import (
+    enqueue_clip,
+    enqueue_processing,
+    processing_job_id,
+    request_clip,
+    store_upload,
+)
+from practika.core.tasks import CLIP_GAVE_UP, GAVE_UP, _update, claim, process_video
 from practika.extensions import db
 from practika.media.synth import synth_video
 from practika.models import utcnow
-from practika.queue import connect, get_queue
+from practika.queue import connect, get_queue, get_redis
 from practika.storage import get_storage
-from tests.conftest import log_in
+from practika.sweep import sweep
+from tests.conftest import log_in, running_worker
+from tests.services import kill_tree
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +85,8 @@ def test_a_file_that_is_not_video_fails_at_once_with_a_reason(app, teacher):
 
 def test_a_second_run_of_the_same_job_does_nothing(app, teacher, h264):
     asset_id = upload(teacher, h264).id
-    assert claim(asset_id) is True
-    assert claim(asset_id) is False  # the first run holds it
+    assert claim(asset_id) == 1  # the first attempt
+    assert claim(asset_id) is None  # the first run holds it
 
 
 def test_a_transient_fault_is_retried_then_given_up(app, teacher, h264):
@@ -88,7 +98,7 @@ def test_a_transient_fault_is_retried_then_given_up(app, teacher, h264):
     asset = reload(asset_id)
     assert asset.processing_status == "queued"  # a retry is scheduled with a delay
     scheduled = get_queue("media").scheduled_job_registry.get_job_ids()
-    assert scheduled == [processing_job_id(asset)]
+    assert scheduled == [processing_job_id(asset)] == [f"video-{asset_id}-2"]
     for _ in range(2):
         with pytest.raises(FileNotFoundError):
             process_video(str(asset_id))
@@ -104,10 +114,10 @@ def test_upload_succeeds_when_redis_is_down_and_the_sweep_enqueues_later(
     with monkeypatch.context() as down:
         down.setitem(app.extensions, "redis", connect("unix:///nonexistent/redis.sock"))
         assert enqueue_processing(asset) is False
-    assert reload(asset.id).processing_status == "uploaded"
-    assert sweep()["enqueued"] == 1
+    assert reload(asset.id).processing_status == "queued"  # waiting for a job, kept
+    assert sweep()["videos_enqueued"] == 1
     assert get_queue("media").job_ids == [processing_job_id(asset)]
-    assert sweep()["enqueued"] == 0  # already queued: not twice
+    assert sweep()["videos_enqueued"] == 0  # already queued: not twice
 
 
 def test_sweep_requeues_a_stalled_job_and_fails_one_out_of_attempts(app, teacher, h264):
@@ -124,9 +134,113 @@ def test_sweep_requeues_a_stalled_job_and_fails_one_out_of_attempts(app, teacher
         .values(attempts=3, updated_at=long_ago)
     )
     db.session.commit()
-    assert sweep() == {"enqueued": 0, "requeued": 1, "failed": 1}
+    done = sweep()
+    assert (done["videos_retried"], done["videos_failed"], done["videos_enqueued"]) == (1, 1, 0)
     assert reload(stalled.id).processing_status == "queued"
+    assert get_queue("media").job_ids == [processing_job_id(reload(stalled.id))]
     assert reload(spent.id).processing_error == GAVE_UP
+
+
+def test_a_run_the_sweep_gave_up_on_cannot_finish_the_video(app, teacher, h264):
+    """An old attempt still running somewhere (its heartbeat lost, say) after the sweep
+    retried the video: its writes, its "ready" included, change nothing."""
+    asset_id = upload(teacher, h264).id
+    assert claim(asset_id) == 1
+    db.session.execute(
+        sa.update(VideoAsset).where(VideoAsset.id == asset_id)
+        .values(updated_at=utcnow().replace(year=2000))
+    )  # fmt: skip
+    db.session.commit()
+    assert sweep()["videos_retried"] == 1
+    assert claim(asset_id) == 2  # the retry holds it now
+    assert not _update(VideoAsset, asset_id, 1, processing_status="ready", progress_pct=100)
+    asset = reload(asset_id)
+    assert (asset.processing_status, asset.progress_pct, asset.attempts) == ("processing", 0, 2)
+
+
+def test_a_retry_waits_its_delay_as_a_job_of_its_own(app, teacher, h264):
+    """The failing attempt's job cannot overwrite its scheduled retry, and the sweep sees
+    that retry alive instead of queueing the video again at once."""
+    asset = upload(teacher, h264)
+    get_storage().delete(asset.storage_path)  # a fault that is not the file's
+    assert enqueue_processing(asset)
+    first = f"video-{asset.id}-1"
+    SimpleWorker(["media"], connection=get_redis()).work(burst=True)  # RQ runs it here
+
+    queue = get_queue("media")
+    assert queue.fetch_job(first).get_status() == JobStatus.FAILED
+    retry = queue.fetch_job(f"video-{asset.id}-2")
+    assert retry.get_status() == JobStatus.SCHEDULED
+    assert reload(asset.id).job_id == retry.id
+    assert sweep()["videos_enqueued"] == 0
+    assert queue.job_ids == []  # nothing runs before the 10 s are up
+
+
+def test_a_worker_killed_mid_job_is_noticed_and_the_video_retried(app, teacher, tmp_path):
+    """A worker (and its work horse and FFmpeg) SIGKILLed while processing: the stopped
+    heartbeat tells the next worker's sweep, which retries the video to ready."""
+    source = synth_video(tmp_path / "long.mp4", seconds=20, width=1280, height=720)
+    asset = upload(teacher, source)
+    fast = {"JOB_HEARTBEAT_SECONDS": "1", "JOB_DEAD_AFTER_SECONDS": "4",
+            "SWEEP_INTERVAL_SECONDS": "1"}  # fmt: skip
+    with running_worker(app, **fast) as first:
+        assert enqueue_processing(asset)
+        wait_until(lambda: reload(asset.id).processing_status == "processing", 60)
+        kill_tree(first.pid)
+        first.wait()
+    assert reload(asset.id).processing_status == "processing"  # left behind
+    with running_worker(app, **fast):
+        wait_until(lambda: reload(asset.id).status.is_terminal, 120)
+    asset = reload(asset.id)
+    assert asset.processing_status == "ready", asset.processing_error
+    assert asset.attempts == 2
+
+
+@pytest.fixture
+def ready_video(app, teacher, h264):
+    asset_id = upload(teacher, h264).id
+    process_video(str(asset_id))
+    return reload(asset_id)
+
+
+def test_a_clip_asked_for_while_redis_is_down_is_cut_when_it_is_back(app, ready_video, monkeypatch):
+    clip, _ = request_clip(ready_video, 0.5, 1.5)
+    db.session.commit()
+    with monkeypatch.context() as down:
+        down.setitem(app.extensions, "redis", connect("unix:///nonexistent/redis.sock"))
+        assert enqueue_clip(clip) is False
+    assert sweep()["clips_enqueued"] == 1
+    SimpleWorker(["media"], connection=get_redis()).work(burst=True)
+    db.session.expire_all()
+    assert db.session.get(VideoClip, clip.id).processing_status == "ready"
+
+
+def test_a_stuck_clip_is_retried_then_failed_so_its_fragment_stops_polling(
+    app, client, teacher, ready_video
+):
+    clip, _ = request_clip(ready_video, 0.5, 1.5)
+    db.session.commit()
+    clip_id, long_ago = clip.id, utcnow().replace(year=2000)
+    for attempts, outcome in ((1, "clips_retried"), (3, "clips_failed")):
+        db.session.execute(
+            sa.update(VideoClip).where(VideoClip.id == clip_id)
+            .values(processing_status="processing", attempts=attempts, updated_at=long_ago)
+        )  # fmt: skip
+        db.session.commit()
+        assert sweep()[outcome] == 1
+    db.session.expire_all()
+    clip = db.session.get(VideoClip, clip_id)
+    assert (clip.processing_status, clip.processing_error) == ("failed", CLIP_GAVE_UP)
+    log_in(client, "tess@example.com")  # the teacher (the job closed the session)
+    fragment = client.get(f"/core/clips/{clip_id}/status").get_data(as_text=True)
+    assert CLIP_GAVE_UP in fragment and "hx-trigger" not in fragment
+
+
+def wait_until(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        time.sleep(0.2)
 
 
 def test_a_real_worker_processes_an_upload_while_the_status_fragment_polls(

@@ -1,7 +1,7 @@
 """Mail: the message itself, the three backends over their real protocols, and the queue.
 
-Mail touches no database, so these tests build their own app (on the real Redis, with no
-database behind it) instead of the ``app`` fixture, which would run each of them twice.
+These tests build their own app (on the real Redis and a migrated SQLite file) instead of
+the ``app`` fixture, which would run each of them twice: the outbox table is plain SQL.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 import boto3
 import pytest
+import sqlalchemy as sa
 from botocore.exceptions import ClientError
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 
 from practika import create_app
+from practika.extensions import db
 from practika.mail import (
     DELIVER,
-    RETRY_INTERVALS,
     OutboxBackend,
     SesBackend,
     SmtpBackend,
@@ -33,8 +34,10 @@ from practika.mail import (
     get_backend,
     parse_message,
     send_mail,
+    sweep,
 )
-from practika.queue import connect, get_redis
+from practika.mail_outbox import OutgoingMail
+from practika.queue import get_redis
 from tests.conftest import make_config
 from tests.services import free_port
 
@@ -47,19 +50,22 @@ def make_app(redis_server, tmp_path):
     emptied afterwards."""
     contexts = []
 
-    def make(**settings):
+    def make(redis_url=redis_server.url, **settings):
         instance = tmp_path / "instance"
-        database = f"sqlite:///{tmp_path / 'unused.db'}"  # mail never opens it
-        app = create_app(make_config(database, redis_server.url, instance))
+        database = f"sqlite:///{tmp_path / 'mail.db'}"
+        app = create_app(make_config(database, redis_url, instance))
         app.config.update(settings)
         context = app.app_context()
         context.push()
         contexts.append(context)
+        db.create_all()  # the migrations agree (test_models); they would also reset logging
         return app
 
     yield make
     for context in reversed(contexts):
         get_redis().flushdb()
+        db.session.remove()
+        db.engine.dispose()
         context.pop()
 
 
@@ -70,6 +76,21 @@ def mail_app(make_app):
 
 def outbox_files(app):
     return sorted(app.config["MAIL_OUTBOX"].glob("*.eml"))
+
+
+def kept(job_id: str) -> OutgoingMail:
+    """The outbox row a mail job's id names (``mail-<row id>-<attempt>``)."""
+    db.session.expire_all()
+    return db.session.get(OutgoingMail, uuid.UUID(job_id.split("-", 1)[1].rsplit("-", 1)[0]))
+
+
+def deliver_now(template: str, to: str, subject: str, **context):
+    """Send a message through the outbox and run its job here, as the worker runs it; the
+    message as it was kept."""
+    row = kept(send_mail(template, to, subject, **context))
+    msg = parse_message(row.message)
+    deliver(str(row.id), 1)
+    return msg
 
 
 def parts(msg):
@@ -174,9 +195,7 @@ def test_ses_backend_delivers_over_http(make_app, ses_endpoint):
     app = make_app(MAIL_BACKEND="ses", SES_ENDPOINT_URL=ses_endpoint)
     backend = get_backend(app.config)
     assert isinstance(backend, SesBackend)
-    msg = build_message("test", "Ana <ana@example.com>", "Over SES", name="Ana")
-
-    deliver(msg.as_bytes())  # the job, as the worker runs it
+    msg = deliver_now("test", "Ana <ana@example.com>", "Over SES", name="Ana")
 
     [sent] = [m for m in ses_sent_messages(ses_endpoint) if msg["Message-ID"] in m["raw_data"]]
     assert parseaddr(sent["source"])[1] == SENDER
@@ -192,9 +211,8 @@ def test_ses_refuses_an_unverified_sender_so_the_job_fails(make_app, ses_endpoin
         SES_ENDPOINT_URL=ses_endpoint,
         MAIL_FROM=f"Practika <{uuid.uuid4().hex}@unverified.test>",
     )
-    msg = build_message("test", "ana@example.com", "Over SES")
     with pytest.raises(ClientError, match="MessageRejected"):
-        deliver(msg.as_bytes())
+        deliver_now("test", "ana@example.com", "Over SES")
 
 
 # SMTP against a real (tiny) server
@@ -253,9 +271,7 @@ def test_smtp_backend_delivers_to_a_local_smtp_server(make_app, smtp_sink):
     host, port = smtp_sink.server_address
     app = make_app(MAIL_BACKEND="smtp", SMTP_HOST=host, SMTP_PORT=port, SMTP_TIMEOUT=5)
     assert isinstance(get_backend(app.config), SmtpBackend)
-    msg = build_message("test", "Ana <ana@example.com>", "Over SMTP", name="Ana")
-
-    deliver(msg.as_bytes())
+    msg = deliver_now("test", "Ana <ana@example.com>", "Over SMTP", name="Ana")
 
     [(sender, recipients, data)] = smtp_sink.messages
     assert sender == f"<{SENDER}>"
@@ -269,16 +285,15 @@ def test_smtp_backend_delivers_to_a_local_smtp_server(make_app, smtp_sink):
 # The queue
 
 
-def test_send_mail_queues_the_rendered_message_and_the_job_delivers_it(mail_app):
+def test_send_mail_keeps_the_rendered_message_and_the_job_delivers_it(mail_app):
     job_id = send_mail("test", "ana@example.com", "Queued", name="Ana")
 
-    assert job_id is not None
     assert outbox_files(mail_app) == []  # nothing is sent inside the request
     job = Job.fetch(job_id, connection=get_redis())
-    assert job.origin == "mail"
-    assert job.func_name == DELIVER
-    assert job.retries_left == len(RETRY_INTERVALS)
-    assert job.retry_intervals == RETRY_INTERVALS
+    assert job.origin == "mail" and job.func_name == DELIVER
+    assert job_id.endswith("-1")  # the first attempt
+    row = kept(job_id)
+    assert (row.status, row.attempts, row.job_id) == ("pending", 0, job_id)
 
     SimpleWorker(["mail"], connection=get_redis()).work(burst=True)  # RQ runs it here
 
@@ -286,25 +301,39 @@ def test_send_mail_queues_the_rendered_message_and_the_job_delivers_it(mail_app)
     [path] = outbox_files(mail_app)
     msg = parse_message(path.read_bytes())
     assert msg["To"] == "ana@example.com"
-    assert job_id == "mail-" + msg["Message-ID"][1:33]
+    row = kept(job_id)
+    assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
+    assert row.message == b""  # a sent link does not stay in the database
+    deliver(str(row.id), 1)  # a duplicate of the attempt sends nothing again
+    assert len(outbox_files(mail_app)) == 1
 
 
-def test_a_failed_delivery_is_scheduled_for_a_retry(make_app):
+def test_a_failed_delivery_is_retried_later_as_a_job_of_its_own(make_app):
     make_app(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_TIMEOUT=2)
     job_id = send_mail("test", "ana@example.com", "Nobody listens")
 
     SimpleWorker(["mail"], connection=get_redis()).work(burst=True)
 
-    job = Job.fetch(job_id, connection=get_redis())
-    assert job.get_status() == JobStatus.SCHEDULED
-    assert job.retries_left == len(RETRY_INTERVALS) - 1
+    assert Job.fetch(job_id, connection=get_redis()).get_status() == JobStatus.FAILED
+    row = kept(job_id)
+    retry = Job.fetch(row.job_id, connection=get_redis())
+    assert retry.id == job_id[:-1] + "2" and retry.get_status() == JobStatus.SCHEDULED
+    assert row.status == "pending" and row.attempts == 1 and "refused" in row.last_error.lower()
+    assert sweep() == {"mail_enqueued": 0}  # the scheduled retry is alive: left to wait
 
 
-def test_send_mail_without_redis_returns_none_and_logs(mail_app, monkeypatch, caplog):
-    monkeypatch.setitem(
-        mail_app.extensions, "redis", connect(f"redis://127.0.0.1:{free_port()}", timeout=0.5)
-    )
+def test_mail_asked_for_while_redis_is_down_is_sent_when_it_is_back(own_redis, make_app, caplog):
+    app = make_app(redis_url=own_redis.url)
+    own_redis.process.terminate()
+    own_redis.process.wait()
     with caplog.at_level(logging.ERROR, logger="practika.mail"):
-        assert send_mail("test", "ana@example.com", "Lost") is None
-    assert "not queued" in caplog.text
-    assert outbox_files(mail_app) == []
+        assert send_mail("test", "ana@example.com", "Kept") is None
+    assert "kept for the sweep" in caplog.text
+    assert db.session.scalar(sa.select(OutgoingMail.status)) == "pending"
+
+    own_redis.socket.unlink(missing_ok=True)
+    own_redis.start()  # Redis is back, empty
+    assert sweep() == {"mail_enqueued": 1}
+    SimpleWorker(["mail"], connection=get_redis()).work(burst=True)
+    [path] = outbox_files(app)
+    assert parse_message(path.read_bytes())["Subject"] == "Kept"

@@ -2,6 +2,7 @@
 
 import re
 import time
+import uuid
 
 import pytest
 from flask import current_app
@@ -10,6 +11,7 @@ from practika.accounts.models import User
 from practika.accounts.services import create_user
 from practika.extensions import db
 from practika.mail import parse_message
+from practika.mail_outbox import OutgoingMail
 from practika.queue import get_queue
 from tests.conftest import PASSWORD, count_rows, log_in
 
@@ -18,7 +20,8 @@ NEW = {"username": "new.student", "email": "New@Example.com", "password": "a sou
 
 def sent_mail() -> list:
     """The messages queued on the mail queue (the worker would deliver them)."""
-    return [parse_message(job.args[0]) for job in get_queue("mail").get_jobs()]
+    return [parse_message(db.session.get(OutgoingMail, uuid.UUID(job.args[0])).message)
+            for job in get_queue("mail").get_jobs()]  # fmt: skip
 
 
 def link_in(message, path: str) -> str:

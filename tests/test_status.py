@@ -70,7 +70,7 @@ def test_the_owner_can_retry_a_failed_video(client, teacher, asset):
     assert 'hx-trigger="load delay:1s"' in response.get_data(as_text=True)
     db.session.expire_all()
     assert asset.processing_status == "queued" and asset.attempts == 0
-    assert get_queue("media").job_ids == [f"video-{asset.id}"]
+    assert get_queue("media").job_ids == [f"video-{asset.id}-1"]
 
 
 def test_others_see_no_retry_and_cannot_retry(client, student, teacher, asset):

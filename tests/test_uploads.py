@@ -70,7 +70,7 @@ def test_a_resumable_upload_survives_a_dropped_connection(teacher_client, video_
     assert asset.checksum_sha256 == hashlib.sha256(video_bytes).hexdigest()
     assert asset.orig_filename == "take 1.mp4" and asset.processing_status == "queued"
     assert last.headers["X-Video-Status"] == f"/core/videos/{asset.id}/status"
-    assert get_queue("media").job_ids == [f"video-{asset.id}"]
+    assert get_queue("media").job_ids == [f"video-{asset.id}-1"]
     assert teacher_client.head(url, headers=TUS).status_code == 404  # the partial is gone
 
 

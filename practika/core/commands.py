@@ -21,12 +21,12 @@ from practika.core.services import (
     stored_keys,
     validate_stored,
 )
-from practika.core.tasks import sweep
 from practika.core.uploads import PartialStore
 from practika.extensions import db
 from practika.models import utcnow
 from practika.queue import QUEUE_NAMES, get_queue, get_redis
 from practika.storage import get_storage
+from practika.sweep import sweep
 
 
 @click.command("import-video")
@@ -116,8 +116,8 @@ def reprocess(asset_id: uuid.UUID | None, all_failed: bool) -> None:
 
 @click.command("sweep")
 def sweep_command() -> None:
-    """Enqueue videos Redis lost and retry those a stopped worker left (the worker does this
-    every minute by itself)."""
+    """Enqueue the videos, clips, mail and webhook deliveries Redis lost, and retry the jobs
+    a dead worker left (the worker does this every minute by itself)."""
     done = sweep()
     click.echo(", ".join(f"{what}: {count}" for what, count in done.items()))
 

@@ -165,6 +165,8 @@ class VideoClip(Timestamped, db.Model):
     )
     processing_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     processed_at: so.Mapped[datetime | None]
+    attempts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     original_video: so.Mapped[VideoAsset] = so.relationship(
         back_populates="clips", foreign_keys=[original_video_id]

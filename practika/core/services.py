@@ -18,7 +18,7 @@ from practika.core.youtube import canonical_url, youtube_id
 from practika.extensions import db
 from practika.models import utcnow
 from practika.numbers import OutOfRange, seconds
-from practika.queue import enqueue
+from practika.queue import attempt_job_id, enqueue
 from practika.storage import get_storage
 
 _UNSAFE_NAME = re.compile(r"[^\w.\- ()]+")
@@ -133,35 +133,35 @@ def request_clip(
     return clip, True
 
 
-def enqueue_clip(clip: VideoClip) -> bool:
-    job_id = enqueue(
-        "media", "practika.core.tasks.cut_video_clip", str(clip.id),
-        job_id=f"clip-{clip.id}", job_timeout=600,
-    )  # fmt: skip
+CLIP_JOB_TIMEOUT = 600
+
+
+def enqueue_clip(clip: VideoClip, delay: int = 0) -> bool:
+    """Queue a committed clip's next attempt; False when Redis is away (the sweep retries)."""
+    clip.job_id = attempt_job_id("clip", clip.id, clip.attempts + 1)
+    db.session.commit()  # the row names its job before the job can run
+    job_id = enqueue("media", "practika.core.tasks.cut_video_clip", str(clip.id),
+                     job_id=clip.job_id, job_timeout=CLIP_JOB_TIMEOUT, delay=delay)  # fmt: skip
     return job_id is not None
 
 
 def processing_job_id(asset: VideoAsset) -> str:
-    return f"video-{asset.id}"
+    """The job of the asset's next attempt: each attempt is a job of its own."""
+    return attempt_job_id("video", asset.id, asset.attempts + 1)
 
 
 def enqueue_processing(asset: VideoAsset, delay: int = 0) -> bool:
-    """Queue a committed asset for processing; False when Redis is away (the sweep retries)."""
-    job_id = enqueue(
-        "media",
-        "practika.core.tasks.process_video",
-        str(asset.id),
-        job_id=processing_job_id(asset),
-        job_timeout=current_app.config["VIDEO_JOB_TIMEOUT"],
-        delay=delay,
-    )
-    if job_id is None:
-        return False
+    """Queue a committed asset's next attempt; False when Redis is away (the row stays
+    queued and the sweep enqueues it). The row is marked queued and names its job, in one
+    commit, before the job is enqueued, so a quick worker never finds it otherwise."""
     if asset.processing_status == ProcessingStatus.UPLOADED:
         asset.processing_status = ProcessingStatus.QUEUED
-    asset.job_id = job_id
+    asset.job_id = processing_job_id(asset)
     db.session.commit()
-    return True
+    job_id = enqueue("media", "practika.core.tasks.process_video", str(asset.id),
+                     job_id=asset.job_id, job_timeout=current_app.config["VIDEO_JOB_TIMEOUT"],
+                     delay=delay)  # fmt: skip
+    return job_id is not None
 
 
 def stored_keys(asset: VideoAsset) -> list[str]:

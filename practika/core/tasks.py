@@ -1,8 +1,10 @@
-"""RQ jobs for videos. Each takes an id, reads the row, and always leaves a state behind.
+"""RQ jobs for videos and clips. Each takes an id, reads the row, and always leaves a state.
 
-The row is the truth: ``process_video`` claims it with a conditional UPDATE (so a job that
-runs twice does the work once), writes its progress to it, and ends it in ``ready`` or
-``failed``, or back in ``queued`` with a retry scheduled when the fault was not the file's.
+The row is the truth: a job claims it with a conditional UPDATE that counts the attempt (so
+a job that runs twice does the work once), stamps it every JOB_HEARTBEAT_SECONDS while it
+works, and ends it in ``ready`` or ``failed``, or back in ``queued`` with the next attempt
+enqueued after a pause when the fault was not the file's. Every later write names the
+attempt, so a run the sweep has given up on (its worker seemed dead) changes nothing.
 """
 
 from __future__ import annotations
@@ -12,15 +14,24 @@ import tempfile
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from redis.exceptions import RedisError
 
 from practika.accounts.tallies import add_video_time
-from practika.core.models import PLAYABLE, ProcessingStatus, Stage, VideoAsset, VideoClip
-from practika.core.services import enqueue_processing, processing_job_id
+from practika.core.models import (
+    PLAYABLE,
+    ProcessingStatus,
+    Stage,
+    VideoAsset,
+    VideoClip,
+    VideoType,
+)
+from practika.core.services import enqueue_clip, enqueue_processing
 from practika.extensions import db
 from practika.media.ladder import plan_ladder, playable_by_remux, reusable_top_rung
 from practika.media.poster import make_poster
@@ -28,92 +39,125 @@ from practika.media.rejections import MediaRejected
 from practika.media.transcode import cut_clip, make_renditions, remux_faststart
 from practika.media.validate import Limits, validate
 from practika.models import utcnow
-from practika.queue import get_queue
+from practika.queue import heartbeat, job_alive, retry_delay
 from practika.storage import get_storage
 from practika.webhooks.services import emit
 
 log = logging.getLogger(__name__)
-RETRY_DELAYS = (10, 60, 300)  # seconds before the 2nd, 3rd, ... attempt
 GAVE_UP = "We could not process this video after several tries. Please try again later."
+CLIP_GAVE_UP = "This clip could not be cut. Try again."
+CLIP_MAX_ATTEMPTS = 3
+WAITING = (ProcessingStatus.UPLOADED, ProcessingStatus.QUEUED)
 # Where each stage starts on the progress bar; the renditions fill the rest.
 STAGE_START = {Stage.PROBING: 0, Stage.POSTER: 5, Stage.PLAYABLE: 10, Stage.RENDITIONS: 20}
 
 
-def _update(asset_id: uuid.UUID, **values: Any) -> None:
-    """One short transaction on the row (never held open across FFmpeg work)."""
-    db.session.execute(
-        sa.update(VideoAsset).where(VideoAsset.id == asset_id).values(updated_at=utcnow(), **values)
-    )
-    db.session.commit()
-    if values.get("processing_status") in (ProcessingStatus.READY, ProcessingStatus.FAILED):
-        emit(f"video.{values['processing_status']}", db.session.get(VideoAsset, asset_id))
-
-
-def _stage(asset_id: uuid.UUID, stage: Stage, **values: Any) -> None:
-    _update(asset_id, processing_stage=stage, progress_pct=STAGE_START[stage], **values)
-
-
-def claim(asset_id: uuid.UUID) -> bool:
-    """Move the row from uploaded/queued to processing; False if another run has it."""
+def _update(model: type, row_id: uuid.UUID, attempt: int, **values: Any) -> bool:
+    """One short transaction on a video's or clip's row (never held open across FFmpeg
+    work), made only while attempt ``attempt`` still holds it; whether it was."""
     result = db.session.execute(
-        sa.update(VideoAsset)
-        .where(
-            VideoAsset.id == asset_id,
-            VideoAsset.processing_status.in_([ProcessingStatus.UPLOADED, ProcessingStatus.QUEUED]),
-        )
-        .values(
-            processing_status=ProcessingStatus.PROCESSING,
-            processing_stage=Stage.PROBING,
-            processing_error=None,
-            progress_pct=0,
-            eta_seconds=None,
-            attempts=VideoAsset.attempts + 1,
-            updated_at=utcnow(),
-        )
-    )
+        sa.update(model)
+        .where(model.id == row_id, model.processing_status == ProcessingStatus.PROCESSING,
+               model.attempts == attempt)
+        .values(updated_at=utcnow(), **values)
+    )  # fmt: skip
     db.session.commit()
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        log.warning("%s %s: attempt %d no longer holds it; write skipped", model.__name__,
+                    row_id, attempt)  # fmt: skip
+        return False
+    status = values.get("processing_status")
+    if model is VideoAsset and status in (ProcessingStatus.READY, ProcessingStatus.FAILED):
+        emit(f"video.{status}", db.session.get(VideoAsset, row_id))
+    return True
+
+
+def _stage(asset_id: uuid.UUID, attempt: int, stage: Stage, **values: Any) -> None:
+    _update(VideoAsset, asset_id, attempt, processing_stage=stage,
+            progress_pct=STAGE_START[stage], **values)  # fmt: skip
+
+
+def _claim(model: type, row_id: uuid.UUID, **values: Any) -> int | None:
+    """Move the row from uploaded/queued to processing; the attempt this run is, or None if
+    another run has it."""
+    result = db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id, model.processing_status.in_(WAITING))
+        .values(processing_status=ProcessingStatus.PROCESSING, processing_error=None,
+                attempts=model.attempts + 1, updated_at=utcnow(), **values)
+    )  # fmt: skip
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.scalar(sa.select(model.attempts).where(model.id == row_id))
+
+
+def claim(asset_id: uuid.UUID) -> int | None:
+    return _claim(VideoAsset, asset_id, processing_stage=Stage.PROBING, progress_pct=0,
+                  eta_seconds=None)  # fmt: skip
+
+
+def _beat(engine: sa.Engine, model: type, row_id: uuid.UUID, attempt: int) -> None:
+    """The heartbeat: a fresh updated_at on the row, from the job's heartbeat thread (on a
+    connection of its own: the job's session belongs to the job's thread)."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(model)
+            .where(model.id == row_id, model.processing_status == ProcessingStatus.PROCESSING,
+                   model.attempts == attempt)
+            .values(updated_at=utcnow())
+        )  # fmt: skip
+
+
+def _heartbeat(model: type, row_id: uuid.UUID, attempt: int):
+    beat = partial(_beat, db.engine, model, row_id, attempt)
+    return heartbeat(beat, current_app.config["JOB_HEARTBEAT_SECONDS"])
 
 
 def process_video(asset_id: str) -> None:
     """The RQ job: validate, poster, playable-first remux, the ladder; ready or failed."""
     asset_uuid = uuid.UUID(asset_id)
-    if not claim(asset_uuid):
+    attempt = claim(asset_uuid)
+    if attempt is None:
         log.info("video %s is not waiting to be processed; nothing to do", asset_id)
         return
     try:
-        with tempfile.TemporaryDirectory(prefix="practika-video-") as workdir:
-            _process(asset_uuid, Path(workdir))
+        with (
+            _heartbeat(VideoAsset, asset_uuid, attempt),
+            tempfile.TemporaryDirectory(prefix="practika-video-") as workdir,
+        ):
+            _process(asset_uuid, attempt, Path(workdir))
     except MediaRejected as rejected:
         _update(
-            asset_uuid, processing_status=ProcessingStatus.FAILED, processing_error=rejected.reason,
-            validation_errors=[rejected.code], is_valid=False, eta_seconds=None,
+            VideoAsset, asset_uuid, attempt, processing_status=ProcessingStatus.FAILED,
+            processing_error=rejected.reason, validation_errors=[rejected.code], is_valid=False,
+            eta_seconds=None,
         )  # fmt: skip
     except Exception as error:
         db.session.rollback()
-        _retry_or_give_up(asset_uuid, error)
+        log.warning("video %s: attempt %d failed: %r", asset_id, attempt, error)
+        _retry_or_give_up(VideoAsset, asset_uuid, attempt, delay=retry_delay(attempt))
         raise  # RQ records the job's failure with its traceback
 
 
-def _retry_or_give_up(asset_id: uuid.UUID, error: Exception) -> None:
-    asset = db.session.get(VideoAsset, asset_id)
-    if asset is None:
-        return
-    max_attempts = current_app.config["VIDEO_MAX_ATTEMPTS"]
-    log.warning("video %s: attempt %d of %d failed: %r", asset_id, asset.attempts, max_attempts,
-                error)  # fmt: skip
-    if asset.attempts >= max_attempts:
-        _update(
-            asset_id, processing_status=ProcessingStatus.FAILED, processing_error=GAVE_UP,
-            eta_seconds=None,
-        )  # fmt: skip
-        return
-    _update(asset_id, processing_status=ProcessingStatus.QUEUED, eta_seconds=None)
-    delay = RETRY_DELAYS[min(asset.attempts, len(RETRY_DELAYS)) - 1]
-    enqueue_processing(asset, delay=delay)
+def _retry_or_give_up(model: type, row_id: uuid.UUID, attempt: int, *, delay: int) -> str | None:
+    """After attempt ``attempt`` at a video or clip failed or died: back to queued with the
+    next attempt enqueued as a job of its own after ``delay`` seconds, or failed for good
+    after the last. ``"retried"`` or ``"failed"``; None if another run holds the row now."""
+    video = model is VideoAsset
+    extra = {"eta_seconds": None} if video else {}
+    if attempt >= (current_app.config["VIDEO_MAX_ATTEMPTS"] if video else CLIP_MAX_ATTEMPTS):
+        gave_up = _update(model, row_id, attempt, processing_status=ProcessingStatus.FAILED,
+                          processing_error=GAVE_UP if video else CLIP_GAVE_UP, **extra)  # fmt: skip
+        return "failed" if gave_up else None
+    if not _update(model, row_id, attempt, processing_status=ProcessingStatus.QUEUED, **extra):
+        return None
+    row = db.session.get(model, row_id)
+    (enqueue_processing if video else enqueue_clip)(row, delay=delay)
+    return "retried"
 
 
-def _process(asset_id: uuid.UUID, workdir: Path) -> None:
+def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     config = current_app.config
     storage = get_storage()
     tools = {"ffmpeg_binary": config["FFMPEG_BINARY"]}
@@ -142,7 +186,7 @@ def _process(asset_id: uuid.UUID, workdir: Path) -> None:
     ).rowcount
     if first_time and owner_id is not None:
         add_video_time(owner_id, duration)
-    _stage(asset_id, Stage.POSTER, width=width, height=height)
+    _stage(asset_id, attempt, Stage.POSTER, width=width, height=height)
 
     poster = make_poster(source, workdir / "poster.jpg", at=min(1.0, duration / 2),
                          duration=duration, **tools)  # fmt: skip
@@ -153,24 +197,24 @@ def _process(asset_id: uuid.UUID, workdir: Path) -> None:
     ladder = plan_ladder(width, height)
     renditions: dict[str, dict[str, Any]] = {}
     if playable_by_remux(facts):
-        _stage(asset_id, Stage.PLAYABLE, poster_path=poster_key)
+        _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
         playable = remux_faststart(source, workdir / "playable.mp4", **tools)
         source_bitrate = source.stat().st_size * 8 / duration
         top = reusable_top_rung(facts, ladder, source_bitrate)
         name = top.name if top else PLAYABLE  # the remux is the top rung, or stands in
         entry = _store_rendition(asset_id, name, playable, width, height, duration)
-        _stage(asset_id, Stage.RENDITIONS, renditions={name: entry})
+        _stage(asset_id, attempt, Stage.RENDITIONS, renditions={name: entry})
         if top:
             renditions[top.name] = entry
             ladder = ladder[:-1]
     else:
-        _stage(asset_id, Stage.RENDITIONS, poster_path=poster_key)
+        _stage(asset_id, attempt, Stage.RENDITIONS, poster_path=poster_key)
 
     outdir = workdir / "renditions"
     outdir.mkdir()
     if ladder:
         outputs = make_renditions(
-            source, facts, ladder, outdir, progress=_progress_writer(asset_id), **tools,
+            source, facts, ladder, outdir, progress=_progress_writer(asset_id, attempt), **tools,
             timeout=config["VIDEO_JOB_TIMEOUT"],
         )  # fmt: skip
         for r in ladder:
@@ -178,12 +222,13 @@ def _process(asset_id: uuid.UUID, workdir: Path) -> None:
             renditions[r.name] = _store_rendition(
                 asset_id, r.name, path, r.width, r.height, duration
             )
-    _update(
-        asset_id, renditions=renditions, processing_status=ProcessingStatus.READY,
-        processing_stage=None, progress_pct=100, eta_seconds=None, processed_at=utcnow(),
-        is_valid=True, validation_errors=[],
+    ready = _update(
+        VideoAsset, asset_id, attempt, renditions=renditions,
+        processing_status=ProcessingStatus.READY, processing_stage=None, progress_pct=100,
+        eta_seconds=None, processed_at=utcnow(), is_valid=True, validation_errors=[],
     )  # fmt: skip
-    storage.delete(f"videos/{asset_id}/{PLAYABLE}.mp4")  # the ladder replaces it
+    if ready:  # a superseded run leaves the files to the run that holds the row
+        storage.delete(f"videos/{asset_id}/{PLAYABLE}.mp4")  # the ladder replaces it
 
 
 def _store_rendition(
@@ -198,7 +243,7 @@ def _store_rendition(
     }  # fmt: skip
 
 
-def _progress_writer(asset_id: uuid.UUID):
+def _progress_writer(asset_id: uuid.UUID, attempt: int):
     """FFmpeg's fraction done becomes progress_pct and an ETA on the row (FFmpeg's progress
     reporting already limits this to about once a second)."""
     started = time.monotonic()
@@ -207,65 +252,66 @@ def _progress_writer(asset_id: uuid.UUID):
     def write(fraction: float) -> None:
         elapsed = time.monotonic() - started
         eta = round(elapsed / fraction * (1 - fraction)) if fraction > 0 else None
-        _update(asset_id, progress_pct=min(99, start + round((100 - start) * fraction)),
-                eta_seconds=eta)  # fmt: skip
+        _update(VideoAsset, asset_id, attempt, eta_seconds=eta,
+                progress_pct=min(99, start + round((100 - start) * fraction)))  # fmt: skip
 
     return write
 
 
 def sweep() -> dict[str, int]:
-    """Put right what Redis lost or a killed worker left behind; returns what it did.
+    """Put right what Redis lost or a dead worker left, for videos and clips; what it did.
 
-    - uploaded/queued rows whose job Redis does not hold are enqueued (again);
-    - processing rows not updated for a job timeout are retried, or failed for good after
-      the last attempt.
+    - uploaded/queued rows whose job Redis does not hold (or holds as failed) are enqueued;
+    - processing rows whose heartbeat stopped JOB_DEAD_AFTER_SECONDS ago, or whose job is
+      over or gone, are retried at once (that long has passed already), or failed for good
+      after the last attempt, so their page stops waiting.
     """
-    config = current_app.config
-    done = {"enqueued": 0, "requeued": 0, "failed": 0}
-    queue = get_queue("media")
-    waiting = db.session.scalars(
-        sa.select(VideoAsset).where(
-            VideoAsset.processing_status.in_([ProcessingStatus.UPLOADED, ProcessingStatus.QUEUED]),
-            VideoAsset.video_type == "upload",
+    return {
+        **_sweep("videos", VideoAsset, enqueue_processing),
+        **_sweep("clips", VideoClip, enqueue_clip),
+    }
+
+
+def _sweep(name: str, model: type, enqueue_row) -> dict[str, int]:
+    done = dict.fromkeys((f"{name}_enqueued", f"{name}_retried", f"{name}_failed"), 0)
+    uploads = model.video_type == VideoType.UPLOAD if model is VideoAsset else sa.true()
+    dead_before = utcnow() - timedelta(seconds=current_app.config["JOB_DEAD_AFTER_SECONDS"])
+    rows = db.session.scalars(
+        sa.select(model).where(
+            model.processing_status.in_([*WAITING, ProcessingStatus.PROCESSING]), uploads
         )
     ).all()
-    for asset in waiting:
-        job = queue.fetch_job(processing_job_id(asset))
-        if job is None or job.get_status() in ("finished", "failed", "stopped", "canceled"):
-            done["enqueued"] += enqueue_processing(asset)
-    stalled_before = utcnow() - timedelta(seconds=config["VIDEO_JOB_TIMEOUT"] + 60)
-    stalled = db.session.scalars(
-        sa.select(VideoAsset).where(
-            VideoAsset.processing_status == ProcessingStatus.PROCESSING,
-            VideoAsset.updated_at < stalled_before,
-        )
-    ).all()
-    for asset in stalled:
-        if asset.attempts >= config["VIDEO_MAX_ATTEMPTS"]:
-            _update(asset.id, processing_status=ProcessingStatus.FAILED, processing_error=GAVE_UP)
-            done["failed"] += 1
-        else:
-            _update(asset.id, processing_status=ProcessingStatus.QUEUED)
-            done["requeued"] += enqueue_processing(asset)
+    for row in rows:
+        try:
+            alive = job_alive("media", row.job_id)
+        except RedisError:
+            break  # Redis is away: the next sweep
+        if row.processing_status != ProcessingStatus.PROCESSING:
+            if not alive:
+                done[f"{name}_enqueued"] += enqueue_row(row)
+        elif row.updated_at < dead_before or not alive:
+            log.warning("%s %s: attempt %d died (heartbeat %s)", model.__name__, row.id,
+                        row.attempts, row.updated_at)  # fmt: skip
+            outcome = _retry_or_give_up(model, row.id, row.attempts, delay=0)
+            if outcome:
+                done[f"{name}_{outcome}"] += 1
     return done
 
 
 def cut_video_clip(clip_id: str) -> None:
-    """The RQ job for a clip: cut it from the best rendition into a small MP4; ready or failed."""
+    """The RQ job for a clip: cut it from the best rendition into a small MP4; ready, or
+    retried and then failed (so its fragment stops polling)."""
     clip_uuid = uuid.UUID(clip_id)
-    claimed = db.session.execute(
-        sa.update(VideoClip)
-        .where(VideoClip.id == clip_uuid, VideoClip.processing_status == ProcessingStatus.QUEUED)
-        .values(processing_status=ProcessingStatus.PROCESSING, updated_at=utcnow())
-    )
-    db.session.commit()
-    if claimed.rowcount != 1:
+    attempt = _claim(VideoClip, clip_uuid)
+    if attempt is None:
         return
     clip = db.session.get(VideoClip, clip_uuid)
     storage = get_storage()
-    values: dict[str, Any]
     try:
-        with tempfile.TemporaryDirectory(prefix="practika-clip-") as workdir:
+        with (
+            _heartbeat(VideoClip, clip_uuid, attempt),
+            tempfile.TemporaryDirectory(prefix="practika-clip-") as workdir,
+        ):
             source = storage.fetch(clip.original_video.best_rendition()["path"], Path(workdir))
             start, end = clip.start_time, clip.end_time
             db.session.close()
@@ -274,14 +320,10 @@ def cut_video_clip(clip_id: str) -> None:
             key = f"clips/{clip_uuid}.mp4"
             with out.open("rb") as stream:
                 size = storage.save(key, stream)
-        values = {"storage_path": key, "size_bytes": size, "processed_at": utcnow(),
-                  "processing_status": ProcessingStatus.READY}  # fmt: skip
-    except Exception:
-        log.exception("clip %s could not be cut", clip_id)
+    except Exception as error:
         db.session.rollback()
-        values = {"processing_status": ProcessingStatus.FAILED,
-                  "processing_error": "This clip could not be cut. Try again."}  # fmt: skip
-    db.session.execute(
-        sa.update(VideoClip).where(VideoClip.id == clip_uuid).values(updated_at=utcnow(), **values)
-    )
-    db.session.commit()
+        log.warning("clip %s: attempt %d failed: %r", clip_id, attempt, error)
+        _retry_or_give_up(VideoClip, clip_uuid, attempt, delay=retry_delay(attempt))
+        raise  # RQ records the job's failure with its traceback
+    _update(VideoClip, clip_uuid, attempt, storage_path=key, size_bytes=size,
+            processed_at=utcnow(), processing_status=ProcessingStatus.READY)  # fmt: skip

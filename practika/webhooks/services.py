@@ -41,6 +41,7 @@ from practika.accounts.models import User
 from practika.extensions import db
 from practika.models import utcnow
 from practika.queue import get_queue
+from practika.queue import job_alive as queue_job_alive
 from practika.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -329,15 +330,9 @@ def enqueue_delivery(delivery: WebhookDelivery) -> bool:
     return True
 
 
-ALIVE = ("queued", "scheduled", "started", "deferred")
-
-
 def job_alive(job_id: str | None) -> bool:
     """True while Redis holds the delivery's job and it may still run (RedisError passes)."""
-    if not job_id:
-        return False
-    job = get_queue(QUEUE).fetch_job(job_id)
-    return job is not None and job.get_status(refresh=False) in ALIVE
+    return queue_job_alive(QUEUE, job_id)
 
 
 def redeliver(delivery: WebhookDelivery) -> str:
