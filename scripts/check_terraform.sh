@@ -4,10 +4,13 @@
 #   2. terraform init (from a local provider mirror only), terraform validate and terraform
 #      test (mocked AWS provider), on a copy of terraform/ in a temporary folder, so no
 #      .terraform/ or lock file is left behind
-#   3. checkov on terraform/, from its own virtualenv .venv-checks/ (requirements/checks.txt)
+#   3. checkov on terraform/ with all its frameworks (the Terraform checks, and the secrets
+#      scan of every file, the tests included), from its own virtualenv .venv-checks/
+#      (requirements/checks.txt)
 # Steps 1-2 print "skipped: <reason>" and go on when Terraform or the AWS provider mirror is
 # not on this machine; checkov always runs, and any failed check fails the script. Checks we
-# accept are skipped in the code, next to the resource, with their reason.
+# accept are skipped in the code, next to the resource (or the line, for a secret), with their
+# reason.
 #
 # Where the provider is looked for: $TF_PLUGIN_DIR, then /opt/tf-plugins, then the usual
 # implied mirror folders (~/.terraform.d/plugins, ~/.local/share/terraform/plugins,
@@ -117,7 +120,7 @@ fi
 say "checkov $("$venv/bin/checkov" --version) on terraform/"
 # No network: no Bridgecrew/Prisma mapping or policy download, no update check.
 export BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE
-if ! "$venv/bin/checkov" --quiet --compact --framework terraform -d terraform \
+if ! "$venv/bin/checkov" --quiet --compact -d terraform \
   --skip-download --download-external-modules false; then
   say "checkov: FAILED: fix the resource, or skip the check next to it with" \
     "#checkov:skip=CKV_...:<the reason>"

@@ -66,6 +66,7 @@ resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id = aws_secretsmanager_secret.app["DATABASE_URL"].id
   # The app turns postgresql:// into postgresql+psycopg:// itself; TLS is required.
   secret_string_wo = format(
+    #checkov:skip=CKV_SECRET_4:A format string, not a credential: the password is the ephemeral one below, never in the code or the state.
     "postgresql://%s:%s@%s:%d/%s?sslmode=require",
     aws_db_instance.main.username,
     ephemeral.aws_secretsmanager_random_password.db.random_password,
