@@ -187,7 +187,7 @@ def main() -> None:
         with app.app_context():
             flask_migrate.upgrade()
             owner = create_user(email="bench@example.com", username="bench",
-                                password="bench-password", role="teacher")  # fmt: skip
+                                password="pipeline passphrase", role="teacher")  # fmt: skip
             db.session.commit()
             owner_id = owner.id
         results: dict[str, dict[str, list[float]]] = {

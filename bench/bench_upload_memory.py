@@ -66,7 +66,7 @@ def main() -> None:
     flask = [str(VENV_BIN / "flask")]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run([*flask, "admin", "create-user", "--email", "b@example.com", "--username",
-                    "bench", "--role", "teacher", "--password-stdin"], input="bench-password\n",
+                    "bench", "--role", "teacher", "--password-stdin"], input="upload passphrase\n",
                    text=True, env=env, cwd=ROOT, check=True, capture_output=True)  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
@@ -87,7 +87,7 @@ def main() -> None:
         worker = int(Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()[0])
         page = session.request("GET", "/accounts/login")[1].decode()
         session.token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        form = f"csrf_token={session.token}&email=b%40example.com&password=bench-password"
+        form = f"csrf_token={session.token}&email=b%40example.com&password=upload+passphrase"
         session.request("POST", "/accounts/login", form,
                         {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
         tus = {"Tus-Resumable": "1.0.0"}

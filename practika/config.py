@@ -11,6 +11,7 @@ import os
 import secrets
 import zlib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -183,6 +184,10 @@ class Config:
         self.SESSION_COOKIE_SECURE = parse_bool(
             "SESSION_COOKIE_SECURE", env.get("SESSION_COOKIE_SECURE"), self.ENV_NAME == "production"
         )
+        # "Keep me logged in": a month, then the password again. A lost phone is logged in
+        # for at most that long (or until "Log out everywhere").
+        self.REMEMBER_COOKIE_NAME = "remember_token"
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=30)
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE

@@ -32,9 +32,9 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("teacher@practika.test", "demo-teacher", "practika-teacher", RoleName.TEACHER),
-    DemoAccount("student@practika.test", "demo-student", "practika-student", RoleName.STUDENT),
-    DemoAccount("admin@practika.test", "demo-admin", "practika-admin", None, is_staff=True),
+    DemoAccount("teacher@practika.test", "demo-teacher", "practika-lesson-plan", RoleName.TEACHER),
+    DemoAccount("student@practika.test", "demo-student", "practika-daily-drill", RoleName.STUDENT),
+    DemoAccount("admin@practika.test", "demo-admin", "practika-operator", None, is_staff=True),
 )
 DEMO_VIDEO = {"seconds": 12, "width": 1280, "height": 720}
 DEMO_EXERCISE = "Follow the pattern"

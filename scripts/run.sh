@@ -64,7 +64,7 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 say "Practika is running at http://127.0.0.1:$PORT/ (health: /core/health/). Ctrl-C stops it."
-say "log in as teacher@practika.test / practika-teacher, or student@practika.test / practika-student"
+say "log in as teacher@practika.test / practika-lesson-plan, or student@practika.test / practika-daily-drill"
 # Live as long as nginx and gunicorn do: if Redis or the worker dies, pages keep working and
 # /core/health/ names what is missing.
 wait -n "$web" "$proxy"

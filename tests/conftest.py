@@ -21,7 +21,7 @@ from practika import create_app
 from practika.accounts.models import Role, RoleName
 from practika.accounts.services import create_user
 from practika.config import BASE_DIR, TestConfig
-from practika.extensions import db
+from practika.extensions import db, limiter
 from practika.queue import get_redis
 from tests.services import PostgresServer, RedisServer, free_port, wait_for
 
@@ -98,6 +98,9 @@ def _empty_tables() -> None:
 
 @pytest.fixture
 def app(database_url, redis_server, tmp_path):
+    # The limiter is one object per process: a test that stopped Redis leaves it counting in
+    # memory until it next probes Redis, and the switch back splits the next test's counts.
+    limiter._storage_dead = False
     app = create_app(make_config(database_url, redis_server.url, tmp_path / "instance"))
     with app.app_context():
         yield app

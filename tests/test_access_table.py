@@ -80,7 +80,7 @@ def build_world(monkeypatch) -> World:
         name: create_user(
             email=f"{name}@example.com",
             username=name,
-            password="x" * 8,
+            password="a fine passphrase",
             role=role,
             is_staff=name == "staff",
             email_verified=True,
@@ -235,7 +235,8 @@ NOT_RESOURCES = {
     "core.upload_resume", "core.add_youtube", "accounts.login", "accounts.logout",
     "accounts.signup", "accounts.verify", "accounts.resend_verification", "accounts.onboarding",
     "accounts.reset_request", "accounts.reset_password", "accounts.profile",
-    "accounts.create_token",
+    "accounts.create_token", "accounts.confirm_email", "accounts.password",
+    "accounts.logout_everywhere",
 }  # fmt: skip
 # The JSON API applies the same rules (practika/permissions.py) to bearer tokens; its own
 # cases are in tests/test_api.py and tests/test_api_tokens.py.

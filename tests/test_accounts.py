@@ -1,10 +1,14 @@
 """Login, logout, safe ?next=, role-only views and login throttling."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from flask import Blueprint
 
 from practika import create_app
 from practika.accounts.access import is_safe_next, staff_required, teacher_required
+from practika.accounts.tokens import Purpose, make_token
+from practika.api.tokens import issue_token
 from practika.extensions import db
 from tests.conftest import PASSWORD, log_in, make_config
 
@@ -192,3 +196,88 @@ def test_a_copied_login_cookie_stops_working_after_logout(app, teacher):
     assert stolen.get("/exercises/").status_code == 200
     browser.post("/accounts/logout")
     assert stolen.get("/exercises/").status_code == 303  # sent to log in
+
+
+def test_the_per_account_login_limit_counts_email_and_username_as_one(client, teacher):
+    def guess(i: int) -> int:
+        login = teacher.email if i % 2 else teacher.username  # both name one account
+        return client.post(
+            "/accounts/login", data={"email": login, "password": f"guess-{i}"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},  # a new address every time
+        ).status_code  # fmt: skip
+
+    statuses = [guess(i) for i in range(11)]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429
+
+
+def test_remember_me_lasts_a_month_not_a_year(client, teacher):
+    client.post("/accounts/login", data={"email": teacher.email, "password": PASSWORD,
+                                         "remember": "y"})  # fmt: skip
+    cookie = client.get_cookie("remember_token")
+    assert cookie is not None
+    lifetime = cookie.expires - datetime.now(UTC)
+    assert timedelta(days=29) < lifetime <= timedelta(days=30)
+
+
+def _api_works(client, raw: str) -> bool:
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+
+
+def _status(app, client, url: str) -> int:
+    """A request in an app context of its own, as in production: Flask-Login keeps the
+    user it loaded in ``g``, which the test's own context would share between clients."""
+    with app.app_context():
+        return client.get(url).status_code
+
+
+def test_changing_the_password_needs_the_old_one_and_ends_everything_else(app, teacher):
+    here, elsewhere = app.test_client(), app.test_client()
+    log_in(here, teacher.email)
+    log_in(elsewhere, teacher.email)
+    _, raw = issue_token(teacher, "script", None)
+    db.session.commit()
+    assert _api_works(here, raw)
+
+    wrong = here.post(
+        "/accounts/password",
+        data={"current_password": "not it", "password": "a new long passphrase"},
+    )
+    assert wrong.status_code == 422 and "not your current password" in wrong.get_data(as_text=True)
+    weak = here.post("/accounts/password", data={"current_password": PASSWORD, "password": "short"})
+    assert weak.status_code == 422 and "at least 10" in weak.get_data(as_text=True)
+
+    done = here.post(
+        "/accounts/password",
+        data={"current_password": PASSWORD, "password": "a new long passphrase"},
+    )
+    assert done.status_code == 303
+    assert _status(app, here, "/exercises/") == 200  # this device goes on
+    assert _status(app, elsewhere, "/exercises/") == 303  # every other one is out
+    assert not _api_works(here, raw)  # and so is every API token
+    with app.app_context():
+        assert log_in(app.test_client(), teacher.email, "a new long passphrase").status_code == 303
+
+
+def test_a_password_reset_ends_the_api_tokens_too(client, app, teacher):
+    _, raw = issue_token(teacher, "script", None)
+    db.session.commit()
+    token = make_token(teacher, Purpose.RESET_PASSWORD)
+    assert (
+        client.post(
+            f"/accounts/reset/{token}", data={"password": "a brand new passphrase"}
+        ).status_code
+        == 303
+    )
+    assert not _api_works(client, raw)
+
+
+def test_log_out_everywhere_ends_every_session_and_api_token(app, teacher):
+    here, elsewhere = app.test_client(), app.test_client()
+    log_in(here, teacher.email)
+    log_in(elsewhere, teacher.email)
+    _, raw = issue_token(teacher, "script", None)
+    db.session.commit()
+    assert here.post("/accounts/logout-everywhere").status_code == 303
+    assert _status(app, here, "/exercises/") == 303
+    assert _status(app, elsewhere, "/exercises/") == 303
+    assert not _api_works(here, raw)

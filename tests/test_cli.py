@@ -64,7 +64,7 @@ def test_create_user_has_no_password_argument(runner):
             "username is already",
         ),
         (["--email", "not-an-email", "--username", "x"], "long enough\n", "not an email"),
-        (["--email", "x@example.com", "--username", "x"], "short\n", "at least 8"),
+        (["--email", "x@example.com", "--username", "x"], "ninechars\n", "at least 10"),
         (["--email", "x@example.com", "--username", "x"], "\n", "no password"),
         (["--email", "x@example.com", "--username", "x", "--role", "wizard"], "", "wizard"),
     ],
@@ -80,7 +80,7 @@ def test_create_user_errors_are_clear(runner, teacher, args, stdin, message):
 def test_seed_demo_creates_accounts_and_a_playable_exercise_once(runner):
     result = runner.invoke(args=["admin", "seed-demo"])
     assert result.exit_code == 0, result.output
-    assert "teacher@practika.test / practika-teacher" in result.output
+    assert "teacher@practika.test / practika-lesson-plan" in result.output
     asset = db.session.scalar(sa.select(Exercise)).video_asset
     # Stored like any upload and queued for the pipeline (tests/test_jobs.py processes it).
     assert asset.processing_status == "queued"

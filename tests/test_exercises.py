@@ -16,7 +16,7 @@ def demo(app):
 
 @pytest.mark.parametrize("login", ["teacher@practika.test", "student@practika.test"])
 def test_demo_exercise_is_listed_and_opens_with_its_video(client, demo, login):
-    log_in(client, login, "practika-teacher" if "teacher" in login else "practika-student")
+    log_in(client, login, "practika-lesson-plan" if "teacher" in login else "practika-daily-drill")
     listing = client.get("/exercises/").get_data(as_text=True)
     assert "Follow the pattern" in listing
     page = client.get(f"/exercises/{demo.id}").get_data(as_text=True)
@@ -25,7 +25,7 @@ def test_demo_exercise_is_listed_and_opens_with_its_video(client, demo, login):
 
 
 def test_model_video_answers_range_requests(client, demo):
-    log_in(client, "student@practika.test", "practika-student")
+    log_in(client, "student@practika.test", "practika-daily-drill")
     response = client.get(
         f"/core/media/{demo.video_asset_id}/video", headers={"Range": "bytes=0-99"}
     )
@@ -64,7 +64,7 @@ def test_empty_list_says_so(client, student):
 
 
 def test_viewings_are_counted_once_per_playback_not_per_range(client, demo):
-    log_in(client, "student@practika.test", "practika-student")
+    log_in(client, "student@practika.test", "practika-daily-drill")
     url = f"/core/media/{demo.video_asset_id}/video"
     for ranges in ("bytes=0-", "bytes=1000-1999", "bytes=2000-", "bytes=0-1"):
         client.get(url, headers={"Range": ranges})

@@ -102,23 +102,49 @@ def test_the_email_is_checked_next_to_its_field(teacher_client, teacher):
     assert fresh(teacher).email == "tess@example.com"
 
 
-def test_a_new_email_must_be_confirmed(teacher_client, teacher):
-    response = save(teacher_client, email="  Tess.New@Example.COM ")
+def test_a_new_email_needs_the_password_and_the_old_address_is_kept_until_confirmed(
+    teacher_client, teacher
+):
+    stolen_session = save(teacher_client, email="thief@example.com")
+    assert stolen_session.status_code == 422
+    assert "current password to change your email" in stolen_session.get_data(as_text=True)
+    assert fresh(teacher).email == "tess@example.com" and sent_mail() == []
+
+    response = save(teacher_client, email="  Tess.New@Example.COM ", current_password=PASSWORD)
     assert response.status_code == 303
     user = fresh(teacher)
-    assert user.email == "tess.new@example.com"
-    assert user.profile.email_verified_at is None
-    [mail] = sent_mail()
-    assert mail["To"] == "tess.new@example.com"
+    assert user.email == "tess@example.com"  # until the new address confirms itself
+    assert user.profile.email_verified_at is not None
+    confirm, notice = sent_mail()
+    assert confirm["To"] == "tess.new@example.com"
+    assert notice["To"] == "tess@example.com"  # the old address is told
+    assert "tess.new@example.com" in notice.get_body(("plain",)).get_content()
     page = teacher_client.get("/accounts/profile").get_data(as_text=True)
-    assert "Confirm tess.new@example.com" in page
-    assert "Not confirmed yet" in page and "Send the link again" in page
-    teacher_client.get(link_in(mail, "verify"))
-    assert fresh(teacher).profile.email_verified_at is not None
+    assert "Open the link we sent to tess.new@example.com" in page
+
+    link = link_in(confirm, "email")
+    assert teacher_client.get(link).status_code == 302
+    user = fresh(teacher)
+    assert user.email == "tess.new@example.com" and user.profile.email_verified_at is not None
+    again = teacher_client.get(link)
+    assert again.status_code == 400 and "already been used" in again.get_data(as_text=True)
+
+
+def test_an_email_change_link_for_an_address_taken_since_is_refused(
+    teacher_client, teacher, student
+):
+    save(teacher_client, email="later@example.com", current_password=PASSWORD)
+    confirm, _ = sent_mail()
+    student.email = "later@example.com"
+    db.session.commit()
+    answer = teacher_client.get(link_in(confirm, "email"))
+    assert answer.status_code == 400 and "used by another account" in answer.get_data(as_text=True)
+    assert fresh(teacher).email == "tess@example.com"
 
 
 def test_an_email_another_account_uses_is_refused(teacher_client, teacher, student):
-    response = save(teacher_client, email="SAM@example.com", first_name="Changed")
+    response = save(teacher_client, email="SAM@example.com", first_name="Changed",
+                    current_password=PASSWORD)  # fmt: skip
     assert response.status_code == 422
     assert EMAIL_TAKEN in response.get_data(as_text=True)
     user = fresh(teacher)
@@ -198,8 +224,9 @@ def test_assets_health_and_polls_are_not_activity(teacher_client, teacher, path)
 
 
 def test_email_changes_are_rate_limited_but_names_are_not(teacher_client, teacher):
-    for n in range(5):
-        assert save(teacher_client, email=f"tess{n}@example.com").status_code == 303
-    assert save(teacher_client, email="tess9@example.com").status_code == 429
-    assert save(teacher_client, email="tess4@example.com", first_name="T").status_code == 303
-    assert len(sent_mail()) == 5
+    def change(email: str, **more) -> int:
+        return save(teacher_client, email=email, current_password=PASSWORD, **more).status_code
+
+    assert [change(f"tess{n}@example.com") for n in range(6)] == [303] * 5 + [429]
+    assert change("tess@example.com", first_name="T") == 303
+    assert len(sent_mail()) == 10  # each change: the new address and the old one

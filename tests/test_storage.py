@@ -116,7 +116,7 @@ def test_app_on_s3_reports_healthy_storage_and_redirects_media(
     with s3_app.app_context():
         asset_id = seed_demo_processed().video_asset_id
         db.engine.dispose()
-    log_in(client, "student@practika.test", "practika-student")
+    log_in(client, "student@practika.test", "practika-daily-drill")
     response = client.get(f"/core/media/{asset_id}/video")
     assert response.status_code == 302
     assert response.location.startswith(s3_bucket["S3_ENDPOINT_URL"])

@@ -5,10 +5,10 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+from practika.accounts import passwords
 from practika.accounts.models import RoleName
 
 USERNAME_RULE = "3 to 30 letters, digits, dots, dashes or underscores."
-PASSWORD_RULE = "At least 10 characters, and not your username or email."  # noqa: S105
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -35,21 +35,18 @@ def _email_shape(form, field) -> None:
 class NewPasswordMixin:
     password = PasswordField(
         "Password",
-        description=PASSWORD_RULE,
+        description=passwords.RULE,
         validators=[DataRequired(message="Choose a password."), Length(max=1024)],
-        render_kw={"autocomplete": "new-password", "minlength": 10},
+        render_kw={"autocomplete": "new-password", "minlength": passwords.MIN_LENGTH},
     )
+    # The account's own name and address, where the form does not ask for them.
+    personal: tuple[str, ...] = ()
 
     def validate_password(self, field) -> None:
-        password = field.data or ""
-        if len(password) < 10:
-            raise ValidationError("Use at least 10 characters.")
-        if len(set(password)) < 4:
-            raise ValidationError("Use more than a few different characters.")
-        taken = [getattr(self, "username", None), getattr(self, "email", None)]
-        for other in (f.data.split("@")[0].lower() for f in taken if f is not None and f.data):
-            if len(other) >= 3 and other in password.lower():
-                raise ValidationError("Do not use your username or email in your password.")
+        asked = [getattr(self, name, None) for name in ("username", "email")]
+        personal = [*self.personal, *(f.data for f in asked if f is not None)]
+        if problem := passwords.password_problem(field.data or "", personal=personal):
+            raise ValidationError(problem)
 
 
 class SignupForm(NewPasswordMixin, FlaskForm):
@@ -91,3 +88,11 @@ class ResetRequestForm(FlaskForm):
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
     pass
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(message="Enter your current password."), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )

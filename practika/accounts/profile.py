@@ -9,15 +9,14 @@ import sqlalchemy as sa
 from flask import current_app, flash, render_template, request
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from practika.accounts import bp
 from practika.accounts.forms import EMAIL_SHAPE
 from practika.accounts.models import Profile, User, normalize_email
-from practika.accounts.services import send_verification
+from practika.accounts.services import request_email_change
 from practika.api.tokens import tokens_of
 from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
@@ -68,9 +67,16 @@ class ProfileForm(FlaskForm):
     email = StringField(
         "Email",
         filters=[_strip],
-        description="Change it and we send a link to confirm the new address.",
+        description="Change it and we send a link to the new address; until it is opened we "
+        "keep writing to this one.",
         validators=[DataRequired(message="Enter your email."), Length(max=254), _email_shape],
         render_kw={"autocomplete": "email", "type": "email", "autocapitalize": "none"},
+    )
+    current_password = PasswordField(
+        "Current password",
+        description="Needed only to change your email.",
+        validators=[Optional(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
     )
     email_notifications = BooleanField("Email me about comments and feedback", default=True)
     playback_speed = SelectField(
@@ -124,7 +130,9 @@ def profile():
     if form.validate_on_submit():
         email = normalize_email(form.email.data)
         email_changed = email != user.email
-        if email_changed and db.session.scalar(
+        if email_changed and not user.check_password(form.current_password.data or ""):
+            form.current_password.errors.append("Enter your current password to change your email.")
+        elif email_changed and db.session.scalar(
             sa.select(User.id).where(User.email == email, User.id != user.id)
         ):
             form.email.errors.append(EMAIL_TAKEN)
@@ -136,21 +144,14 @@ def profile():
                 "email_notifications": form.email_notifications.data,
                 "playback_speed": PLAYBACK_SPEEDS[form.playback_speed.data][1],
             }
+            db.session.commit()
             if email_changed:
-                user.email = email
-                user.profile.email_verified_at = None
-            try:
-                db.session.commit()
-            except IntegrityError:  # someone took the address a moment ago
-                db.session.rollback()
-                form.email.errors.append(EMAIL_TAKEN)
+                request_email_change(user, email)
+                flash(f"Saved. Open the link we sent to {email} to move your account there; "
+                      f"until then we write to {user.email}.", "warning")  # fmt: skip
             else:
-                if email_changed:
-                    send_verification(user)
-                    flash(f"Saved. Confirm {email}: open the link we just sent there.", "warning")
-                else:
-                    flash("Your profile is saved.", "success")
-                return hx_redirect(request.path)
+                flash("Your profile is saved.", "success")
+            return hx_redirect(request.path)
     status = 422 if form.errors else 200
     return render_template(
         "accounts/profile.html", form=form, user=user, api_tokens=tokens_of(user)

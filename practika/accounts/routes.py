@@ -4,6 +4,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from practika.accounts import bp
 from practika.accounts.access import is_safe_next
 from practika.accounts.forms import (
+    ChangePasswordForm,
     LoginForm,
     ResetPasswordForm,
     ResetRequestForm,
@@ -15,7 +16,11 @@ from practika.accounts.models import new_session_token, normalize_email
 from practika.accounts.services import (
     AccountError,
     authenticate,
+    change_password,
     choose_role,
+    confirm_email_change,
+    end_every_session,
+    find_by_login,
     record_login,
     send_password_reset,
     send_verification,
@@ -35,14 +40,17 @@ def _mail_limit() -> str:
     return current_app.config["MAIL_RATE_LIMIT"]
 
 
-def _form_email() -> str:
-    """Rate limits per account, whichever address it comes from."""
-    return "email:" + normalize_email(request.form.get("email", ""))
+def _form_account() -> str:
+    """Rate limits per account, whichever address it comes from and whether it is named by
+    email or by username (one account, one count); per typed name when it is no account."""
+    login = request.form.get("email", "")[:254]
+    user = find_by_login(login)
+    return f"account:{user.id}" if user is not None else "login:" + normalize_email(login)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_form_email)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_form_account)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("exercises.index"))
@@ -140,7 +148,7 @@ def onboarding():
 
 @bp.route("/reset", methods=["GET", "POST"])
 @limiter.limit(_mail_limit, methods=["POST"])
-@limiter.limit(_mail_limit, methods=["POST"], key_func=_form_email)
+@limiter.limit(_mail_limit, methods=["POST"], key_func=_form_account)
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
@@ -156,8 +164,9 @@ def reset_password(token: str):
     except TokenError as error:
         return render_template("accounts/token_error.html", message=str(error)), 400
     form = ResetPasswordForm()
+    form.personal = (user.username, user.email)
     if form.validate_on_submit():
-        user.set_password(form.password.data)  # a new session token: every login ends
+        change_password(user, form.password.data)  # every login and API token ends
         db.session.commit()
         logout_user()
         flash("Your password is changed. Log in with the new one.", "success")
@@ -165,10 +174,58 @@ def reset_password(token: str):
     return render_template("accounts/reset_password.html", form=form), 422 if form.errors else 200
 
 
+@bp.get("/email/<token>")
+def confirm_email(token: str):
+    """The link mailed to a new address: the account moves to it now."""
+    try:
+        user = confirm_email_change(token)
+    except TokenError as error:
+        return render_template("accounts/token_error.html", message=str(error)), 400
+    db.session.commit()
+    flash(f"Your email is now {user.email}.", "success")
+    return redirect(
+        url_for("accounts.profile" if current_user.is_authenticated else "accounts.login")
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: f"password:{current_user.id}")
+def password():
+    """Change the password: the current one first. Every other session and every API token
+    ends; this one goes on under the new password."""
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    form.personal = (user.username, user.email)
+    if form.validate_on_submit():
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        else:
+            change_password(user, form.password.data)
+            db.session.commit()
+            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            login_user(user, remember=remembered)  # this device, under the new session token
+            flash("Your password is changed. You are logged out everywhere else.", "success")
+            return hx_redirect(url_for("accounts.profile"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/password.html", form=form), status
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """End every login on every device, and every API token."""
+    end_every_session(current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are logged out everywhere, and your API tokens no longer work.", "info")
+    return hx_redirect(url_for("accounts.login"))
+
+
 # Pages a user without a role may still reach (everything else sends them to choose one).
 ONBOARDING_OPEN = {
     "static", "core.health", "accounts.onboarding", "accounts.logout", "accounts.verify",
-    "accounts.resend_verification",
+    "accounts.resend_verification", "accounts.confirm_email", "accounts.logout_everywhere",
 }  # fmt: skip
 
 

@@ -16,9 +16,18 @@ from practika.accounts.models import (
     Role,
     User,
     UserMetrics,
+    new_session_token,
     normalize_email,
 )
-from practika.accounts.tokens import Purpose, TokenError, make_token, read_token
+from practika.accounts.passwords import password_problem
+from practika.accounts.tokens import (
+    Purpose,
+    TokenError,
+    make_token,
+    read_email_change,
+    read_token,
+)
+from practika.api.tokens import revoke_all_tokens
 from practika.extensions import db
 from practika.mail import absolute_url, send_mail
 from practika.models import utcnow
@@ -78,8 +87,8 @@ def create_user(
         raise AccountError("a username is required")
     if "@" not in email:
         raise AccountError(f"{email!r} is not an email address")
-    if len(password) < 8:
-        raise AccountError("a password needs at least 8 characters")
+    if problem := password_problem(password, personal=(username, email)):
+        raise AccountError(problem)
     taken = db.session.scalar(
         sa.select(User).where(sa.or_(User.email == email, User.username == username))
     )
@@ -159,3 +168,39 @@ def choose_role(user: User, role: str) -> None:
         raise AccountError("Your role is already chosen. An administrator can change it.")
     user.profile.role = get_role(role)
     user.profile.onboarding_completed = True
+
+
+def change_password(user: User, password: str) -> None:
+    """A new password ends every login and every API token made under the old one: whoever
+    knew it (or stole a session with it) is out. The caller commits."""
+    user.set_password(password)
+    revoke_all_tokens(user)
+
+
+def end_every_session(user: User) -> None:
+    """Log out everywhere: every login cookie and every API token stops working."""
+    user.session_token = new_session_token()
+    revoke_all_tokens(user)
+
+
+def request_email_change(user: User, email: str) -> None:
+    """Ask the new address to confirm itself and tell the old one. The account keeps writing
+    to the old address until the link is opened, so a stolen session cannot take it over."""
+    link = absolute_url("accounts.confirm_email", token=make_token(user, Purpose.CHANGE_EMAIL,
+                                                                   email=email))  # fmt: skip
+    send_mail("confirm_email_change", email, "Confirm your new email for Practika",
+              name=user.display_name, link=link)  # fmt: skip
+    send_mail("email_change_requested", user.email, "Your Practika email is being changed",
+              name=user.display_name, new_email=email,
+              reset_link=absolute_url("accounts.reset_request"))  # fmt: skip
+
+
+def confirm_email_change(token: str) -> User:
+    """Move the account to the address the link confirms (raises TokenError)."""
+    user, email = read_email_change(token)
+    taken = db.session.scalar(sa.select(User.id).where(User.email == email, User.id != user.id))
+    if taken is not None:
+        raise TokenError("That address is now used by another account.")
+    user.email = email
+    user.profile.email_verified_at = utcnow()
+    return user

@@ -1,9 +1,9 @@
-"""Signed, expiring, single-purpose links (email verification, password reset).
+"""Signed, expiring, single-purpose links (email verification, password reset, email change).
 
 Each token is signed with the app's secret and a salt per purpose, so a verification link
 is no reset link. Each also carries a fingerprint of the state it changes: the email being
-verified, or the password hash being replaced. Once that state has changed the token no
-longer matches, so a link works once.
+verified or replaced, or the password hash being replaced. Once that state has changed the
+token no longer matches, so a link works once. An email change also carries the new address.
 """
 
 from __future__ import annotations
@@ -21,9 +21,14 @@ from practika.extensions import db
 class Purpose(StrEnum):
     VERIFY_EMAIL = "verify-email"
     RESET_PASSWORD = "reset-password"  # noqa: S105 - a purpose, not a password
+    CHANGE_EMAIL = "change-email"
 
 
-MAX_AGE = {Purpose.VERIFY_EMAIL: 3 * 24 * 3600, Purpose.RESET_PASSWORD: 3600}
+MAX_AGE = {
+    Purpose.VERIFY_EMAIL: 3 * 24 * 3600,
+    Purpose.RESET_PASSWORD: 3600,
+    Purpose.CHANGE_EMAIL: 24 * 3600,
+}
 
 
 class TokenError(ValueError):
@@ -35,16 +40,16 @@ def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User, purpose: Purpose) -> str:
-    state = user.email if purpose == Purpose.VERIFY_EMAIL else user.password_hash
+    state = user.password_hash if purpose == Purpose.RESET_PASSWORD else user.email
     return hashlib.sha256(f"{purpose}:{state}".encode()).hexdigest()[:16]
 
 
-def make_token(user: User, purpose: Purpose) -> str:
-    return _serializer(purpose).dumps({"user": user.id, "state": _fingerprint(user, purpose)})
+def make_token(user: User, purpose: Purpose, *, email: str | None = None) -> str:
+    payload = {"user": user.id, "state": _fingerprint(user, purpose)}
+    return _serializer(purpose).dumps(payload | ({"email": email} if email else {}))
 
 
-def read_token(token: str, purpose: Purpose) -> User:
-    """The user a valid, unexpired, unused token of this purpose is for."""
+def _read(token: str, purpose: Purpose) -> tuple[User, dict]:
     try:
         data = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
     except SignatureExpired:
@@ -54,4 +59,15 @@ def read_token(token: str, purpose: Purpose) -> User:
     user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
     if user is None or not user.is_active or data.get("state") != _fingerprint(user, purpose):
         raise TokenError("This link has already been used or is no longer valid.")
-    return user
+    return user, data
+
+
+def read_token(token: str, purpose: Purpose) -> User:
+    """The user a valid, unexpired, unused token of this purpose is for."""
+    return _read(token, purpose)[0]
+
+
+def read_email_change(token: str) -> tuple[User, str]:
+    """The user an email-change link is for, and the new address it confirms."""
+    user, data = _read(token, Purpose.CHANGE_EMAIL)
+    return user, data["email"]

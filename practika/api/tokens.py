@@ -43,6 +43,15 @@ def revoke_token(token: ApiToken) -> None:
     db.session.commit()
 
 
+def revoke_all_tokens(user: User) -> None:
+    """Revoke every token of ``user`` (in the caller's transaction)."""
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
 def user_for(raw: str) -> tuple[User, ApiToken] | None:
     """The active user an unexpired, unrevoked token belongs to; None for anything else."""
     if not raw.startswith(PREFIX):
