@@ -157,6 +157,17 @@ class Config:
         self.UPLOAD_QUOTA_BYTES = (
             parse_int("UPLOAD_QUOTA_MB", env.get("UPLOAD_QUOTA_MB"), 10 * 1024) * 2**20
         )
+        # Fairness: one person cannot hold the disk with announced uploads nor fill the
+        # media queue for everyone. A resumable upload untouched this long is deleted.
+        self.UPLOADS_IN_PROGRESS_MAX = parse_int(
+            "UPLOADS_IN_PROGRESS_MAX", env.get("UPLOADS_IN_PROGRESS_MAX"), 5
+        )
+        self.VIDEOS_WAITING_MAX = parse_int(
+            "VIDEOS_WAITING_MAX", env.get("VIDEOS_WAITING_MAX"), 10
+        )
+        self.UPLOAD_EXPIRY_HOURS = parse_int(
+            "UPLOAD_EXPIRY_HOURS", env.get("UPLOAD_EXPIRY_HOURS"), 24
+        )
         # How many proxies (nginx, the load balancer) stand in front and set X-Forwarded-*;
         # the client address that rate limits count is only trusted from that many hops.
         self.PROXY_HOPS = parse_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0)

@@ -4,7 +4,13 @@ import base64
 import errno
 import hashlib
 import io
+import os
+import resource
+import threading
+import time
 import uuid
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +19,7 @@ from practika.core.models import VideoAsset
 from practika.extensions import db
 from practika.media.synth import synth_video
 from practika.queue import get_queue
-from tests.conftest import log_in
+from tests.conftest import count_rows, log_in
 
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
@@ -71,7 +77,9 @@ def test_a_resumable_upload_survives_a_dropped_connection(teacher_client, video_
     assert asset.orig_filename == "take 1.mp4" and asset.processing_status == "queued"
     assert last.headers["X-Video-Status"] == f"/core/videos/{asset.id}/status"
     assert get_queue("media").job_ids == [f"video-{asset.id}-1"]
-    assert teacher_client.head(url, headers=TUS).status_code == 404  # the partial is gone
+    finished = teacher_client.head(url, headers=TUS)  # the bytes are gone, the answer stays
+    assert finished.headers["X-Video-Asset"] == str(asset.id)
+    assert not list((Path(teacher_client.application.instance_path) / "uploads").glob("*.part"))
 
 
 def test_more_bytes_than_announced_are_refused(teacher_client):
@@ -202,6 +210,12 @@ class FullDisk(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:  # the test client asks where the body starts
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.data.seek(offset, whence)
+
     def read(self, size: int = -1) -> bytes:
         if self.parts:
             return self.parts.pop()
@@ -229,4 +243,165 @@ def test_a_full_disk_when_storing_leaves_no_row_and_no_object(teacher_client, mo
     assert response.status_code == 507
     assert "out of storage space" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(VideoAsset)) == 0
-    assert teacher_client.head(url, headers=TUS).headers["Upload-Offset"] == "4"  # kept
+    # Not "finished" with no video: the last piece is cut back off and waits to be resent.
+    assert response.headers["Upload-Offset"] == "0"
+    assert teacher_client.head(url, headers=TUS).headers["Upload-Offset"] == "0"
+    monkeypatch.undo()
+    again = teacher_client.patch(url, data=b"abcd", headers={**CHUNK, "Upload-Offset": "0"})
+    assert again.status_code == 204 and again.headers["X-Video-Asset"]
+    assert count_rows(VideoAsset) == 1
+
+
+# ---- One upload, one asset; exact bytes; limits that count what is in flight -------------
+
+
+class HeldBody(io.RawIOBase):
+    """A request body that sends nothing until ``go`` is set: a slow phone mid-piece."""
+
+    def __init__(self, data: bytes, reading: threading.Event, go: threading.Event) -> None:
+        self.data, self.reading, self.go = io.BytesIO(data), reading, go
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:  # the test client asks where the body starts
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.data.seek(offset, whence)
+
+    def readinto(self, buffer) -> int:
+        self.reading.set()
+        assert self.go.wait(30)
+        return self.data.readinto(buffer)
+
+
+def test_two_pieces_at_the_same_offset_make_one_asset_of_the_declared_length(
+    app, teacher_client, video_bytes
+):
+    url = create(teacher_client, len(video_bytes)).headers["Location"]
+    reading, go = threading.Event(), threading.Event()
+    answers = {}
+
+    def first():
+        with app.app_context():
+            answers["first"] = teacher_client.patch(
+                url, input_stream=HeldBody(video_bytes, reading, go),
+                content_length=len(video_bytes), headers={**CHUNK, "Upload-Offset": "0"},
+            )  # fmt: skip
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert reading.wait(30)  # the first request holds the upload and is reading its body
+    second = teacher_client.patch(url, data=video_bytes, headers={**CHUNK, "Upload-Offset": "0"})
+    assert second.status_code == 423 and "another piece" in second.get_data(as_text=True)
+    go.set()
+    thread.join(30)
+    assert answers["first"].status_code == 204
+    [asset] = db.session.scalars(sa.select(VideoAsset)).all()
+    assert asset.size_bytes == len(video_bytes)
+    assert asset.checksum_sha256 == hashlib.sha256(video_bytes).hexdigest()
+
+
+def test_the_last_piece_sent_again_names_the_same_video_and_makes_no_other(
+    teacher_client, video_bytes
+):
+    url = create(teacher_client, len(video_bytes)).headers["Location"]
+    piece = {**CHUNK, "Upload-Offset": "0"}
+    done = teacher_client.patch(url, data=video_bytes, headers=piece)
+    # The phone lost that answer: HEAD says the upload is whole and names its video ...
+    head = teacher_client.head(url, headers=TUS)
+    assert head.headers["Upload-Offset"] == str(len(video_bytes))
+    assert head.headers["X-Video-Asset"] == done.headers["X-Video-Asset"]
+    # ... and a resent last piece changes nothing: the answer names the same video.
+    again = teacher_client.patch(url, data=video_bytes, headers=piece)
+    assert again.status_code == 409
+    assert again.headers["Upload-Offset"] == str(len(video_bytes))
+    assert again.headers["X-Video-Asset"] == head.headers["X-Video-Asset"]
+    assert count_rows(VideoAsset) == 1
+
+
+@contextmanager
+def file_size_limit(limit: int):
+    """A real short write: past RLIMIT_FSIZE the kernel writes what fits, then refuses with
+    EFBIG, as a full disk writes short, then refuses with ENOSPC (a full disk cannot be made
+    safely in a test). Python ignores SIGXFSZ, so the process lives on."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_a_write_cut_short_keeps_exactly_the_bytes_that_got_down(app, teacher_client):
+    content = bytes(range(256)) * (12 * 2**10)  # 3 MiB that show where each byte belongs
+    url = create(teacher_client, len(content)).headers["Location"]
+    room = 2**20 + 2**19  # 1.5 MiB: the second 1 MiB write goes down half way
+    with file_size_limit(room):
+        full = teacher_client.patch(url, data=content, headers={**CHUNK, "Upload-Offset": "0"})
+    assert full.status_code == 507 and "out of storage space" in full.get_data(as_text=True)
+    assert full.headers["Upload-Offset"] == str(room)
+    part = next((Path(app.instance_path) / "uploads").glob("*.part"))
+    assert part.read_bytes() == content[:room]  # nothing counted that is not there, no zeros
+    rest = teacher_client.patch(url, data=content[room:],
+                                headers={**CHUNK, "Upload-Offset": str(room)})  # fmt: skip
+    assert rest.status_code == 204
+    asset = db.session.get(VideoAsset, uuid.UUID(rest.headers["X-Video-Asset"]))
+    assert asset.checksum_sha256 == hashlib.sha256(content).hexdigest()
+    assert app.extensions["storage"].path(asset.storage_path).read_bytes() == content
+
+
+def test_announced_uploads_count_against_the_quota(teacher_client, app):
+    app.config["UPLOAD_QUOTA_BYTES"] = 10 * 2**20
+    assert create(teacher_client, 6 * 2**20).status_code == 201
+    second = create(teacher_client, 6 * 2**20)
+    assert second.status_code == 413
+    assert "already use 6 MB of your 10 MB" in second.get_data(as_text=True)
+
+
+def test_uploads_in_progress_are_capped_per_person(teacher_client, app):
+    app.config["UPLOADS_IN_PROGRESS_MAX"] = 2
+    assert [create(teacher_client, 10).status_code for _ in range(3)] == [201, 201, 429]
+    third = create(teacher_client, 10)
+    assert "2 uploads in progress" in third.get_data(as_text=True)
+
+
+def test_one_person_cannot_fill_the_media_queue(teacher_client, teacher, app):
+    app.config["VIDEOS_WAITING_MAX"] = 2
+    db.session.add_all([VideoAsset(owner=teacher, processing_status=status, size_bytes=1)
+                        for status in ("queued", "processing")])  # fmt: skip
+    db.session.commit()
+    refused = create(teacher_client, 10)
+    assert refused.status_code == 429 and "still being processed" in refused.get_data(as_text=True)
+    form = teacher_client.post(
+        "/core/uploads/", data={"video": (io.BytesIO(b"x"), "v.mp4")},
+        content_type="multipart/form-data", follow_redirects=True,
+    )  # fmt: skip
+    assert "still being processed" in form.get_data(as_text=True)
+    assert count_rows(VideoAsset) == 2
+
+
+def test_the_quota_is_checked_again_when_an_upload_completes(teacher_client, teacher, app):
+    app.config["UPLOAD_QUOTA_BYTES"] = 2**20
+    url = create(teacher_client, 1000).headers["Location"]
+    db.session.add(VideoAsset(owner=teacher, size_bytes=2**20 - 10))  # room taken meanwhile
+    db.session.commit()
+    answer = teacher_client.patch(url, data=b"x" * 1000, headers={**CHUNK, "Upload-Offset": "0"})
+    assert answer.status_code == 413 and "delete some to make room" in answer.get_data(as_text=True)
+    assert count_rows(VideoAsset) == 1
+    assert teacher_client.head(url, headers=TUS).headers["Upload-Offset"] == "0"  # resumable
+
+
+def test_abandoned_uploads_expire_without_anyone_running_a_command(app, teacher, student):
+    teachers, students = app.test_client(), app.test_client()
+    log_in(teachers, teacher.email)
+    url = create(teachers, 10).headers["Location"]
+    a_day_ago = time.time() - 25 * 3600
+    for path in (Path(app.instance_path) / "uploads").glob("*"):
+        os.utime(path, (a_day_ago, a_day_ago))
+    with app.app_context():
+        log_in(students, student.email)
+        assert create(students, 10).status_code == 201  # anyone's upload sweeps the folder
+    with app.app_context():
+        assert teachers.head(url, headers=TUS).status_code == 404

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,30 +15,62 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from practika.accounts.models import User
 from practika.core.models import ProcessingStatus, VideoAsset, VideoType
 from practika.core.services import store_upload
-from practika.core.uploads import UploadError
+from practika.core.uploads import PartialStore, UploadError
 from practika.extensions import db
+from practika.models import utcnow
+
+# Videos that hold a place in the media queue.
+WAITING = (ProcessingStatus.UPLOADED, ProcessingStatus.QUEUED, ProcessingStatus.PROCESSING)
 
 
 class VideoRefused(ValueError):
     """The form's video cannot be used, with a reason for the person who sent it."""
 
 
-def check_upload_limits(owner: User, length: int) -> None:
-    """Size per file and total per user, checked before a byte is stored."""
-    max_bytes = current_app.config["MAX_UPLOAD_BYTES"]
+def partial_store() -> PartialStore:
+    """This host's resumable uploads, with the abandoned ones expired on the way."""
+    store = PartialStore(Path(current_app.instance_path) / "uploads")
+    store.expire(utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]))
+    return store
+
+
+def check_upload_limits(owner: User, length: int, *, new: bool = True) -> None:
+    """Size per file, total per user (announced uploads counted), uploads in progress and
+    videos waiting to be processed per user; checked before a byte is stored, and again
+    (``new=False``: the upload is one of those in progress) before an upload becomes a video.
+    Raises UploadError: 413 for size, 429 for too many at once."""
+    config = current_app.config
+    max_bytes = config["MAX_UPLOAD_BYTES"]
     if length > max_bytes:
         raise UploadError(413, f"This file is larger than {max_bytes // 2**20} MB.")
-    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
+    pending = partial_store().pending(owner.id)
+    if new and len(pending) >= config["UPLOADS_IN_PROGRESS_MAX"]:
+        raise UploadError(
+            429, f"You have {len(pending)} uploads in progress. Let one finish (or cancel it) "
+            "before starting another.",
+        )  # fmt: skip
+    waiting = db.session.scalar(
+        sa.select(sa.func.count(VideoAsset.id)).where(
+            VideoAsset.owner_id == owner.id, VideoAsset.processing_status.in_(WAITING)
+        )
+    )
+    if waiting >= config["VIDEOS_WAITING_MAX"]:
+        raise UploadError(
+            429, f"{waiting} of your videos are still being processed. Send this one when "
+            "some of them are ready.",
+        )  # fmt: skip
+    quota = config["UPLOAD_QUOTA_BYTES"]
     used = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(VideoAsset.size_bytes), 0)).where(
             VideoAsset.owner_id == owner.id
         )
     )
-    if used + length > quota:
+    announced = sum(upload.length for upload in pending) - (0 if new else length)
+    if used + announced + length > quota:
         raise UploadError(
             413,
-            f"Your videos already use {used // 2**20} MB of your {quota // 2**20} MB; "
-            "delete some to make room.",
+            f"Your videos already use {(used + announced) // 2**20} MB of your "
+            f"{quota // 2**20} MB; delete some to make room.",
         )
 
 

@@ -1,8 +1,7 @@
 """Getting videos in: resumable (tus) and plain uploads, YouTube links, and the Videos page."""
 
-import errno
+import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
@@ -10,13 +9,20 @@ from flask_login import current_user, login_required
 
 from practika.accounts.models import User
 from practika.core import bp
-from practika.core.incoming import VideoRefused, check_upload_limits, video_from_form
+from practika.core.incoming import (
+    VideoRefused,
+    check_upload_limits,
+    partial_store,
+    video_from_form,
+)
 from practika.core.models import VideoAsset
 from practika.core.services import add_youtube_video, enqueue_processing, store_upload
 from practika.core.uploads import (
+    NO_ROOM,
     OUT_OF_SPACE,
     TUS_VERSION,
     PartialStore,
+    PartialUpload,
     UploadError,
     parse_metadata,
 )
@@ -30,10 +36,6 @@ def _tus_response(status: int, message: str = "", **headers: str) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers.update(headers)
     return response
-
-
-def _partials() -> PartialStore:
-    return PartialStore(Path(current_app.instance_path) / "uploads")
 
 
 def _finish(asset: VideoAsset) -> None:
@@ -71,7 +73,7 @@ def tus_create(owner: User, resume_endpoint: str) -> Response:
         filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
     except UploadError as error:
         return _tus_response(error.status, str(error))
-    upload = _partials().create(owner.id, length, filename)
+    upload = partial_store().create(owner.id, length, filename)
     location = url_for(resume_endpoint, upload_id=upload.id)
     return _tus_response(201, Location=location, **{"Upload-Offset": "0"})
 
@@ -99,43 +101,74 @@ def upload_resume(upload_id: str):
 
 
 def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], str]) -> Response:
-    """HEAD (how far), PATCH (the next piece) and DELETE for ``owner``'s upload; the last
-    piece stores the video, queues it, and names it in X-Video-Asset."""
-    partials = _partials()
-    try:
-        upload = partials.get(upload_id, owner.id)
-        if request.method == "HEAD":
-            return _tus_response(
-                200, **{"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
-            )
-        if request.method == "DELETE":
-            partials.delete(upload_id)
-            return _tus_response(204)
-        if request.mimetype != "application/offset+octet-stream":
-            return _tus_response(415, "Content-Type must be application/offset+octet-stream.")
-        offset = partials.append(upload, int(request.headers.get("Upload-Offset", "-1")),
-                                 request.stream)  # fmt: skip
-    except UploadError as error:
-        return _tus_response(error.status, str(error))
-    except ValueError:
-        return _tus_response(400, "Upload-Offset must be a whole number of bytes.")
-    headers = {"Upload-Offset": str(offset)}
-    if offset == upload.length:
+    """HEAD (how far), PATCH (the next piece) and DELETE for ``owner``'s upload. The piece
+    that completes it stores the video, queues it, and names it in X-Video-Asset (HEAD on a
+    finished upload names it too, for a client that lost that answer)."""
+    partials = partial_store()
+    if request.method == "HEAD":
         try:
+            upload = partials.get(upload_id, owner.id)
+        except UploadError as error:
+            return _tus_response(error.status, str(error))
+        return _tus_response(200, **{"Upload-Length": str(upload.length)},
+                             **_progress(upload, status_url))  # fmt: skip
+    upload = None
+    try:
+        with partials.writing(upload_id, owner.id) as upload:
+            if request.method == "DELETE":
+                partials.delete(upload_id)
+                return _tus_response(204)
+            if request.mimetype != "application/offset+octet-stream":
+                return _tus_response(415, "Content-Type must be application/offset+octet-stream.")
+            offset = _offset_header()
+            if upload.finished and offset == upload.length:  # the last piece, sent again
+                return _tus_response(204, **_progress(upload, status_url))
+            before = upload.offset
+            partials.append(upload, offset, request.stream)
+            if upload.offset == upload.length:
+                _complete(partials, upload, owner, before)
+            return _tus_response(204, **_progress(upload, status_url))
+    except UploadError as error:
+        where = _progress(upload, status_url) if upload is not None else {}
+        return _tus_response(error.status, str(error), **where)
+
+
+def _offset_header() -> int:
+    try:
+        return int(request.headers.get("Upload-Offset", ""))
+    except ValueError:
+        raise UploadError(400, "Upload-Offset must be a whole number of bytes.") from None
+
+
+def _progress(upload: PartialUpload, status_url: Callable[[VideoAsset], str]) -> dict[str, str]:
+    headers = {"Upload-Offset": str(upload.offset)}
+    if upload.finished:
+        asset = db.session.get(VideoAsset, uuid.UUID(upload.asset_id))
+        if asset is not None:
+            headers |= {"X-Video-Asset": upload.asset_id, "X-Video-Status": status_url(asset)}
+    return headers
+
+
+def _complete(partials: PartialStore, upload: PartialUpload, owner: User, before: int) -> None:
+    """Make the whole upload a video, once (the caller holds the upload's lock). If it
+    cannot be stored now, the last piece is cut back off, so the upload stays resumable
+    and the client sends that piece again later: never a finished upload without a video."""
+    try:
+        with partials.owner_lock(owner.id):  # two uploads finishing at once: one quota
+            check_upload_limits(owner, upload.length, new=False)
             with partials.open(upload) as stream:
                 asset = store_upload(stream, owner=owner, filename=upload.filename)
-        except OSError as error:
-            if error.errno != errno.ENOSPC:
+            db.session.commit()
+    except (UploadError, OSError) as error:
+        db.session.rollback()
+        partials.cut_back(upload, before)
+        if isinstance(error, OSError):
+            if error.errno not in NO_ROOM:
                 raise
-            db.session.rollback()  # storage left no partial object; the upload is kept
-            return _tus_response(507, OUT_OF_SPACE)
-        _finish(asset)
-        partials.delete(upload_id)
-        headers |= {
-            "X-Video-Asset": str(asset.id),
-            "X-Video-Status": status_url(asset),
-        }
-    return _tus_response(204, **headers)
+            raise UploadError(507, OUT_OF_SPACE) from None
+        raise
+    partials.finish(upload, str(asset.id))
+    enqueue_processing(asset)
 
 
 @bp.get("/core/videos/")

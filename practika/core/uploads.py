@@ -3,7 +3,13 @@
 A phone on a bad network sends the video in pieces; after a dropped connection the client
 asks how many bytes arrived (HEAD) and goes on from there (PATCH at that offset). Pieces are
 appended to a partial file under ``instance/uploads/``; when the last byte is in, the file
-goes through ``store_upload`` like any upload and the partial is removed.
+goes through ``store_upload`` like any upload, the partial's bytes are removed and its record
+names the new asset, so a client that lost the answer learns it from HEAD.
+
+One request at a time writes an upload: each holds an exclusive lock on the upload's record
+(``writing``) and reads the offset again under it, so two PATCHes at the same offset cannot
+both append, and the last piece makes one asset. The offset is what is on disk, byte for
+byte: a write that fails part-way (a full disk) is cut back to the last byte written.
 
 Partial uploads live on the web host that received them: behind several web hosts, route
 ``/core/uploads/`` with sticky sessions, or put the folder on shared storage.
@@ -14,16 +20,21 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
+import fcntl
 import json
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
+# A write that cannot go on for lack of room: a full disk, a quota, a file-size limit.
+NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+BUSY = "This upload is receiving another piece right now. Try again in a moment."
 OUT_OF_SPACE = (
     "The server is out of storage space right now. What you sent is kept: try again later "
     "and the upload goes on from there."
@@ -46,6 +57,11 @@ class PartialUpload:
     length: int
     filename: str
     offset: int = 0
+    asset_id: str | None = None  # set once the upload has become a video
+
+    @property
+    def finished(self) -> bool:
+        return self.asset_id is not None
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -79,38 +95,105 @@ class PartialStore:
         meta.write_text(json.dumps(asdict(upload)))
         return upload
 
-    def get(self, upload_id: str, owner_id: int) -> PartialUpload:
-        """The upload, with the offset the server really has; 404 for anyone but its owner."""
+    def _read(self, upload_id: str) -> PartialUpload:
         data, meta = self._paths(upload_id)
         try:
             upload = PartialUpload(**json.loads(meta.read_text()))
-            upload.offset = data.stat().st_size
+            upload.offset = upload.length if upload.finished else data.stat().st_size
         except (FileNotFoundError, ValueError, TypeError):
             raise UploadError(404, "no such upload") from None
+        return upload
+
+    def get(self, upload_id: str, owner_id: int) -> PartialUpload:
+        """The upload, with the offset the server really has; 404 for anyone but its owner."""
+        upload = self._read(upload_id)
         if upload.owner_id != owner_id:
             raise UploadError(404, "no such upload")
         return upload
 
+    @contextmanager
+    def writing(self, upload_id: str, owner_id: int) -> Iterator[PartialUpload]:
+        """The upload, read under an exclusive lock that no other request (in any process on
+        this host) can take until the block ends; 423 while another request holds it."""
+        _, meta = self._paths(upload_id)
+        try:
+            fd = os.open(meta, os.O_RDONLY)
+        except FileNotFoundError:
+            raise UploadError(404, "no such upload") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UploadError(423, BUSY) from None
+            yield self.get(upload_id, owner_id)  # the offset as it is now, under the lock
+        finally:
+            os.close(fd)  # and the lock with it
+
+    @contextmanager
+    def owner_lock(self, owner_id: int) -> Iterator[None]:
+        """One owner's uploads become videos one at a time (on this host): the quota is
+        checked and the video stored under this lock, so two cannot both fit in the room
+        for one."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / f"owner-{int(owner_id)}.lock").open("a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield
+
     def append(self, upload: PartialUpload, offset: int, stream: BinaryIO) -> int:
-        """Append the body at ``offset``; returns the new offset. Never past the length."""
-        if offset != upload.offset:
+        """Append the body at ``offset`` (hold ``writing``); returns the new offset. Never
+        past the length; the bytes on disk are exactly the bytes counted."""
+        if upload.finished or offset != upload.offset:
             raise UploadError(409, f"Upload-Offset {offset} does not match {upload.offset}")
         data, _ = self._paths(upload.id)
-        with data.open("ab", buffering=0) as out:
+        with data.open("r+b", buffering=0) as out:
+            out.seek(upload.offset)
             try:
                 while chunk := stream.read(CHUNK):
                     if upload.offset + len(chunk) > upload.length:
                         raise UploadError(413, "more bytes than the Upload-Length announced")
-                    out.write(chunk)
-                    upload.offset += len(chunk)
+                    view = memoryview(chunk)
+                    while view:  # a full disk writes short first, then refuses
+                        written = out.write(view)
+                        upload.offset += written
+                        view = view[written:]
             except OSError as error:
-                if error.errno != errno.ENOSPC:
+                if error.errno not in NO_ROOM:
                     raise  # a dropped connection: what arrived is kept, the client resumes
-                out.truncate(upload.offset)  # no half-written piece left behind
                 raise UploadError(507, OUT_OF_SPACE) from None
             finally:
+                out.truncate(upload.offset)  # nothing on disk that was not counted
                 os.fsync(out.fileno())
         return upload.offset
+
+    def cut_back(self, upload: PartialUpload, offset: int) -> None:
+        """Forget the bytes past ``offset`` (hold ``writing``): the client sends them again."""
+        data, _ = self._paths(upload.id)
+        with data.open("r+b") as out:
+            out.truncate(offset)
+        upload.offset = offset
+
+    def finish(self, upload: PartialUpload, asset_id: str) -> None:
+        """The upload became ``asset_id`` (hold ``writing``): drop its bytes, keep the record
+        so that a client that lost the answer learns the asset from HEAD."""
+        data, meta = self._paths(upload.id)
+        upload.asset_id = asset_id
+        record = {k: v for k, v in asdict(upload).items() if k != "offset"}
+        tmp = meta.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, meta)  # a new inode: a lock held on the old one guards nothing new
+        data.unlink(missing_ok=True)
+
+    def pending(self, owner_id: int) -> list[PartialUpload]:
+        """The owner's uploads still waiting for bytes (on this host)."""
+        uploads = []
+        for meta in self.root.glob("*.json") if self.root.is_dir() else ():
+            try:
+                upload = self._read(meta.stem)
+            except UploadError:
+                continue  # removed while we looked
+            if upload.owner_id == owner_id and not upload.finished:
+                uploads.append(upload)
+        return uploads
 
     def older_than(self, cutoff: datetime) -> Iterator[str]:
         """Ids of uploads last written before ``cutoff`` (naive UTC): abandoned ones."""
@@ -128,3 +211,10 @@ class PartialStore:
     def delete(self, upload_id: str) -> None:
         for path in self._paths(upload_id):
             path.unlink(missing_ok=True)
+
+    def expire(self, cutoff: datetime) -> int:
+        """Delete the uploads last written before ``cutoff``; how many."""
+        stale = list(self.older_than(cutoff))
+        for upload_id in stale:
+            self.delete(upload_id)
+        return len(stale)
