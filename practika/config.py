@@ -162,9 +162,7 @@ class Config:
         self.UPLOADS_IN_PROGRESS_MAX = parse_int(
             "UPLOADS_IN_PROGRESS_MAX", env.get("UPLOADS_IN_PROGRESS_MAX"), 5
         )
-        self.VIDEOS_WAITING_MAX = parse_int(
-            "VIDEOS_WAITING_MAX", env.get("VIDEOS_WAITING_MAX"), 10
-        )
+        self.VIDEOS_WAITING_MAX = parse_int("VIDEOS_WAITING_MAX", env.get("VIDEOS_WAITING_MAX"), 10)
         self.UPLOAD_EXPIRY_HOURS = parse_int(
             "UPLOAD_EXPIRY_HOURS", env.get("UPLOAD_EXPIRY_HOURS"), 24
         )

@@ -5,6 +5,7 @@ import logging
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from practika.api.problems import problem
@@ -20,12 +21,17 @@ MESSAGES = {
     413: ("Too large", "That file is larger than this site accepts."),
     422: ("Cannot use that", "Something in the request is out of range."),
     429: ("Slow down", "Too many attempts. Please wait a minute and try again."),
+    503: ("Busy", "The site is busy for a moment. Please try again."),
     500: (
         "Something went wrong",
         "We could not finish that. It has been logged; please try again.",
     ),
 }
 
+
+# What a database says when a write waited out its lock timeout (SQLite, PostgreSQL).
+LOCKED = ("database is locked", "lock timeout")
+BUSY = "The site is busy for a moment and could not save that. Please try again."
 
 # When the page itself cannot be rendered (say the database is down and base.html asks who
 # is logged in), this still tells the person what happened.
@@ -75,6 +81,19 @@ def init_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException) -> Response:
         detail = error.description if request.path.startswith("/api/") else None
         return render_error(error.code or 500, detail)
+
+    @app.errorhandler(OperationalError)
+    def _database(error: OperationalError) -> Response:
+        """A write that waited its whole busy timeout for a lock is a busy moment, not a bug:
+        say so, and when to try again, instead of a 500. Anything else is a 500."""
+        db.session.rollback()
+        if not any(words in str(error.orig) for words in LOCKED):
+            app.log_exception((type(error), error, error.__traceback__))
+            return render_error(500)
+        logging.getLogger(__name__).warning("database busy: %s", error.orig)
+        response = render_error(503, BUSY)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(InternalServerError)
     def _internal(error: InternalServerError) -> Response:

@@ -32,6 +32,10 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 
 
+# How long a write waits for another to finish before SQLite gives up on it.
+SQLITE_BUSY_MS = 10_000
+
+
 @sa.event.listens_for(sa.engine.Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:
     """SQLite as a real app database: WAL for concurrent readers, a busy timeout, FKs on."""
@@ -39,7 +43,7 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -21,6 +21,7 @@ from practika.api.tokens import tokens_of
 from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
 from practika.models import utcnow
+from practika.stamps import record_quietly
 
 EMAIL_TAKEN = "That email is used by another account."
 # The form's value, its label, and what preferences["playback_speed"] holds.
@@ -176,14 +177,14 @@ def _record_activity():
     cutoff = now - interval
     if profile.last_activity_at is not None and profile.last_activity_at > cutoff:
         return None
-    db.session.execute(
+    record_quietly(
         sa.update(Profile)
         .where(
             Profile.id == profile.id,
             sa.or_(Profile.last_activity_at.is_(None), Profile.last_activity_at <= cutoff),
         )
         .values(last_activity_at=now, first_login_at=sa.func.coalesce(Profile.first_login_at, now))
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
+        "a profile's last activity",
     )
-    db.session.commit()
     return None

@@ -17,6 +17,7 @@ from practika.accounts.models import User
 from practika.api.models import ApiToken
 from practika.extensions import db
 from practika.models import utcnow
+from practika.stamps import record_quietly
 
 PREFIX = "pk_"
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -61,10 +62,10 @@ def user_for(raw: str) -> tuple[User, ApiToken] | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
-        db.session.execute(
-            sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+        record_quietly(
+            sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now),
+            "an API token's last use",
         )
-        db.session.commit()
     return token.user, token
 
 

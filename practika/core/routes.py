@@ -23,6 +23,7 @@ from practika.htmx import is_htmx
 from practika.metrics import metrics_view
 from practika.models import utcnow
 from practika.permissions import may_view_asset
+from practika.stamps import record_quietly
 from practika.storage import get_storage
 
 
@@ -87,12 +88,12 @@ def _count_access(asset: VideoAsset) -> None:
     """One small UPDATE, not a load-and-save, so concurrent viewings all count. It leaves
     updated_at alone: that is the processing clock the sweep reads."""
     counted = {"access_count": VideoAsset.access_count + 1, "last_accessed": utcnow()}
-    db.session.execute(
+    record_quietly(
         sa.update(VideoAsset)
         .where(VideoAsset.id == asset.id)
-        .values(**counted, updated_at=VideoAsset.updated_at)
+        .values(**counted, updated_at=VideoAsset.updated_at),
+        "a video's view count",
     )
-    db.session.commit()
 
 
 @bp.get("/core/videos/<uuid:asset_id>/status")
