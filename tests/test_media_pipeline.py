@@ -598,6 +598,11 @@ def test_the_ladder_reads_no_further_than_the_validated_duration(small, tmp_path
     assert encoded <= 1.0 + TAIL_SECONDS + 0.1
 
 
+def test_the_playable_remux_copies_no_further_than_the_validated_duration(small, tmp_path):
+    remuxed = remux_faststart(small, tmp_path / "playable.mp4", duration=1.0)  # holds 2 s
+    assert float(ffprobe(remuxed)["format"]["duration"]) <= 1.0 + TAIL_SECONDS + 0.6
+
+
 def test_stored_pixels_count_even_when_their_shape_narrows_the_picture(squeezed):
     facts = probe(squeezed)
     assert (facts.display_width, facts.display_height) == (4096, 2160)  # within the limits

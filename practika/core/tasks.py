@@ -198,7 +198,7 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     renditions: dict[str, dict[str, Any]] = {}
     if playable_by_remux(facts):
         _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
-        playable = remux_faststart(source, workdir / "playable.mp4", **tools)
+        playable = remux_faststart(source, workdir / "playable.mp4", duration=duration, **tools)
         source_bitrate = source.stat().st_size * 8 / duration
         top = reusable_top_rung(facts, ladder, source_bitrate)
         name = top.name if top else PLAYABLE  # the remux is the top rung, or stands in

@@ -46,14 +46,22 @@ SHORT_TIMEOUT_SECONDS = 300.0
 
 
 def remux_faststart(
-    src: Path, dst: Path, *, ffmpeg_binary: str = "ffmpeg", timeout: float = SHORT_TIMEOUT_SECONDS
+    src: Path,
+    dst: Path,
+    *,
+    duration: float | None = None,
+    ffmpeg_binary: str = "ffmpeg",
+    timeout: float = SHORT_TIMEOUT_SECONDS,
 ) -> Path:
     """Copy the streams into an MP4 with ``+faststart`` and no metadata: playable in seconds.
 
     Only for sources ``ladder.playable_by_remux`` accepts. Rotation is side data, not
-    metadata, so it survives and the video still plays upright.
+    metadata, so it survives and the video still plays upright. With the validated
+    ``duration`` it copies no further, like the ladder.
     """
-    source = open_input(src)
+    source = open_input(
+        src, **({} if duration is None else {"t": f"{duration + TAIL_SECONDS:.3f}"})
+    )
     output = ffmpeg.output(source["V:0"], source["a:0?"], str(dst), c="copy", **MP4)
     return _write(output, dst, ffmpeg_binary, timeout)
 
