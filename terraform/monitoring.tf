@@ -75,7 +75,7 @@ resource "aws_cloudwatch_metric_alarm" "http_5xx_rate" {
 
 resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   alarm_name          = "${local.name}-unhealthy-web-tasks"
-  alarm_description   = "A web task has failed /core/health/ for 5 minutes. The check fails when the database, Redis, S3, FFmpeg or every RQ worker is down: read the failing list in its JSON."
+  alarm_description   = "A web task has failed the load balancer's liveness check (/core/live: the process answers and reaches the database) for 5 minutes. /core/health/ names the failing dependency."
   namespace           = "AWS/ApplicationELB"
   metric_name         = "UnHealthyHostCount"
   dimensions          = merge(local.alb_dimensions, { TargetGroup = aws_lb_target_group.web.arn_suffix })

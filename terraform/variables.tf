@@ -230,13 +230,13 @@ variable "web_max_count" {
 }
 
 variable "worker_min_count" {
-  description = "Fewest worker tasks. At least 1: /core/health/ (the load balancer's health check) answers 503 while no RQ worker is running, and the worker also runs the sweep that re-enqueues lost jobs."
+  description = "Fewest worker tasks. At least 1: nothing is processed, mailed or swept (the sweep re-enqueues lost jobs) without a worker, and /core/health/ (monitoring, deploys) answers 503 while none runs."
   type        = number
   default     = 1
 
   validation {
     condition     = var.worker_min_count >= 1
-    error_message = "worker_min_count must be at least 1: without a worker the web health check fails."
+    error_message = "worker_min_count must be at least 1: without a worker no video is processed and no mail is sent."
   }
 }
 
