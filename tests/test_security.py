@@ -1,15 +1,18 @@
 """Cross-cutting protections: CSRF, security headers, cookies, error pages, request logs."""
 
+import io
 import json
 import logging
 import re
+from contextlib import contextmanager
 
 import pytest
+from flask import url_for
 
 from practika import create_app
 from practika.errors import MESSAGES
 from practika.security import CONTENT_SECURITY_POLICY
-from tests.conftest import PASSWORD, make_config
+from tests.conftest import PASSWORD, log_in, make_config
 
 
 @pytest.fixture
@@ -202,3 +205,79 @@ def test_links_in_mail_never_follow_the_request_host(app):
     with app.test_request_context("/", base_url="http://attacker.example"):
         link = absolute_url("accounts.reset_password", token="abc")
     assert link == "https://practika.example.com/accounts/reset/abc"
+
+
+# ---- No secret in a log line ------------------------------------------------------------
+
+
+@contextmanager
+def json_log_lines():
+    """The JSON lines the app writes in production (configure_logging's formatter on the
+    root logger), as a list that fills while the block runs."""
+    from practika.weblog import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    lines: list[str] = []
+    try:
+        yield lines
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        lines.extend(stream.getvalue().splitlines())
+
+
+def test_mailed_tokens_and_the_session_token_never_reach_a_log_line(app, client, teacher):
+    from practika.accounts.tokens import Purpose, make_token
+
+    reset = make_token(teacher, Purpose.RESET_PASSWORD)
+    verify = make_token(teacher, Purpose.VERIFY_EMAIL)
+    change = make_token(teacher, Purpose.CHANGE_EMAIL, email="new@example.com")
+    invitation = "inv-" + "s3cret" * 6
+    with json_log_lines() as lines:
+        client.get(f"/accounts/reset/{reset}")
+        client.get(f"/accounts/verify/{verify}")
+        client.get(f"/accounts/email/{change}")
+        client.get(f"/accounts/signup?invitation={invitation}")
+        log_in(client, teacher.email)
+        client.get("/exercises/")
+        client.post("/accounts/verify/resend")
+    logged = "\n".join(lines)
+    for secret in (reset, verify, change, invitation, teacher.session_token):
+        assert secret not in logged
+    requests = [json.loads(line) for line in lines if '"logger": "practika.request"' in line]
+    paths = [line["path"] for line in requests]
+    assert "/accounts/reset/[redacted]" in paths and "/accounts/verify/[redacted]" in paths
+    assert "/accounts/email/[redacted]" in paths
+    assert "/accounts/verify/resend" in paths  # a route's own name is no secret
+    assert requests[-1]["user_id"] == str(teacher.id)  # who it was, without their token
+
+
+def test_a_crash_on_a_link_with_a_token_logs_the_place_not_the_token(app, client, monkeypatch):
+    def crash(token, purpose):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("practika.accounts.routes.read_token", crash)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # logged and answered, as in production
+    with json_log_lines() as lines:
+        assert client.get("/accounts/reset/tok.en.secret").status_code == 500
+    logged = "\n".join(lines)
+    assert "tok.en.secret" not in logged
+    assert "Exception on /accounts/reset/[redacted] [GET]" in logged
+
+
+def test_every_route_that_takes_a_token_in_its_path_is_redacted(app):
+    """The redaction names the routes' shapes; a new route with a <token> must join it."""
+    from practika.weblog import redact
+
+    rules = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments]
+    assert len(rules) >= 3
+    with app.test_request_context():
+        for rule in rules:
+            path = url_for(rule.endpoint, token="s3cret.t0ken")
+            assert "s3cret" not in redact(path), rule.rule
