@@ -41,6 +41,7 @@ from practika.extensions import db
 from practika.mail_outbox import MailStatus, OutgoingMail
 from practika.models import utcnow
 from practika.queue import RETRY_DELAYS, attempt_job_id, enqueue, job_alive, retry_delay
+from practika.text import single_line
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,11 @@ def build_message(template: str, to: str, subject: str, **context: Any) -> Email
     """The message, rendered from ``templates/mail/<template>.txt`` and ``.html``.
 
     The HTML part is autoescaped like every page; the text part is not HTML and is not
-    escaped. A CR or LF in ``to`` or ``subject`` is refused (no header injection).
+    escaped. A CR or LF in ``to`` is refused (no header injection). The subject is folded
+    to one line: it is built from names people typed, and a row stored before names were
+    kept to one line must not fail the request whose mail it is.
     """
+    subject = single_line(subject)
     sender = current_app.config["MAIL_FROM"]
     domain = parseaddr(sender)[1].rpartition("@")[2] or "practika.invalid"
     context = {"to": to, "subject": subject, **context}

@@ -1,6 +1,7 @@
-"""Plain text that people typed, shown as HTML safely."""
+"""Plain text that people typed: shown as HTML safely, and names kept to one line."""
 
 import re
+import unicodedata
 
 from markupsafe import Markup, escape
 
@@ -29,3 +30,14 @@ def clock(seconds: float | None) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def single_line(text: str | None) -> str | None:
+    """A name or title as one line: every run of whitespace (line breaks and tabs included)
+    becomes one space, other control characters go, the ends are trimmed. Such text goes
+    into mail subjects, headers and logs, where a line break would end a header (or forge
+    one) and make sending fail after the thing it tells about was saved."""
+    if text is None:
+        return None
+    printable = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) != "Cc")
+    return " ".join(printable.split())

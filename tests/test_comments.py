@@ -253,3 +253,31 @@ def test_the_discussion_comes_as_a_fragment_or_as_its_own_page(client, exercise,
     assert fragment.lstrip().startswith('<section id="discussion"') and "Question" in fragment
     page = client.get(url).get_data(as_text=True)  # without JavaScript: a page
     assert "<html" in page and "Question" in page and 'id="comment-form-new"' in page
+
+
+def test_a_line_break_stored_in_a_name_does_not_break_the_mail_after_the_save(
+    client, exercise, student, teacher
+):
+    """Names are kept to one line when they come in; rows stored before that must not turn
+    the request into a 500 once the attempt or comment is saved (the mail comes after)."""
+    from email import message_from_bytes, policy
+
+    from practika.mail_outbox import OutgoingMail
+
+    exercise.name = "Scales\r\nBcc: everyone@example.com"
+    student.first_name = "Sam\n"
+    db.session.commit()
+    log_in(client, student.email)
+    assert submit(client, exercise, video_asset_id=upload_ahead(client)).status_code == 200
+    attempt = db.session.scalar(sa.select(VideoComment))
+    client.post("/accounts/logout")
+    log_in(client, teacher.email)
+    reply = client.post(f"/comments/{attempt.id}/replies", data={"text": "Ok"}, headers=HTMX)
+    assert reply.status_code == 200
+    stored = db.session.scalars(sa.select(OutgoingMail.message))
+    sent = [message_from_bytes(m, policy=policy.default) for m in stored]
+    assert sorted(m["Subject"] for m in sent) == [
+        "Sam sent an attempt at “Scales Bcc: everyone@example.com”",
+        f"{teacher.display_name} wrote on “Scales Bcc: everyone@example.com”",
+    ]
+    assert all(m["Bcc"] is None for m in sent)

@@ -7,10 +7,12 @@ import re
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from flask import url_for
 
 from practika import create_app
 from practika.errors import MESSAGES
+from practika.extensions import db
 from practika.security import CONTENT_SECURITY_POLICY
 from tests.conftest import PASSWORD, log_in, make_config
 
@@ -281,3 +283,45 @@ def test_every_route_that_takes_a_token_in_its_path_is_redacted(app):
         for rule in rules:
             path = url_for(rule.endpoint, token="s3cret.t0ken")
             assert "s3cret" not in redact(path), rule.rule
+
+
+# ---- Names are one line -------------------------------------------------------------------
+
+BROKEN = "Scales\r\nBcc: everyone@example.com\x00\t "
+FOLDED = "Scales Bcc: everyone@example.com"
+
+
+def test_names_posted_with_line_breaks_are_kept_to_one_line(teacher_client, teacher):
+    from practika.accounts.models import User
+    from practika.api.tokens import issue_token
+    from practika.exercises.models import Exercise
+
+    response = teacher_client.post("/exercises/new", data={"name": BROKEN, "description": "a\nb"})
+    assert response.status_code == 303
+    exercise = db.session.scalar(sa.select(Exercise))
+    assert exercise.name == FOLDED and exercise.description == "a\nb"  # text keeps its lines
+    teacher_client.post("/accounts/profile", data={
+        "first_name": "Tess\r\nX-Evil: 1", "last_name": "Ng\n", "email": teacher.email,
+        "playback_speed": "1",
+    })  # fmt: skip
+    db.session.expire_all()
+    user = db.session.get(User, teacher.id)
+    assert (user.first_name, user.last_name) == ("Tess X-Evil: 1", "Ng")
+    raw = issue_token(teacher, "api", None)[1]
+    db.session.commit()
+    response = teacher_client.patch(
+        f"/api/v1/exercises/{exercise.id}", json={"name": "Arpeggios\nfast"},
+        headers={"Authorization": f"Bearer {raw}"},
+    )  # fmt: skip
+    assert response.status_code == 200 and response.json["name"] == "Arpeggios fast"
+    blank = teacher_client.post("/exercises/new", data={"name": "\r\n\t"})
+    assert blank.status_code == 422 and "Give the exercise a name." in blank.get_data(as_text=True)
+
+
+def test_a_webhook_description_is_one_line(app):
+    from practika.webhooks.services import register_endpoint
+
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    endpoint, _ = register_endpoint("http://127.0.0.1:9/hook", ["attempt.submitted"],
+                                    description=BROKEN)  # fmt: skip
+    assert endpoint.description == FOLDED

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from practika.api.problems import problem
 from practika.numbers import OutOfRange, seconds
+from practika.text import single_line
 
 
 class Invalid(HTTPException):
@@ -33,7 +34,9 @@ def body() -> dict[str, Any]:
 
 
 def text(data: dict, name: str, *, required: bool = False, max_length: int = 5000,
-         errors: dict) -> str | None:  # fmt: skip
+         one_line: bool = False, errors: dict) -> str | None:  # fmt: skip
+    """A string field; with ``one_line`` (names, titles) folded to one line first, as the
+    pages' forms do, so nothing stored breaks a mail subject."""
     value = data.get(name)
     if value is None:
         if required:
@@ -42,6 +45,8 @@ def text(data: dict, name: str, *, required: bool = False, max_length: int = 500
     if not isinstance(value, str):
         errors[name] = "Must be a string."
         return None
+    if one_line:
+        value = single_line(value)
     if required and not value.strip():
         errors[name] = "Must not be empty."
     elif len(value) > max_length:

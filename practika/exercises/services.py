@@ -19,10 +19,11 @@ from practika.core.services import (
 )
 from practika.exercises.models import Exercise
 from practika.extensions import db
+from practika.text import single_line
 
 
 def create_exercise(*, name: str, description: str, author: User) -> Exercise:
-    exercise = Exercise(name=name.strip(), description=description or "", created_by=author)
+    exercise = Exercise(name=single_line(name), description=description or "", created_by=author)
     db.session.add(exercise)
     bump(author.id, "exercises_created", +1)
     return exercise
@@ -79,7 +80,7 @@ def add_clip(exercise: Exercise, start: float, end: float, title: str) -> VideoC
     commits, then queues the cut with ``enqueue_clip``."""
     position = next_clip_position(exercise)
     clip, new = request_clip(
-        exercise.video_asset, start, end, exercise_id=exercise.id, title=title.strip()
+        exercise.video_asset, start, end, exercise_id=exercise.id, title=single_line(title)
     )
     if not new:
         raise ClipError(f"That clip is already marked: “{clip.title or 'untitled'}”.")

@@ -42,6 +42,7 @@ from practika.extensions import db
 from practika.models import utcnow
 from practika.queue import get_queue
 from practika.queue import job_alive as queue_job_alive
+from practika.text import single_line
 from practika.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ def register_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """A new active endpoint and its signing secret (shown once). Raises WebhookError.
     The caller commits."""
-    description = (description or "").strip()
+    description = single_line(description or "")  # shown in lists and logs: one line
     if len(description) > 200:
         raise WebhookError("Keep the description under 200 characters.")
     events = _clean_events(events)
