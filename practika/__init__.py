@@ -75,6 +75,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.jinja_env.globals.update(
         may_edit_comment=permissions.may_edit_comment,
         may_delete_comment=permissions.may_delete_comment,
+        may_retry_video=permissions.may_retry_video,
     )
     init_error_handlers(app)
     init_security_headers(app)

@@ -5,6 +5,7 @@
 - An attempt, and the feedback thread under it: the student who made it, the exercise's
   teacher and staff; nobody else learns it exists (404).
 - A comment is edited by its author and deleted by its author or staff.
+- A failed video is sent back to the workers by its owner or staff.
 - A video is seen by its owner, staff, and whoever may see the exercise or comment it is in.
 
 Views call these and answer 404 when they say no; list queries use the ``*_filter`` forms
@@ -67,6 +68,11 @@ def attempts_filter(user: User, exercise: Exercise) -> sa.ColumnElement[bool]:
     if sees_every_attempt(user, exercise):
         return is_attempt
     return sa.and_(is_attempt, VideoComment.author_id == user.id)
+
+
+def may_retry_video(user: User, asset: VideoAsset) -> bool:
+    """Asked by the retry route and by every page that shows the "Try again" button."""
+    return user.is_staff or asset.owner_id == user.id
 
 
 def may_view_asset(user: User, asset: VideoAsset) -> bool:

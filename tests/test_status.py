@@ -92,3 +92,27 @@ def test_a_private_video_status_is_not_found_for_others(client, student, asset):
 def test_status_needs_a_login(client, asset):
     response = client.get(f"/core/videos/{asset.id}/status", headers=HTMX)
     assert response.headers["HX-Redirect"].startswith("/accounts/login")
+
+
+@pytest.mark.parametrize(
+    ("viewer", "may_retry"), [("student", True), ("staff_user", True), ("teacher", False)]
+)
+def test_the_page_and_its_poll_agree_on_who_may_retry(
+    client, request, teacher, student, viewer, may_retry
+):
+    """One rule (its owner and staff), asked by the pages, the poll and the retry route.
+    A staff user once saw no button on a comment's video until the first poll."""
+    from practika.comments.models import VideoComment
+    from practika.exercises.models import Exercise
+
+    exercise = Exercise(name="Scales", created_by=teacher)
+    video = VideoAsset(owner=student, processing_status="failed", processing_error="Gave up.")
+    db.session.add(VideoComment(exercise=exercise, author=student, text="Mine", video_asset=video))
+    db.session.commit()
+    log_in(client, request.getfixturevalue(viewer).email)
+    page = client.get(f"/comments/exercises/{exercise.id}/discussion").get_data(as_text=True)
+    assert "Gave up." in page
+    assert ("Try again" in page) is may_retry
+    assert ("Try again" in status(client, video)) is may_retry
+    retried = client.post(f"/core/videos/{video.id}/retry", headers=HTMX)
+    assert retried.status_code == (200 if may_retry else 404)

@@ -22,7 +22,7 @@ from practika.extensions import db, limiter
 from practika.htmx import is_htmx
 from practika.metrics import metrics_view
 from practika.models import utcnow
-from practika.permissions import may_view_asset
+from practika.permissions import may_retry_video, may_view_asset
 from practika.stamps import record_quietly
 from practika.storage import get_storage
 
@@ -106,7 +106,7 @@ def video_status(asset_id: uuid.UUID):
     template = (
         "core/_status_note.html" if request.args.get("part") == "note" else "core/_status.html"
     )
-    response = make_response(render_template(template, asset=asset, can_retry=_may_retry(asset)))
+    response = make_response(render_template(template, asset=asset))
     if asset.status == ProcessingStatus.READY:
         response.headers["HX-Trigger"] = json.dumps({"video-ready": str(asset.id)})
     return response
@@ -116,7 +116,7 @@ def video_status(asset_id: uuid.UUID):
 @login_required
 def retry_video(asset_id: uuid.UUID):
     asset = _visible_asset(asset_id)
-    if not _may_retry(asset):
+    if not may_retry_video(current_user, asset):
         abort(404)
     if asset.status == ProcessingStatus.FAILED:
         asset.processing_status = ProcessingStatus.QUEUED
@@ -127,11 +127,7 @@ def retry_video(asset_id: uuid.UUID):
         enqueue_processing(asset)
     if not is_htmx():
         return redirect(url_for("core.index"), 303)
-    return render_template("core/_status.html", asset=asset, can_retry=True)
-
-
-def _may_retry(asset: VideoAsset) -> bool:
-    return current_user.is_staff or asset.owner_id == current_user.id
+    return render_template("core/_status.html", asset=asset)
 
 
 def _visible_clip(clip_id: uuid.UUID) -> VideoClip:
