@@ -15,7 +15,7 @@ from practika.extensions import csrf, db, limiter, login_manager, migrate
 from practika.metrics import init_metrics
 from practika.models import load_all
 from practika.queue import init_queue
-from practika.security import init_host_check, init_security_headers
+from practika.security import init_body_limits, init_host_check, init_security_headers
 from practika.storage import init_storage
 from practika.text import clock, linkify
 from practika.weblog import configure_logging, init_request_logging
@@ -79,5 +79,6 @@ def create_app(config: Config | None = None) -> Flask:
     )
     init_error_handlers(app)
     init_security_headers(app)
+    init_body_limits(app)
     init_host_check(app)
     return app

@@ -1,7 +1,11 @@
-"""Security headers on every response, and the Host names a request may use."""
+"""Security headers on every response, the Host names a request may use, and how large a
+body a request may send."""
 
 from flask import Flask, Response, abort, request
+from flask_login import current_user
 from werkzeug.sansio.utils import host_is_trusted
+
+from practika.api.tokens import PREFIX as API_TOKEN_PREFIX
 
 YOUTUBE_EMBED_ORIGIN = "https://www.youtube-nocookie.com"
 
@@ -59,3 +63,55 @@ def init_host_check(app: Flask) -> None:
 
     # First of all hooks: nothing (CSRF, rate limits, sessions) runs for a foreign Host.
     app.before_request_funcs.setdefault(None, []).insert(0, _check_host)
+
+
+# The endpoints that take a video in their body: resumable (tus) pieces, and the forms and
+# API routes that post a `video` file in one request. Only these, and only for a logged-in
+# user (or an API client with a token), may send up to MAX_CONTENT_LENGTH.
+VIDEO_BODY_ENDPOINTS = {
+    "core.upload_create", "core.upload_resume",
+    "exercises.create", "exercises.edit",
+    "comments.submit", "comments.comment_on_exercise", "comments.reply",
+    "api.upload_video", "api.upload_create", "api.upload_resume",
+}  # fmt: skip
+# Every other body is a form or a JSON document: the longest field is a 5,000-character
+# text, so 1 MiB leaves room for any of them and keeps an anonymous client from making the
+# app read (and parse) a large body before CSRF or a login check turns it away.
+SMALL_BODY_BYTES = 2**20
+# Any one non-file field, held in memory while parsing (Werkzeug also holds each 64 KiB
+# read of a multipart body to this bound, files included, so it must stay well above that).
+FORM_FIELD_BYTES = 256 * 2**10
+FORM_PARTS = 100  # our largest form has a few dozen fields
+
+
+def _may_send_video() -> bool:
+    """Checked before the body is read: the login comes from the session cookie; the API's
+    bearer token only by its shape here, because the API blueprint checks the token itself
+    before any of its views reads the body (and it takes no CSRF token that would)."""
+    if request.blueprint == "api":
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and token.strip().startswith(API_TOKEN_PREFIX)
+    return current_user.is_authenticated
+
+
+def init_body_limits(app: Flask) -> None:
+    """A small body limit on every request, raised to MAX_CONTENT_LENGTH for video uploads
+    by someone logged in. A body past its limit is refused (413) before it is read."""
+
+    def _limit_body() -> None:
+        request.max_form_memory_size = FORM_FIELD_BYTES
+        request.max_form_parts = FORM_PARTS
+        if request.endpoint in VIDEO_BODY_ENDPOINTS and _may_send_video():
+            return  # MAX_CONTENT_LENGTH, the app's setting, applies
+        limit = min(SMALL_BODY_BYTES, app.config["MAX_CONTENT_LENGTH"] or SMALL_BODY_BYTES)
+        request.max_content_length = limit
+        if (request.content_length or 0) > limit:
+            abort(413)
+        # A small form is parsed here, so a form past the limits above is a 413 from this
+        # hook. Parsed first by the rate limiter's key function, the 413 would be taken by
+        # Flask-Limiter for a storage outage (it falls back to counting in memory).
+        _ = request.form
+
+    # Before every other hook: Flask-WTF's CSRF check and the rate limiter's key functions
+    # read the form, and would parse whatever body came first.
+    app.before_request_funcs.setdefault(None, []).insert(0, _limit_body)

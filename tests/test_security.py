@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import os
 import re
 from contextlib import contextmanager
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from practika import create_app
+from practika.core.models import VideoAsset
 from practika.errors import MESSAGES
 from practika.extensions import db
 from practika.security import CONTENT_SECURITY_POLICY
@@ -283,6 +285,88 @@ def test_every_route_that_takes_a_token_in_its_path_is_redacted(app):
         for rule in rules:
             path = url_for(rule.endpoint, token="s3cret.t0ken")
             assert "s3cret" not in redact(path), rule.rule
+
+
+# ---- Large bodies only for uploads by someone logged in -----------------------------------
+
+
+class Unread(io.RawIOBase):
+    """A request body of ``size`` bytes that fails the test if the app reads any of it."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size, self.position = size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.position = offset + (0, self.position, self.size)[whence]
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        raise AssertionError("the body was read")
+
+
+FIVE_MB = 5 * 2**20
+
+
+def post_unread(client, path: str, **headers: str):
+    return client.post(
+        path, input_stream=Unread(FIVE_MB), headers=headers,
+        content_type="multipart/form-data; boundary=x",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["/accounts/login", "/accounts/signup", "/core/uploads/"])
+def test_an_anonymous_large_body_is_refused_before_it_is_read(csrf_app, path):
+    """Before the fix the CSRF check parsed up to 1 GiB from anyone, upload routes included."""
+    response = post_unread(csrf_app.test_client(), path)
+    assert response.status_code == 413
+
+
+def test_a_logged_in_user_sends_a_large_body_only_to_an_upload_route(teacher_client):
+    assert post_unread(teacher_client, "/accounts/profile").status_code == 413
+    big = os.urandom(3 * 2**20)
+    response = teacher_client.post(
+        "/core/uploads/", data={"video": (io.BytesIO(big), "long.mp4")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert db.session.scalar(sa.select(VideoAsset)).size_bytes == len(big)
+
+
+def test_an_api_upload_needs_a_token_before_its_body_is_read(client, teacher):
+    from practika.api.tokens import issue_token
+
+    assert post_unread(client, "/api/v1/videos").status_code == 413
+    forged = post_unread(client, "/api/v1/videos", Authorization="Bearer pk_" + "x" * 43)
+    assert forged.status_code == 401  # the API checks the token before any view reads
+    raw = issue_token(teacher, "uploads", None)[1]
+    db.session.commit()
+    big = os.urandom(3 * 2**20)
+    response = client.post(
+        "/api/v1/videos", data={"video": (io.BytesIO(big), "long.mp4")},
+        headers={"Authorization": f"Bearer {raw}"}, content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 201
+
+
+def test_a_form_has_a_bounded_number_of_parts_and_field_size(client):
+    from practika.security import FORM_FIELD_BYTES, FORM_PARTS
+
+    many = {f"field{n}": "x" for n in range(FORM_PARTS + 1)}
+    response = client.post("/accounts/login", data=many, content_type="multipart/form-data")
+    assert response.status_code == 413
+    huge = {"email": "x" * (FORM_FIELD_BYTES + 1), "password": "y"}
+    response = client.post("/accounts/login", data=huge, content_type="multipart/form-data")
+    assert response.status_code == 413
 
 
 # ---- Names are one line -------------------------------------------------------------------
