@@ -116,3 +116,27 @@ def test_the_exercise_page_and_discussion_run_fixed_numbers_of_queries(client, t
     for other in others:
         talk(other)
     assert [queries(client, page) for page in pages] == few
+
+
+@pytest.mark.parametrize(
+    ("replier", "answered"), [("teacher", True), ("staff_user", True), ("student", False)]
+)
+def test_every_list_agrees_on_what_answered_means(
+    client, request, teacher, student, replier, answered
+):
+    """One rule: someone other than the student wrote in the attempt's thread (only its
+    teacher and staff can). A staff reply once answered the attempt on the student's list
+    and left it awaiting on the teacher's; the student's own follow-up answers nothing."""
+    (exercise,) = exercises(teacher, 1)
+    attempt(exercise, student, answered_by=request.getfixturevalue(replier))
+    log_in(client, teacher.email)
+    listed = client.get("/exercises/").get_data(as_text=True)
+    assert ("1 awaiting feedback" in listed) is not answered
+    rows = client.get(f"/comments/exercises/{exercise.id}/attempts").get_data(as_text=True)
+    assert ("Feedback 1" in rows) is answered and ("Awaiting feedback" in rows) is not answered
+    client.post("/accounts/logout")
+    log_in(client, student.email)
+    listed = client.get("/exercises/").get_data(as_text=True)
+    assert ("Feedback received" in listed) is answered
+    rows = client.get(f"/comments/exercises/{exercise.id}/attempts").get_data(as_text=True)
+    assert ("Feedback 1" in rows) is answered and ("No feedback yet" in rows) is not answered

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -38,6 +39,18 @@ def _with_people():
     return (
         so.joinedload(VideoComment.author).lazyload(User.profile),
         so.joinedload(VideoComment.video_asset),
+    )
+
+
+def is_answered(attempt_id: Any, student_id: Any) -> sa.Exists:
+    """What "the teacher answered" an attempt means, on every list and page, as SQL: someone
+    other than the student wrote in its thread. Only the exercise's teacher and staff may
+    (``may_view_thread``); a staff member's reply is feedback the student reads as such, so
+    it answers the attempt on the teacher's lists as well, and nobody answers it twice."""
+    return (
+        sa.select(Reply.id)
+        .where(Reply.parent_id == attempt_id, Reply.author_id != student_id)
+        .exists()
     )
 
 
@@ -112,11 +125,7 @@ def attempts(reader: User, exercise: Exercise, page: int = 1) -> Attempts:
     replies = (
         sa.select(sa.func.count(Reply.id)).where(Reply.parent_id == VideoComment.id)
     ).scalar_subquery()
-    answered = (
-        sa.select(Reply.id)
-        .where(Reply.parent_id == VideoComment.id, Reply.author_id == exercise.created_by_id)
-        .exists()
-    )
+    answered = is_answered(VideoComment.id, VideoComment.author_id)
     rows = db.session.execute(
         sa.select(VideoComment, replies, answered)
         .options(*_with_people())

@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 
 from practika.accounts.models import User
 from practika.comments.models import CommentKind, VideoComment
+from practika.comments.threads import is_answered
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
@@ -72,20 +73,13 @@ def _matching(query: str) -> sa.ColumnElement[bool]:
 
 
 def _awaiting_feedback(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Per exercise, the attempts its teacher has not answered in their thread yet."""
-    reply = so.aliased(VideoComment)
-    answered = (
-        sa.select(reply.id)
-        .where(reply.parent_id == VideoComment.id, reply.author_id == Exercise.created_by_id)
-        .exists()
-    )
+    """Per exercise, the attempts nobody has answered yet."""
     rows = db.session.execute(
         sa.select(VideoComment.exercise_id, sa.func.count())
-        .join(Exercise, Exercise.id == VideoComment.exercise_id)
         .where(
             VideoComment.exercise_id.in_(ids),
             VideoComment.kind == CommentKind.ATTEMPT,
-            ~answered,
+            ~is_answered(VideoComment.id, VideoComment.author_id),
         )
         .group_by(VideoComment.exercise_id)
     )
@@ -111,19 +105,13 @@ def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, Lat
         )
         .subquery()
     )
-    reply = so.aliased(VideoComment)
-    answered = (
-        sa.select(reply.id)
-        .where(reply.parent_id == ranked.c.id, reply.author_id != student.id)
-        .exists()
-    )
     rows = db.session.execute(
         sa.select(
             ranked.c.exercise_id,
             ranked.c.id,
             ranked.c.created_at,
             ranked.c.processing_status,
-            answered,
+            is_answered(ranked.c.id, student.id),
         ).where(ranked.c.rank == 1)
     )
     return {row[0]: LatestAttempt(*row[1:]) for row in rows}
