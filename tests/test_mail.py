@@ -152,8 +152,9 @@ def test_non_ascii_travels_7bit_clean(mail_app):
 
 
 def test_a_line_break_in_a_header_is_refused(mail_app):
-    with pytest.raises(ValueError):
-        build_message("test", "ana@example.com", "Hi\r\nBcc: victim@example.com")
+    """The address is refused; the subject (built from names people typed) is folded."""
+    msg = build_message("test", "ana@example.com", "Hi\r\nBcc: victim@example.com")
+    assert msg["Subject"] == "Hi Bcc: victim@example.com" and msg["Bcc"] is None
     with pytest.raises(ValueError):
         build_message("test", "ana@example.com\nBcc: victim@example.com", "Hi")
 
