@@ -112,6 +112,6 @@ def init_body_limits(app: Flask) -> None:
         # Flask-Limiter for a storage outage (it falls back to counting in memory).
         _ = request.form
 
-    # Before every other hook: Flask-WTF's CSRF check and the rate limiter's key functions
-    # read the form, and would parse whatever body came first.
+    # Before every other hook but the Host check: Flask-WTF's CSRF check and the rate
+    # limiter's key functions read the form, and would parse whatever body came first.
     app.before_request_funcs.setdefault(None, []).insert(0, _limit_body)

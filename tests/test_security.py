@@ -340,6 +340,13 @@ def test_a_logged_in_user_sends_a_large_body_only_to_an_upload_route(teacher_cli
     )  # fmt: skip
     assert response.status_code == 303
     assert db.session.scalar(sa.select(VideoAsset)).size_bytes == len(big)
+    tus = {"Tus-Resumable": "1.0.0"}  # and a resumable upload's piece
+    created = teacher_client.post("/core/uploads/", headers={**tus, "Upload-Length": str(len(big))})
+    piece = teacher_client.patch(
+        created.headers["Location"], data=big,
+        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+    assert piece.status_code == 204 and piece.headers["Upload-Offset"] == str(len(big))
 
 
 def test_an_api_upload_needs_a_token_before_its_body_is_read(client, teacher):
