@@ -43,9 +43,14 @@ PATH_ID = {"in": "path", "required": True, "schema": {"type": "string"}}
 BINARY = {"type": "string", "format": "binary"}
 # The resumable protocol answers in tus' own way: plain text, the state in headers.
 TUS_ERRORS = {
-    "401": ERRORS["401"], "422": ERRORS["422"], "429": ERRORS["429"],
+    "401": ERRORS["401"], "422": ERRORS["422"],
+    "429": {"description": "Too many requests for this token (problem details), or too many "
+            "uploads in progress or videos waiting to be processed (the text says which)",
+            "content": {"application/problem+json": {"schema": _ref("Problem")},
+                        "text/plain": {"schema": {"type": "string"}}}},
     "4XX": {"description": "The protocol or a limit refused it (404: no such upload of "
-            "yours; 409: not at that offset; 413: too large); the text says why",
+            "yours; 409: not at that offset; 413: too large; 423: another piece is being "
+            "written, retry); the text says why",
             "content": {"text/plain": {"schema": {"type": "string"}}}},
     "507": {"description": "The server is out of space: the upload is kept, resume it later",
             "content": {"text/plain": {"schema": {"type": "string"}}}},
