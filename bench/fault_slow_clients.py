@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from practika.demo import DEMO_ACCOUNTS  # noqa: E402
 from tests.services import free_port, wait_for  # noqa: E402
 from tests.stack.slow_clients import SlowClients, answers, make_run  # noqa: E402
 
@@ -92,7 +93,8 @@ def _log_in(base: str) -> str:
     session = requests.Session()
     form = session.get(base + "/accounts/login", timeout=10).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)[1]
-    fields = {"csrf_token": token, "email": "teacher@practika.test", "password": "practika-teacher"}
+    teacher = DEMO_ACCOUNTS[0]
+    fields = {"csrf_token": token, "email": teacher.email, "password": teacher.password}
     done = session.post(base + "/accounts/login", data=fields, timeout=10, allow_redirects=False)
     assert done.status_code == 303, done.status_code
     return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
