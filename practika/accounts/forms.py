@@ -96,3 +96,7 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
         validators=[DataRequired(message="Enter your current password."), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.password.label.text = "New password"  # beside the current one, say which
