@@ -249,10 +249,10 @@ def deliver(mail_id: str, attempt: int) -> None:
 
 
 def _retry_or_give_up(mail_id: uuid.UUID, attempt: int, template: str, error: Exception) -> None:
-    reason = f"{type(error).__name__}: {error}".replace("\r", " ").replace("\n", " ")[:500]
+    reason = single_line(f"{type(error).__name__}: {error}")[:500]
     if attempt >= MAX_ATTEMPTS:
         log.error("mail %s failed for good after %d attempts: %s", mail_id, attempt, reason)
-        values: dict[str, Any] = {"status": MailStatus.FAILED}
+        values: dict[str, Any] = {"status": MailStatus.FAILED, "message": b""}
     else:
         delay = retry_delay(attempt)
         log.warning("mail %s attempt %d failed (%s); trying again in %d s", mail_id, attempt,
@@ -283,7 +283,7 @@ def sweep() -> dict[str, int]:
             break
         attempt = mail.attempts + 1
         if attempt > MAX_ATTEMPTS:  # its last attempt died with its worker
-            mail.status = MailStatus.FAILED
+            mail.status, mail.message = MailStatus.FAILED, b""
             db.session.commit()
             continue
         mail.job_id = attempt_job_id("mail", mail.id, attempt)

@@ -2,7 +2,8 @@
 
 The row keeps the rendered bytes, so a retry, or a delivery the sweep enqueues again after
 Redis lost it, sends the very same message (Message-ID included). Once sent, the bytes are
-dropped: a reset link in them must not outlive its delivery in the database.
+dropped, and so are they once it fails for good: a reset link in them must not outlive
+its delivery in the database.
 """
 
 from __future__ import annotations

@@ -21,16 +21,21 @@ class OutOfRange(ValueError):
 
 
 def seconds(value: object, name: str = "Time") -> float:
-    """``value`` as a moment of a video, in seconds: a finite number from 0 to a day."""
+    """``value`` as a moment of a video, in seconds: a finite number from 0 to a day.
+    ``name`` starts the message; empty, it reads "Must be ...", for a field's own error."""
     if isinstance(value, bool):
-        raise OutOfRange(f"{name} must be a number of seconds.")
+        raise OutOfRange(_must(name, "a number of seconds."))
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise OutOfRange(f"{name} must be a number of seconds.") from None
+        raise OutOfRange(_must(name, "a number of seconds.")) from None
     if not math.isfinite(number) or not 0 <= number <= MAX_SECONDS:
-        raise OutOfRange(f"{name} must be a number of seconds from 0 to {MAX_SECONDS}.")
+        raise OutOfRange(_must(name, f"a number of seconds from 0 to {MAX_SECONDS}."))
     return number
+
+
+def _must(name: str, what: str) -> str:
+    return f"{name} must be {what}" if name else f"Must be {what}"
 
 
 def page_arg(name: str = "page") -> int:

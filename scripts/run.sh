@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.."
 PORT=${PORT:-8000}
 export FLASK_APP=wsgi
 export INSTANCE_PATH=${INSTANCE_PATH:-$PWD/instance}
+# Links in mail are built on BASE_URL: point them at the port this run serves, unless the
+# environment or .env names the site's address.
+if [ -z "${BASE_URL:-}" ] && ! grep -qs '^BASE_URL=' .env; then
+  export BASE_URL="http://127.0.0.1:$PORT"
+fi
 instance=$INSTANCE_PATH
 mkdir -p "$instance"
 say() { printf '\033[1mpractika:\033[0m %s\n' "$*"; }

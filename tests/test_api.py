@@ -158,6 +158,15 @@ def test_a_moment_must_be_a_finite_number_of_seconds(call, exercise, raw):
     assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 0
 
 
+def test_a_nul_character_in_text_is_dropped_not_a_500(call, exercise):
+    """JSON may carry U+0000; PostgreSQL's text columns refuse it (a 500 there before)."""
+    path = f"/exercises/{exercise['id']}/comments"
+    answer = call(
+        "other", "POST", path, data='{"text": "x\\u0000y"}', content_type="application/json"
+    )
+    assert answer.status_code == 201 and answer.json["text"] == "xy"
+
+
 def test_resumable_upload_through_the_api(call):
     tus = {"Tus-Resumable": "1.0.0"}
     created = call("student", "POST", "/uploads/", headers={**tus, "Upload-Length": "1000"})

@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from practika.accounts.errors import AccountError
@@ -198,9 +199,11 @@ def request_email_change(user: User, email: str) -> None:
 def confirm_email_change(token: str) -> User:
     """Move the account to the address the link confirms (raises TokenError)."""
     user, email = read_email_change(token)
-    taken = db.session.scalar(sa.select(User.id).where(User.email == email, User.id != user.id))
-    if taken is not None:
-        raise TokenError("That address is now used by another account.")
     user.email = email
     user.profile.email_verified_at = utcnow()
+    try:
+        db.session.flush()  # the unique index decides, even against a sign-up this instant
+    except IntegrityError:
+        db.session.rollback()
+        raise TokenError("That address is now used by another account.") from None
     return user

@@ -10,7 +10,6 @@ from werkzeug.exceptions import HTTPException
 
 from practika.api.problems import problem
 from practika.numbers import OutOfRange, seconds
-from practika.text import single_line
 
 
 class Invalid(HTTPException):
@@ -34,9 +33,7 @@ def body() -> dict[str, Any]:
 
 
 def text(data: dict, name: str, *, required: bool = False, max_length: int = 5000,
-         one_line: bool = False, errors: dict) -> str | None:  # fmt: skip
-    """A string field; with ``one_line`` (names, titles) folded to one line first, as the
-    pages' forms do, so nothing stored breaks a mail subject."""
+         errors: dict) -> str | None:  # fmt: skip
     value = data.get(name)
     if value is None:
         if required:
@@ -45,8 +42,7 @@ def text(data: dict, name: str, *, required: bool = False, max_length: int = 500
     if not isinstance(value, str):
         errors[name] = "Must be a string."
         return None
-    if one_line:
-        value = single_line(value)
+    value = value.replace("\x00", "")  # JSON allows it, no text column takes it (PostgreSQL)
     if required and not value.strip():
         errors[name] = "Must not be empty."
     elif len(value) > max_length:
@@ -64,7 +60,7 @@ def number(data: dict, name: str, *, required: bool = False, errors: dict) -> fl
         errors[name] = "Must be a number of seconds."
         return None
     try:
-        return seconds(value, "This")
+        return seconds(value, "")
     except OutOfRange as error:
         errors[name] = str(error)
         return None
