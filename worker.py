@@ -16,16 +16,11 @@ import threading
 
 from rq import Worker
 
-from practika import (
-    create_app,
-    mail,  # noqa: F401 - job functions imported up front
-)
-from practika.core import tasks  # noqa: F401
+from practika import create_app
 from practika.extensions import db
 from practika.metrics import publish_queue_metrics
 from practika.queue import QUEUE_NAMES, get_redis
-from practika.sweep import sweep
-from practika.webhooks import delivery as webhook_delivery  # noqa: F401 - the webhook job too
+from practika.sweep import sweep  # and with it every job module (tasks, mail, delivery) up front
 
 log = logging.getLogger("practika.worker")
 

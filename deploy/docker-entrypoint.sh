@@ -85,5 +85,5 @@ case "$role" in
     ;;
 esac
 
-[ $# -gt 0 ] || { say "no command given (roles: web, worker, migrate)"; exit 64; }
+[ $# -gt 0 ] || { say "no command given (roles: web, proxy, live, worker, migrate)"; exit 64; }
 exec "$@"

@@ -1,7 +1,7 @@
 """Gunicorn settings for Practika: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
 
-Uploads stream through the web process to storage; threads keep a worker answering status
-polls while one request stores an upload. Gunicorn's own lines are JSON
+nginx hands every request over whole (deploy/nginx.conf); threads keep a worker answering
+status polls while one request stores an upload. Gunicorn's own lines are JSON
 like the app's; the app logs one line per request itself (with its request id), so
 gunicorn's access log is off.
 
@@ -37,8 +37,8 @@ worker_class = "gthread"
 # Never bound where clients reach it: nginx stands in front everywhere and hands gunicorn
 # whole bodies at loopback speed (deploy/nginx.conf), because a client sending its body
 # slowly would hold a gthread thread for as long as it liked. The timeout covers the longest
-# work one request does (a 1 GiB video posted in one request, hashed and stored) and a
-# direct `gunicorn` run for development, where a 5 MB tus piece on a slow link takes ~160 s.
+# work one request does: a 1 GiB video posted in one request, hashed and stored (nginx's
+# proxy_read_timeout waits as long).
 timeout = int(os.environ.get("WEB_TIMEOUT", "300"))
 # Longer than nginx's upstream keepalive (60 s) so nginx, not gunicorn, closes idle
 # connections: a request never lands on a connection gunicorn is closing.

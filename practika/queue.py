@@ -1,4 +1,5 @@
-"""Redis and the RQ queues: the one way every kind of job is enqueued, retried and checked.
+"""Redis and the RQ queues: how videos, clips and mail are enqueued, retried and checked
+(webhook deliveries share ``job_alive`` and still retry with RQ's own Retry).
 
 The database row is the truth and the outbox; a job only carries an id. Each attempt of a
 piece of work is its own job, named ``<kind>-<row id>-<attempt>`` and recorded on the row
@@ -87,7 +88,7 @@ def job_alive(queue: str, job_id: str | None) -> bool:
 
     A started job whose worker was killed stays ``started`` in RQ until another worker
     cleans up, minutes later; so a started job counts as alive only within its timeout.
-    Long jobs (videos, clips) are judged by their row's heartbeat instead.
+    Long jobs (videos, clips) are judged by their row's heartbeat as well.
     """
     if not job_id:
         return False

@@ -6,6 +6,7 @@ from flask_login import current_user
 from werkzeug.sansio.utils import host_is_trusted
 
 from practika.api.tokens import PREFIX as API_TOKEN_PREFIX
+from practika.api.tokens import bearer_token
 
 YOUTUBE_EMBED_ORIGIN = "https://www.youtube-nocookie.com"
 
@@ -89,8 +90,7 @@ def _may_send_video() -> bool:
     bearer token only by its shape here, because the API blueprint checks the token itself
     before any of its views reads the body (and it takes no CSRF token that would)."""
     if request.blueprint == "api":
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and token.strip().startswith(API_TOKEN_PREFIX)
+        return bearer_token().startswith(API_TOKEN_PREFIX)
     return current_user.is_authenticated
 
 

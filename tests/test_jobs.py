@@ -24,7 +24,7 @@ from practika.queue import connect, get_queue, get_redis
 from practika.storage import get_storage
 from practika.sweep import sweep
 from tests.conftest import log_in, running_worker
-from tests.services import kill_tree
+from tests.services import kill_tree, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -185,12 +185,12 @@ def test_a_worker_killed_mid_job_is_noticed_and_the_video_retried(app, teacher, 
             "SWEEP_INTERVAL_SECONDS": "1"}  # fmt: skip
     with running_worker(app, **fast) as first:
         assert enqueue_processing(asset)
-        wait_until(lambda: reload(asset.id).processing_status == "processing", 60)
+        wait_for(lambda: reload(asset.id).processing_status == "processing", 60, "processing")
         kill_tree(first.pid)
         first.wait()
     assert reload(asset.id).processing_status == "processing"  # left behind
     with running_worker(app, **fast):
-        wait_until(lambda: reload(asset.id).status.is_terminal, 120)
+        wait_for(lambda: reload(asset.id).status.is_terminal, 120, "a terminal state")
     asset = reload(asset.id)
     assert asset.processing_status == "ready", asset.processing_error
     assert asset.attempts == 2
@@ -234,13 +234,6 @@ def test_a_stuck_clip_is_retried_then_failed_so_its_fragment_stops_polling(
     log_in(client, "tess@example.com")  # the teacher (the job closed the session)
     fragment = client.get(f"/core/clips/{clip_id}/status").get_data(as_text=True)
     assert CLIP_GAVE_UP in fragment and "hx-trigger" not in fragment
-
-
-def wait_until(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout} s"
-        time.sleep(0.2)
 
 
 def test_a_real_worker_processes_an_upload_while_the_status_fragment_polls(

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from practika.extensions import db
 from practika.models import utcnow
+from practika.text import single_line
 
 
 class RoleName(StrEnum):
@@ -58,6 +59,10 @@ class User(UserMixin, db.Model):
     @so.validates("email")
     def _normalize_email(self, _key: str, email: str) -> str:
         return normalize_email(email)
+
+    @so.validates("first_name", "last_name")
+    def _one_line(self, _key: str, value: str | None) -> str | None:
+        return single_line(value)  # names reach mail subjects and logs: never a line break
 
     def set_password(self, password: str) -> None:
         """Set the password and end every session that used the old one."""

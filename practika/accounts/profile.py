@@ -22,7 +22,6 @@ from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
 from practika.models import utcnow
 from practika.stamps import record_quietly
-from practika.text import single_line
 
 EMAIL_TAKEN = "That email is used by another account."
 # The form's value, its label, and what preferences["playback_speed"] holds.
@@ -56,13 +55,13 @@ class ProfileForm(FlaskForm):
     # those are the admin's, and a posted value is simply not read.
     first_name = StringField(
         "First name",
-        filters=[single_line],
+        filters=[_strip],
         validators=[Length(max=150, message="Use at most 150 characters.")],
         render_kw={"autocomplete": "given-name"},
     )
     last_name = StringField(
         "Last name",
-        filters=[single_line],
+        filters=[_strip],
         validators=[Length(max=150, message="Use at most 150 characters.")],
         render_kw={"autocomplete": "family-name"},
     )

@@ -127,7 +127,7 @@ def list_exercises():
 def _exercise_fields(data: dict, *, creating: bool) -> tuple[dict, dict]:
     errors: dict[str, str] = {}
     fields = {
-        "name": text(data, "name", required=creating, max_length=200, one_line=True, errors=errors),
+        "name": text(data, "name", required=creating, max_length=200, errors=errors),
         "description": text(data, "description", errors=errors),
         "youtube_url": text(data, "youtube_url", max_length=255, errors=errors),
     }
@@ -197,7 +197,7 @@ def create_clip(exercise_id: str):
     data, errors = body(), {}
     start = number(data, "start", required=True, errors=errors)
     end = number(data, "end", required=True, errors=errors)
-    title = text(data, "title", max_length=200, one_line=True, errors=errors) or ""
+    title = text(data, "title", max_length=200, errors=errors) or ""
     if errors:
         raise Invalid(errors)
     if exercise.video_asset is None:

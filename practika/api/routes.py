@@ -10,7 +10,7 @@ from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
 from practika.api import bp
-from practika.api.tokens import user_for
+from practika.api.tokens import bearer_token, user_for
 from practika.extensions import csrf, limiter
 
 csrf.exempt(bp)
@@ -35,8 +35,7 @@ PUBLIC = {"api.openapi"}
 def _authenticate() -> None:
     if request.endpoint in PUBLIC:
         return
-    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-    found = user_for(raw.strip()) if scheme.lower() == "bearer" else None
+    found = user_for(bearer_token())
     if found is None:
         raise Unauthorized("Send a valid API token: Authorization: Bearer <token>.")
     g.api_user, g.api_token = found

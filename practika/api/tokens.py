@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import request
 
 from practika.accounts.models import User
 from practika.api.models import ApiToken
@@ -51,6 +52,12 @@ def revoke_all_tokens(user: User) -> None:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def bearer_token() -> str:
+    """The token a request sends as ``Authorization: Bearer <token>``; empty if none."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    return raw.strip() if scheme.lower() == "bearer" else ""
 
 
 def user_for(raw: str) -> tuple[User, ApiToken] | None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 from rq import Worker
 
 from practika.accounts.models import User, normalize_email
+from practika.core.incoming import partial_store
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import (
     enqueue_processing,
@@ -21,7 +21,6 @@ from practika.core.services import (
     stored_keys,
     validate_stored,
 )
-from practika.core.uploads import PartialStore
 from practika.extensions import db
 from practika.models import utcnow
 from practika.queue import QUEUE_NAMES, get_queue, get_redis
@@ -171,7 +170,7 @@ def cleanup(grace_hours: int, delete: bool) -> None:
     storage = get_storage()
     orphans = [key for key, modified in storage.list_keys()
                if key not in known and modified < cutoff]  # fmt: skip
-    partials = PartialStore(Path(current_app.instance_path) / "uploads")
+    partials = partial_store()
     stale = list(partials.older_than(cutoff))
     for key in orphans:
         click.echo(f"{'deleting' if delete else 'would delete'} object {key}")

@@ -13,14 +13,11 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from practika.accounts.models import User
-from practika.core.models import ProcessingStatus, VideoAsset, VideoType
+from practika.core.models import UNFINISHED, ProcessingStatus, VideoAsset, VideoType
 from practika.core.services import store_upload
 from practika.core.uploads import PartialStore, UploadError
 from practika.extensions import db
 from practika.models import utcnow
-
-# Videos that hold a place in the media queue.
-WAITING = (ProcessingStatus.UPLOADED, ProcessingStatus.QUEUED, ProcessingStatus.PROCESSING)
 
 
 class VideoRefused(ValueError):
@@ -28,10 +25,13 @@ class VideoRefused(ValueError):
 
 
 def partial_store() -> PartialStore:
-    """This host's resumable uploads, with the abandoned ones expired on the way."""
-    store = PartialStore(Path(current_app.instance_path) / "uploads")
-    store.expire(utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]))
-    return store
+    """This host's resumable uploads."""
+    return PartialStore(Path(current_app.instance_path) / "uploads")
+
+
+def expire_abandoned(partials: PartialStore) -> int:
+    """Delete the uploads untouched for UPLOAD_EXPIRY_HOURS; how many."""
+    return partials.expire(utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]))
 
 
 def check_upload_limits(owner: User, length: int, *, new: bool = True) -> None:
@@ -51,7 +51,7 @@ def check_upload_limits(owner: User, length: int, *, new: bool = True) -> None:
         )  # fmt: skip
     waiting = db.session.scalar(
         sa.select(sa.func.count(VideoAsset.id)).where(
-            VideoAsset.owner_id == owner.id, VideoAsset.processing_status.in_(WAITING)
+            VideoAsset.owner_id == owner.id, VideoAsset.processing_status.in_(UNFINISHED)
         )
     )
     if waiting >= config["VIDEOS_WAITING_MAX"]:

@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 from practika.core.youtube import embed_url, youtube_id
 from practika.extensions import db
 from practika.models import Timestamped, one_of
+from practika.text import single_line
 
 if TYPE_CHECKING:
     from practika.accounts.models import User
@@ -27,7 +28,13 @@ class ProcessingStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in (ProcessingStatus.READY, ProcessingStatus.FAILED)
+        return self not in UNFINISHED
+
+
+# Waiting for a job to claim them, and every state not yet ready or failed: the rows that
+# hold a place in the media queue.
+CLAIMABLE = (ProcessingStatus.UPLOADED, ProcessingStatus.QUEUED)
+UNFINISHED = (*CLAIMABLE, ProcessingStatus.PROCESSING)
 
 
 class Stage(StrEnum):
@@ -171,3 +178,7 @@ class VideoClip(Timestamped, db.Model):
     original_video: so.Mapped[VideoAsset] = so.relationship(
         back_populates="clips", foreign_keys=[original_video_id]
     )
+
+    @so.validates("title")
+    def _one_line(self, _key: str, value: str | None) -> str | None:
+        return single_line(value)  # names reach mail subjects and logs: never a line break

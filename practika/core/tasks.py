@@ -24,7 +24,9 @@ from redis.exceptions import RedisError
 
 from practika.accounts.tallies import add_video_time
 from practika.core.models import (
+    CLAIMABLE,
     PLAYABLE,
+    UNFINISHED,
     ProcessingStatus,
     Stage,
     VideoAsset,
@@ -47,7 +49,6 @@ log = logging.getLogger(__name__)
 GAVE_UP = "We could not process this video after several tries. Please try again later."
 CLIP_GAVE_UP = "This clip could not be cut. Try again."
 CLIP_MAX_ATTEMPTS = 3
-WAITING = (ProcessingStatus.UPLOADED, ProcessingStatus.QUEUED)
 # Where each stage starts on the progress bar; the renditions fill the rest.
 STAGE_START = {Stage.PROBING: 0, Stage.POSTER: 5, Stage.PLAYABLE: 10, Stage.RENDITIONS: 20}
 
@@ -82,7 +83,7 @@ def _claim(model: type, row_id: uuid.UUID, **values: Any) -> int | None:
     another run has it."""
     result = db.session.execute(
         sa.update(model)
-        .where(model.id == row_id, model.processing_status.in_(WAITING))
+        .where(model.id == row_id, model.processing_status.in_(CLAIMABLE))
         .values(processing_status=ProcessingStatus.PROCESSING, processing_error=None,
                 attempts=model.attempts + 1, updated_at=utcnow(), **values)
     )  # fmt: skip
@@ -277,9 +278,7 @@ def _sweep(name: str, model: type, enqueue_row) -> dict[str, int]:
     uploads = model.video_type == VideoType.UPLOAD if model is VideoAsset else sa.true()
     dead_before = utcnow() - timedelta(seconds=current_app.config["JOB_DEAD_AFTER_SECONDS"])
     rows = db.session.scalars(
-        sa.select(model).where(
-            model.processing_status.in_([*WAITING, ProcessingStatus.PROCESSING]), uploads
-        )
+        sa.select(model).where(model.processing_status.in_(UNFINISHED), uploads)
     ).all()
     for row in rows:
         try:

@@ -12,6 +12,7 @@ from practika.core import bp
 from practika.core.incoming import (
     VideoRefused,
     check_upload_limits,
+    expire_abandoned,
     partial_store,
     video_from_form,
 )
@@ -62,18 +63,15 @@ def upload_create():
 
 def tus_create(owner: User, resume_endpoint: str) -> Response:
     """tus creation for ``owner``: the limits are checked before a byte is sent."""
+    partials = partial_store()
+    expire_abandoned(partials)  # whoever starts an upload clears the abandoned ones away
     try:
-        length = int(request.headers.get("Upload-Length", ""))
-        if length < 0:
-            raise ValueError
-    except ValueError:
-        return _tus_response(400, "Upload-Length must be a whole number of bytes.")
-    try:
+        length = _byte_count("Upload-Length")
         check_upload_limits(owner, length)
         filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
     except UploadError as error:
         return _tus_response(error.status, str(error))
-    upload = partial_store().create(owner.id, length, filename)
+    upload = partials.create(owner.id, length, filename)
     location = url_for(resume_endpoint, upload_id=upload.id)
     return _tus_response(201, Location=location, **{"Upload-Offset": "0"})
 
@@ -120,7 +118,7 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
                 return _tus_response(204)
             if request.mimetype != "application/offset+octet-stream":
                 return _tus_response(415, "Content-Type must be application/offset+octet-stream.")
-            offset = _offset_header()
+            offset = _byte_count("Upload-Offset")
             if upload.finished and offset == upload.length:  # the last piece, sent again
                 return _tus_response(204, **_progress(upload, status_url))
             before = upload.offset
@@ -133,11 +131,12 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
         return _tus_response(error.status, str(error), **where)
 
 
-def _offset_header() -> int:
-    try:
-        return int(request.headers.get("Upload-Offset", ""))
-    except ValueError:
-        raise UploadError(400, "Upload-Offset must be a whole number of bytes.") from None
+def _byte_count(header: str) -> int:
+    """A tus header that counts bytes (Upload-Length, Upload-Offset): a whole number, 0 or more."""
+    value = request.headers.get(header, "").strip()
+    if not (value.isascii() and value.isdigit()):
+        raise UploadError(400, f"{header} must be a whole number of bytes.")
+    return int(value)
 
 
 def _progress(upload: PartialUpload, status_url: Callable[[VideoAsset], str]) -> dict[str, str]:
@@ -159,12 +158,10 @@ def _complete(partials: PartialStore, upload: PartialUpload, owner: User, before
             with partials.open(upload) as stream:
                 asset = store_upload(stream, owner=owner, filename=upload.filename)
             db.session.commit()
-    except (UploadError, OSError) as error:
+    except Exception as error:  # a full disk, the quota, S3 or the database: resumable still
         db.session.rollback()
         partials.cut_back(upload, before)
-        if isinstance(error, OSError):
-            if error.errno not in NO_ROOM:
-                raise
+        if isinstance(error, OSError) and error.errno in NO_ROOM:
             raise UploadError(507, OUT_OF_SPACE) from None
         raise
     partials.finish(upload, str(asset.id))

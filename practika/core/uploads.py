@@ -9,7 +9,9 @@ names the new asset, so a client that lost the answer learns it from HEAD.
 One request at a time writes an upload: each holds an exclusive lock on the upload's record
 (``writing``) and reads the offset again under it, so two PATCHes at the same offset cannot
 both append, and the last piece makes one asset. The offset is what is on disk, byte for
-byte: a write that fails part-way (a full disk) is cut back to the last byte written.
+byte: a write that fails part-way (a full disk) is cut back to the last byte written. One
+owner's uploads become videos one at a time (``owner_lock``), so the quota counts each.
+Uploads untouched for a day are deleted when anyone starts a new one (``expire``).
 
 Partial uploads live on the web host that received them: behind several web hosts, route
 ``/core/uploads/`` with sticky sessions, or put the folder on shared storage.

@@ -3,15 +3,11 @@ from wtforms import FloatField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from practika.numbers import Seconds
-from practika.text import single_line
 
 
 class ExerciseForm(FlaskForm):
-    # Names and titles are one line: they go into mail subjects (see practika.text).
     name = StringField(
-        "Name",
-        filters=[single_line],
-        validators=[DataRequired(message="Give the exercise a name."), Length(max=200)],
+        "Name", validators=[DataRequired(message="Give the exercise a name."), Length(max=200)]
     )
     description = TextAreaField(
         "Description",
@@ -30,7 +26,7 @@ class ClipForm(FlaskForm):
     """A clip of the model video; times in seconds, taken from the player or typed."""
 
     title = StringField(
-        "Title", filters=[single_line], validators=[Optional(), Length(max=200)],
+        "Title", validators=[Optional(), Length(max=200)],
         render_kw={"placeholder": "e.g. The turn"},
     )  # fmt: skip
     start = FloatField(
@@ -46,6 +42,4 @@ class ClipForm(FlaskForm):
 
 
 class ClipTitleForm(FlaskForm):
-    title = StringField(
-        "Clip title", filters=[single_line], validators=[Optional(), Length(max=200)]
-    )
+    title = StringField("Clip title", validators=[Optional(), Length(max=200)])

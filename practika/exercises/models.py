@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 
 from practika.extensions import db
 from practika.models import Timestamped
+from practika.text import single_line
 
 if TYPE_CHECKING:
     from practika.accounts.models import User
@@ -36,6 +37,10 @@ class Exercise(Timestamped, db.Model):
     clips: so.Mapped[list[VideoClip]] = so.relationship(
         order_by="VideoClip.position", cascade="all, delete-orphan"
     )
+
+    @so.validates("name")
+    def _one_line(self, _key: str, value: str | None) -> str | None:
+        return single_line(value)  # names reach mail subjects and logs: never a line break
 
     def __repr__(self) -> str:
         return f"<Exercise {self.name!r}>"

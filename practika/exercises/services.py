@@ -19,11 +19,10 @@ from practika.core.services import (
 )
 from practika.exercises.models import Exercise
 from practika.extensions import db
-from practika.text import single_line
 
 
 def create_exercise(*, name: str, description: str, author: User) -> Exercise:
-    exercise = Exercise(name=single_line(name), description=description or "", created_by=author)
+    exercise = Exercise(name=name, description=description or "", created_by=author)
     db.session.add(exercise)
     bump(author.id, "exercises_created", +1)
     return exercise
@@ -79,9 +78,7 @@ def add_clip(exercise: Exercise, start: float, end: float, title: str) -> VideoC
     """Mark a clip of the model video, last in the list (raises ClipError); the caller
     commits, then queues the cut with ``enqueue_clip``."""
     position = next_clip_position(exercise)
-    clip, new = request_clip(
-        exercise.video_asset, start, end, exercise_id=exercise.id, title=single_line(title)
-    )
+    clip, new = request_clip(exercise.video_asset, start, end, exercise_id=exercise.id, title=title)
     if not new:
         raise ClipError(f"That clip is already marked: “{clip.title or 'untitled'}”.")
     clip.position = position

@@ -27,11 +27,12 @@ from rq import get_current_job
 
 from practika.extensions import db
 from practika.models import utcnow
+from practika.queue import job_alive
 from practika.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from practika.webhooks.services import (
+    QUEUE,
     SIGNATURE_HEADER,
     WebhookError,
-    job_alive,
     parse_target,
     requeue,
     resolve,
@@ -181,7 +182,7 @@ def sweep(older_than: int = 120) -> dict[str, int]:
     enqueued = 0
     for delivery in pending:
         try:
-            if job_alive(delivery.job_id):
+            if job_alive(QUEUE, delivery.job_id):
                 continue
         except RedisError:
             break

@@ -40,8 +40,7 @@ from rq import Retry
 from practika.accounts.models import User
 from practika.extensions import db
 from practika.models import utcnow
-from practika.queue import get_queue
-from practika.queue import job_alive as queue_job_alive
+from practika.queue import get_queue, job_alive
 from practika.text import single_line
 from practika.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 
@@ -331,18 +330,13 @@ def enqueue_delivery(delivery: WebhookDelivery) -> bool:
     return True
 
 
-def job_alive(job_id: str | None) -> bool:
-    """True while Redis holds the delivery's job and it may still run (RedisError passes)."""
-    return queue_job_alive(QUEUE, job_id)
-
-
 def redeliver(delivery: WebhookDelivery) -> str:
     """Send the delivery again with a fresh retry budget (a failed or succeeded one, or a
     pending one whose job Redis lost). A message for staff; raises WebhookError."""
     if not delivery.endpoint.is_active:
         raise WebhookError("Switch the endpoint on before sending to it again.")
     try:
-        if delivery.status == DeliveryStatus.PENDING and job_alive(delivery.job_id):
+        if delivery.status == DeliveryStatus.PENDING and job_alive(QUEUE, delivery.job_id):
             return "That delivery is already on its way."
     except RedisError:
         raise WebhookError("The job queue is unavailable; try again in a minute.") from None
