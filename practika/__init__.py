@@ -1,44 +1,36 @@
-"""Practika: a video practice platform. ``create_app`` builds the Flask application."""
+"""Practika: a video practice platform. ``create_app`` builds the Flask application.
+
+The factory imports the web side (Flask, the extensions, every blueprint) when it is called,
+not when ``practika`` is imported, so ``practika.media`` and the other Flask-free wings can
+be used and tested alone.
+"""
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from practika import permissions
-from practika.cli import admin
-from practika.config import BASE_DIR, Config, config_from_env
-from practika.errors import init_error_handlers
-from practika.extensions import csrf, db, limiter, login_manager, migrate
-from practika.metrics import init_metrics
-from practika.models import load_all
-from practika.queue import init_queue
-from practika.security import init_body_limits, init_host_check, init_security_headers
-from practika.storage import init_storage
-from practika.text import clock, linkify
-from practika.weblog import configure_logging, init_request_logging
-
-# Blueprint packages hold only their blueprint; their views register when imported here, so
-# services and models import each other without pulling views (and import cycles) in.
-BLUEPRINTS = {
-    "core": None, "accounts": "/accounts", "exercises": "/exercises", "comments": "/comments",
-    "api": "/api/v1", "webhooks": "/webhooks",
-}  # fmt: skip
-VIEWS = ("core.routes", "core.upload_routes", "accounts.routes", "accounts.profile",
-         "accounts.staff", "accounts.api_tokens", "exercises.routes", "comments.routes",
-         "api.routes", "api.resources", "api.openapi", "webhooks.routes")  # fmt: skip
-
-
-def register_blueprints(app: Flask) -> None:
-    for module in VIEWS:
-        importlib.import_module(f"practika.{module}")
-    for name, prefix in BLUEPRINTS.items():
-        app.register_blueprint(importlib.import_module(f"practika.{name}").bp, url_prefix=prefix)
+    from practika.config import Config
 
 
 def create_app(config: Config | None = None) -> Flask:
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from practika import models, permissions
+    from practika.cli import admin
+    from practika.config import BASE_DIR, config_from_env
+    from practika.errors import init_error_handlers
+    from practika.extensions import csrf, db, limiter, login_manager, migrate
+    from practika.metrics import init_metrics
+    from practika.queue import init_queue
+    from practika.security import init_body_limits, init_host_check, init_security_headers
+    from practika.storage import init_storage
+    from practika.text import clock, linkify
+    from practika.weblog import configure_logging, init_request_logging
+
     config = config or config_from_env()
     app = Flask(
         __name__,
@@ -58,7 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     init_request_logging(app)
     init_metrics(app)
 
-    load_all()
+    models.load_all()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     login_manager.init_app(app)
@@ -82,3 +74,16 @@ def create_app(config: Config | None = None) -> Flask:
     init_body_limits(app)
     init_host_check(app)
     return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Each blueprint's ``routes`` registers its views on its ``bp`` when imported."""
+    from practika.accounts import routes as accounts
+    from practika.api import routes as api
+    from practika.comments import routes as comments
+    from practika.core import routes as core
+    from practika.exercises import routes as exercises
+    from practika.webhooks import routes as webhooks
+
+    for routes in (core, accounts, exercises, comments, api, webhooks):
+        app.register_blueprint(routes.bp)

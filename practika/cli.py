@@ -16,7 +16,7 @@ from practika.accounts.commands import (
     set_role,
 )
 from practika.accounts.models import RoleName
-from practika.accounts.services import AccountError, create_user
+from practika.accounts.services.users import AccountError, create_user
 from practika.api.commands import tokens_command
 from practika.core.commands import (
     cleanup,

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from practika.accounts.models import RoleName, User
-from practika.accounts.services import create_user
-from practika.accounts.tallies import bump
+from practika.accounts.services.tallies import bump
+from practika.accounts.services.users import create_user
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.core.services import enqueue_processing, store_upload

@@ -39,7 +39,7 @@ from redis.exceptions import RedisError
 
 from practika.extensions import db
 from practika.mail_outbox import MailStatus, OutgoingMail
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.queue import RETRY_DELAYS, attempt_job_id, enqueue, job_alive, retry_delay
 from practika.text import single_line
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.extensions import db
-from practika.models import one_of, utcnow
+from practika.model_base import one_of, utcnow
 
 
 class MailStatus(StrEnum):

@@ -5,10 +5,8 @@ from flask import Flask, Response, abort, request
 from flask_login import current_user
 from werkzeug.sansio.utils import host_is_trusted
 
-from practika.api.tokens import PREFIX as API_TOKEN_PREFIX
-from practika.api.tokens import bearer_token
-
-YOUTUBE_EMBED_ORIGIN = "https://www.youtube-nocookie.com"
+from practika.accounts.services import api_tokens
+from practika.core.youtube import EMBED_ORIGIN as YOUTUBE_EMBED_ORIGIN
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -90,7 +88,7 @@ def _may_send_video() -> bool:
     bearer token only by its shape here, because the API blueprint checks the token itself
     before any of its views reads the body (and it takes no CSRF token that would)."""
     if request.blueprint == "api":
-        return bearer_token().startswith(API_TOKEN_PREFIX)
+        return api_tokens.bearer_token().startswith(api_tokens.PREFIX)
     return current_user.is_authenticated
 
 

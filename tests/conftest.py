@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from practika import create_app
 from practika.accounts.models import Role, RoleName
-from practika.accounts.services import create_user
+from practika.accounts.services.users import create_user
 from practika.config import BASE_DIR, TestConfig
 from practika.extensions import db, limiter
 from practika.queue import get_redis

@@ -24,13 +24,13 @@ from werkzeug.security import generate_password_hash
 
 from practika.accounts import models as account_models
 from practika.accounts.models import BetaInvitation, RoleName
-from practika.accounts.services import create_user
-from practika.api.tokens import issue_token
+from practika.accounts.services.api_tokens import issue_token
+from practika.accounts.services.users import create_user
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset, VideoClip
 from practika.exercises.models import Exercise
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.storage import get_storage
 from practika.webhooks.models import WebhookDelivery, WebhookEndpoint
 

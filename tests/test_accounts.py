@@ -6,9 +6,9 @@ import pytest
 from flask import Blueprint
 
 from practika import create_app
-from practika.accounts.access import is_safe_next, staff_required, teacher_required
-from practika.accounts.tokens import Purpose, make_token
-from practika.api.tokens import issue_token
+from practika.accounts.guards import is_safe_next, staff_required, teacher_required
+from practika.accounts.services.api_tokens import issue_token
+from practika.accounts.services.signed_links import Purpose, make_token
 from practika.extensions import db
 from tests.conftest import PASSWORD, log_in, make_config
 

@@ -3,13 +3,13 @@
 import pytest
 import sqlalchemy as sa
 
-from practika.accounts.metrics import Drift, recompute_metrics
 from practika.accounts.models import RoleName, User, UserMetrics
-from practika.accounts.services import authenticate, create_user
+from practika.accounts.services.users import authenticate, create_user
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset, VideoType
 from practika.exercises.models import Exercise
 from practika.extensions import db
+from practika.recount import Drift, recompute_metrics
 from tests.conftest import PASSWORD, sql_statements
 
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from practika.accounts.models import RoleName
-from practika.api.tokens import issue_token
+from practika.accounts.services.api_tokens import issue_token
 from practika.comments.models import VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from practika.api.models import ApiToken
+from practika.accounts.models import ApiToken
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 
 HTMX = {"HX-Request": "true"}
 SECRET = re.compile(r'id="new-token" class="token-secret" value="(pk_[^"]+)"')

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from practika import extensions
-from practika.api.tokens import issue_token
+from practika.accounts.services.api_tokens import issue_token
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db

@@ -3,13 +3,13 @@
 import pytest
 import sqlalchemy as sa
 
-from practika.accounts.metrics import recompute_metrics
 from practika.accounts.models import User
 from practika.cli import admin
 from practika.comments.models import VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
+from practika.recount import recompute_metrics
 from practika.storage import get_storage
 from tests.conftest import count_rows
 

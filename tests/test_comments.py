@@ -9,13 +9,13 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from practika.accounts.metrics import recompute_metrics
 from practika.accounts.models import User
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.queue import get_queue
+from practika.recount import recompute_metrics
 from practika.storage import get_storage
 from tests.conftest import count_rows, log_in
 

@@ -71,7 +71,7 @@ def test_the_author_edits_and_keeps_the_video(teacher_client, exercise):
 
 @pytest.mark.parametrize("who", ["student", "other_teacher"])
 def test_nobody_else_may_change_or_delete_it(client, exercise, request, who):
-    from practika.accounts.services import create_user
+    from practika.accounts.services.users import create_user
 
     if who == "other_teacher":
         create_user(email="o@example.com", username="other", password=PASSWORD, role="teacher")

@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app
 
-from practika.accounts.errors import AccountError
-from practika.accounts.invitations import find_pending, invite
 from practika.accounts.models import BetaInvitation, User
-from practika.accounts.services import sign_up
+from practika.accounts.services import AccountError
+from practika.accounts.services.invitations import find_pending, invite
+from practika.accounts.services.users import sign_up
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from tests.conftest import count_rows
 from tests.test_signup import NEW, sent_mail
 

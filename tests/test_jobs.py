@@ -19,7 +19,7 @@ from practika.core.services import (
 from practika.core.tasks import CLIP_GAVE_UP, GAVE_UP, _update, claim, process_video
 from practika.extensions import db
 from practika.media.synth import synth_video
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.queue import connect, get_queue, get_redis
 from practika.storage import get_storage
 from practika.sweep import sweep
@@ -278,8 +278,8 @@ def test_a_browser_recording_without_a_duration_gets_its_real_one(app, teacher, 
 
 
 def test_processing_adds_the_video_to_its_owners_total_once(app, teacher, h264):
-    from practika.accounts.metrics import recompute_metrics
     from practika.accounts.models import UserMetrics
+    from practika.recount import recompute_metrics
 
     asset_id = upload(teacher, h264).id
     process_video(str(asset_id))

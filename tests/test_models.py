@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from practika import create_app
 from practika.accounts.models import Role, RoleName, User
-from practika.accounts.services import AccountError, create_user
+from practika.accounts.services.users import AccountError, create_user
 from practika.core.models import ProcessingStatus, VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from practika.api.tokens import issue_token
+from practika.accounts.services.api_tokens import issue_token
 from practika.config import BASE_DIR
 from practika.extensions import db
 from practika.queue import get_queue

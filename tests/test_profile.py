@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from practika.accounts.models import Profile, User
-from practika.accounts.profile import EMAIL_TAKEN
-from practika.accounts.services import create_user
+from practika.accounts.routes.profile import EMAIL_TAKEN
+from practika.accounts.services.users import create_user
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from tests.conftest import PASSWORD, sql_statements
 from tests.test_signup import link_in, sent_mail
 

@@ -237,7 +237,7 @@ def json_log_lines():
 
 
 def test_mailed_tokens_and_the_session_token_never_reach_a_log_line(app, client, teacher):
-    from practika.accounts.tokens import Purpose, make_token
+    from practika.accounts.services.signed_links import Purpose, make_token
 
     reset = make_token(teacher, Purpose.RESET_PASSWORD)
     verify = make_token(teacher, Purpose.VERIFY_EMAIL)
@@ -266,7 +266,7 @@ def test_a_crash_on_a_link_with_a_token_logs_the_place_not_the_token(app, client
     def crash(token, purpose):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("practika.accounts.routes.read_token", crash)
+    monkeypatch.setattr("practika.accounts.routes.auth.read_token", crash)
     app.config["PROPAGATE_EXCEPTIONS"] = False  # logged and answered, as in production
     with json_log_lines() as lines:
         assert client.get("/accounts/reset/tok.en.secret").status_code == 500
@@ -350,7 +350,7 @@ def test_a_logged_in_user_sends_a_large_body_only_to_an_upload_route(teacher_cli
 
 
 def test_an_api_upload_needs_a_token_before_its_body_is_read(client, teacher):
-    from practika.api.tokens import issue_token
+    from practika.accounts.services.api_tokens import issue_token
 
     assert post_unread(client, "/api/v1/videos").status_code == 413
     forged = post_unread(client, "/api/v1/videos", Authorization="Bearer pk_" + "x" * 43)
@@ -384,7 +384,7 @@ FOLDED = "Scales Bcc: everyone@example.com"
 
 def test_names_posted_with_line_breaks_are_kept_to_one_line(teacher_client, teacher):
     from practika.accounts.models import User
-    from practika.api.tokens import issue_token
+    from practika.accounts.services.api_tokens import issue_token
     from practika.exercises.models import Exercise
 
     response = teacher_client.post("/exercises/new", data={"name": BROKEN, "description": "a\nb"})

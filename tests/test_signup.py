@@ -8,7 +8,7 @@ import pytest
 from flask import current_app
 
 from practika.accounts.models import User
-from practika.accounts.services import create_user
+from practika.accounts.services.users import create_user
 from practika.extensions import db
 from practika.mail import parse_message
 from practika.mail_outbox import OutgoingMail
@@ -124,7 +124,7 @@ def test_verification_links_work_once_and_only_for_their_purpose(client, app):
 
 
 def test_an_expired_link_says_so(client, teacher, monkeypatch):
-    from practika.accounts.tokens import Purpose, make_token
+    from practika.accounts.services.signed_links import Purpose, make_token
 
     two_hours_ago = time.time() - 7200  # a reset link lives one hour
     with monkeypatch.context() as past:

@@ -8,9 +8,6 @@ from itertools import groupby
 import click
 import sqlalchemy as sa
 
-from practika.accounts.errors import AccountError
-from practika.accounts.invitations import INVITATION_DAYS, invite, revoke, state
-from practika.accounts.metrics import recompute_metrics
 from practika.accounts.models import (
     BetaInvitation,
     Profile,
@@ -19,8 +16,11 @@ from practika.accounts.models import (
     UserMetrics,
     normalize_email,
 )
-from practika.accounts.services import find_by_login, get_role
+from practika.accounts.services import AccountError
+from practika.accounts.services.invitations import INVITATION_DAYS, invite, revoke, state
+from practika.accounts.services.users import find_by_login, get_role
 from practika.extensions import db
+from practika.recount import recompute_metrics
 
 
 def _user(login: str) -> User:

@@ -1,12 +1,13 @@
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from practika.accounts import passwords
 from practika.accounts.models import RoleName
+from practika.accounts.services import passwords
+from practika.accounts.services.preferences import PLAYBACK_SPEEDS
 
 USERNAME_RULE = "3 to 30 letters, digits, dots, dashes or underscores."
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -100,3 +101,52 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.password.label.text = "New password"  # beside the current one, say which
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ProfileForm(FlaskForm):
+    # Field names are the column names (and the preference keys); no role, no is_staff:
+    # those are the admin's, and a posted value is simply not read.
+    first_name = StringField(
+        "First name",
+        filters=[_strip],
+        validators=[Length(max=150, message="Use at most 150 characters.")],
+        render_kw={"autocomplete": "given-name"},
+    )
+    last_name = StringField(
+        "Last name",
+        filters=[_strip],
+        validators=[Length(max=150, message="Use at most 150 characters.")],
+        render_kw={"autocomplete": "family-name"},
+    )
+    email = StringField(
+        "Email",
+        filters=[_strip],
+        description="Change it and we send a link to the new address; until it is opened we "
+        "keep writing to this one.",
+        validators=[DataRequired(message="Enter your email."), Length(max=254), _email_shape],
+        render_kw={"autocomplete": "email", "type": "email", "autocapitalize": "none"},
+    )
+    current_password = PasswordField(
+        "Current password",
+        description="Needed only to change your email.",
+        validators=[Optional(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    email_notifications = BooleanField("Email me about comments and feedback", default=True)
+    playback_speed = SelectField(
+        "Default playback speed",
+        choices=[SelectChoice(value, label) for value, (label, _) in PLAYBACK_SPEEDS.items()],
+        default="1",
+    )
+
+
+class InviteForm(FlaskForm):
+    email = StringField(
+        "Email to invite",
+        validators=[DataRequired(message="Enter an email address."), Length(max=254)],
+        render_kw={"type": "email", "autocomplete": "off", "autocapitalize": "none"},
+    )

@@ -13,7 +13,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.text import single_line
 
 
@@ -163,3 +163,34 @@ class UserMetrics(db.Model):
     total_video_time: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     profile: so.Mapped[Profile] = so.relationship(back_populates="metrics")
+
+
+class ApiToken(db.Model):
+    """A personal API token: a name, a hash of the secret (never the secret), an optional expiry."""
+
+    __tablename__ = "api_tokens"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    prefix: so.Mapped[str] = so.mapped_column(sa.String(12))  # shown, to tell tokens apart
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, server_default=sa.func.now())
+    expires_at: so.Mapped[datetime | None]
+    last_used_at: so.Mapped[datetime | None]
+    revoked_at: so.Mapped[datetime | None]
+
+    user: so.Mapped[User] = so.relationship()
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return "expired"
+        return "active"
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.prefix}… {self.name!r}>"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 
-from practika.accounts.models import User, normalize_email
-from practika.api.models import ApiToken
-from practika.api.tokens import issue_token, revoke_token
+from practika.accounts.models import ApiToken, User, normalize_email
+from practika.accounts.services.api_tokens import issue_token, revoke_token
 from practika.extensions import db
 
 

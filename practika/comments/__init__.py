@@ -1,3 +1,5 @@
+"""Comments, attempts and time-coded feedback on an exercise. The views live in ``routes``."""
+
 from flask import Blueprint
 
-bp = Blueprint("comments", __name__)
+bp = Blueprint("comments", __name__, url_prefix="/comments")

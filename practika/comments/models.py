@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.extensions import db
-from practika.models import Timestamped, one_of
+from practika.model_base import Timestamped, one_of
 
 if TYPE_CHECKING:
     from practika.accounts.models import User

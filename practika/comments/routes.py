@@ -7,7 +7,7 @@ import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from practika.accounts.profile import preferences_of
+from practika.accounts.services.preferences import preferences_of
 from practika.comments import bp
 from practika.comments.forms import AttemptForm, CommentForm
 from practika.comments.models import CommentKind, VideoComment

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from practika.accounts.models import User
-from practika.accounts.profile import preferences_of
-from practika.accounts.tallies import bump
+from practika.accounts.services.preferences import preferences_of
+from practika.accounts.services.tallies import bump
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import ProcessingStatus, VideoAsset
 from practika.core.services import delete_stored, discard_assets, enqueue_processing

@@ -22,7 +22,7 @@ from practika.core.services import (
     validate_stored,
 )
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.queue import QUEUE_NAMES, get_queue, get_redis
 from practika.storage import get_storage
 from practika.sweep import sweep

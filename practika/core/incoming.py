@@ -17,7 +17,7 @@ from practika.core.models import UNFINISHED, ProcessingStatus, VideoAsset, Video
 from practika.core.services import store_upload
 from practika.core.uploads import PartialStore, UploadError
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 
 
 class VideoRefused(ValueError):

@@ -12,7 +12,7 @@ import sqlalchemy.orm as so
 
 from practika.core.youtube import embed_url, youtube_id
 from practika.extensions import db
-from practika.models import Timestamped, one_of
+from practika.model_base import Timestamped, one_of
 from practika.text import single_line
 
 if TYPE_CHECKING:

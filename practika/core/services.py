@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from practika.accounts.models import User
-from practika.accounts.tallies import bump, whole_seconds
+from practika.accounts.services.tallies import bump, whole_seconds
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip, VideoType
 from practika.core.youtube import canonical_url, youtube_id
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.numbers import OutOfRange, seconds
 from practika.queue import attempt_job_id, enqueue
 from practika.storage import get_storage

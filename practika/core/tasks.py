@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 
-from practika.accounts.tallies import add_video_time
+from practika.accounts.services.tallies import add_video_time
 from practika.core.models import (
     CLAIMABLE,
     PLAYABLE,
@@ -40,7 +40,7 @@ from practika.media.poster import make_poster
 from practika.media.rejections import MediaRejected
 from practika.media.transcode import cut_clip, make_renditions, remux_faststart
 from practika.media.validate import Limits, validate
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.queue import heartbeat, job_alive, retry_delay
 from practika.storage import get_storage
 from practika.webhooks.services import emit

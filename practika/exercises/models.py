@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.extensions import db
-from practika.models import Timestamped
+from practika.model_base import Timestamped
 from practika.text import single_line
 
 if TYPE_CHECKING:

@@ -4,9 +4,9 @@ import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from practika.accounts.access import teacher_required
+from practika.accounts.guards import teacher_required
 from practika.accounts.models import User
-from practika.accounts.profile import preferences_of
+from practika.accounts.services.preferences import preferences_of
 from practika.comments.forms import AttemptForm
 from practika.comments.threads import attempts
 from practika.core.incoming import VideoRefused, video_from_form

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from practika.accounts.models import User
-from practika.accounts.tallies import bump
+from practika.accounts.services.tallies import bump
 from practika.comments.models import VideoComment
 from practika.comments.services import uncount_comments
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip

@@ -1,5 +1,6 @@
-"""Webhooks: staff register endpoints; events go out signed, from an RQ job, with retries."""
+"""Webhooks: staff register endpoints; events go out signed, from an RQ job, with retries.
+The views live in ``routes``."""
 
 from flask import Blueprint
 
-bp = Blueprint("webhooks", __name__)
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.queue import job_alive
 from practika.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from practika.webhooks.services import (

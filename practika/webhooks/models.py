@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.extensions import db
-from practika.models import Timestamped, one_of, utcnow
+from practika.model_base import Timestamped, one_of, utcnow
 
 if TYPE_CHECKING:
     from practika.accounts.models import User

@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from practika.accounts.access import staff_required
+from practika.accounts.guards import staff_required
 from practika.extensions import db
 from practika.htmx import is_htmx
 from practika.webhooks import bp

@@ -39,7 +39,7 @@ from rq import Retry
 
 from practika.accounts.models import User
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.queue import get_queue, job_alive
 from practika.text import single_line
 from practika.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint

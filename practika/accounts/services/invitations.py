@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from practika.accounts.errors import AccountError
 from practika.accounts.models import BetaInvitation, User, normalize_email
+from practika.accounts.services import AccountError
 from practika.extensions import db
 from practika.mail import absolute_url, send_mail
-from practika.models import utcnow
+from practika.model_base import utcnow
 
 INVITATION_DAYS = 14
 

@@ -14,10 +14,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import request
 
-from practika.accounts.models import User
-from practika.api.models import ApiToken
+from practika.accounts.models import ApiToken, User
 from practika.extensions import db
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.stamps import record_quietly
 
 PREFIX = "pk_"

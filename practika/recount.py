@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from practika.accounts.models import Profile, User, UserMetrics
-from practika.accounts.tallies import whole_seconds
+from practika.accounts.services.tallies import whole_seconds
 from practika.comments.models import VideoComment
 from practika.core.models import VideoAsset, VideoType
 from practika.exercises.models import Exercise

@@ -8,30 +8,19 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, flash, render_template, request
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from practika.accounts import bp
-from practika.accounts.forms import EMAIL_SHAPE
+from practika.accounts.forms import ProfileForm
 from practika.accounts.models import Profile, User, normalize_email
-from practika.accounts.services import request_email_change
-from practika.api.tokens import tokens_of
+from practika.accounts.services.api_tokens import tokens_of
+from practika.accounts.services.preferences import PLAYBACK_SPEEDS, preferences_of, speed_choice
+from practika.accounts.services.users import request_email_change
 from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.stamps import record_quietly
 
 EMAIL_TAKEN = "That email is used by another account."
-# The form's value, its label, and what preferences["playback_speed"] holds.
-TIMES = "\N{MULTIPLICATION SIGN}"
-PLAYBACK_SPEEDS = {
-    "0.5": (f"0.5{TIMES} (slow)", 0.5),
-    "0.75": (f"0.75{TIMES}", 0.75),
-    "1": (f"1{TIMES} (normal)", 1.0),
-}
-DEFAULT_PREFERENCES = {"email_notifications": True, "playback_speed": 1.0}
 
 # Requests that say nothing about a person being there: assets, health checks, and the
 # status polls a page makes on its own every second.
@@ -39,64 +28,6 @@ ACTIVITY_EXEMPT = {
     "static", "core.health", "core.metrics", "core.media", "core.clip_media", "core.video_status",
     "core.clip_status",
 }  # fmt: skip
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _email_shape(form, field) -> None:
-    if not EMAIL_SHAPE.match(field.data or ""):
-        raise ValidationError("Enter an email address like name@example.com.")
-
-
-class ProfileForm(FlaskForm):
-    # Field names are the column names (and the preference keys); no role, no is_staff:
-    # those are the admin's, and a posted value is simply not read.
-    first_name = StringField(
-        "First name",
-        filters=[_strip],
-        validators=[Length(max=150, message="Use at most 150 characters.")],
-        render_kw={"autocomplete": "given-name"},
-    )
-    last_name = StringField(
-        "Last name",
-        filters=[_strip],
-        validators=[Length(max=150, message="Use at most 150 characters.")],
-        render_kw={"autocomplete": "family-name"},
-    )
-    email = StringField(
-        "Email",
-        filters=[_strip],
-        description="Change it and we send a link to the new address; until it is opened we "
-        "keep writing to this one.",
-        validators=[DataRequired(message="Enter your email."), Length(max=254), _email_shape],
-        render_kw={"autocomplete": "email", "type": "email", "autocapitalize": "none"},
-    )
-    current_password = PasswordField(
-        "Current password",
-        description="Needed only to change your email.",
-        validators=[Optional(), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    email_notifications = BooleanField("Email me about comments and feedback", default=True)
-    playback_speed = SelectField(
-        "Default playback speed",
-        choices=[SelectChoice(value, label) for value, (label, _) in PLAYBACK_SPEEDS.items()],
-        default="1",
-    )
-
-
-def preferences_of(profile: Profile) -> dict:
-    """The person's preferences, with the defaults for whatever they never set."""
-    return {**DEFAULT_PREFERENCES, **(profile.preferences or {})}
-
-
-def _speed_choice(speed: object) -> str:
-    for value, (_, number) in PLAYBACK_SPEEDS.items():
-        if speed == number:
-            return value
-    return "1"
 
 
 def _keeps_email() -> bool:
@@ -125,7 +56,7 @@ def profile():
             "last_name": user.last_name,
             "email": user.email,
             "email_notifications": bool(preferences["email_notifications"]),
-            "playback_speed": _speed_choice(preferences["playback_speed"]),
+            "playback_speed": speed_choice(preferences["playback_speed"]),
         }
     )
     if form.validate_on_submit():

@@ -9,8 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from practika.accounts.errors import AccountError
-from practika.accounts.invitations import claim
 from practika.accounts.models import (
     BetaInvitation,
     Profile,
@@ -20,18 +18,20 @@ from practika.accounts.models import (
     new_session_token,
     normalize_email,
 )
-from practika.accounts.passwords import password_problem
-from practika.accounts.tokens import (
+from practika.accounts.services import AccountError
+from practika.accounts.services.api_tokens import revoke_all_tokens
+from practika.accounts.services.invitations import claim
+from practika.accounts.services.passwords import password_problem
+from practika.accounts.services.signed_links import (
     Purpose,
     TokenError,
     make_token,
     read_email_change,
     read_token,
 )
-from practika.api.tokens import revoke_all_tokens
 from practika.extensions import db
 from practika.mail import absolute_url, send_mail
-from practika.models import utcnow
+from practika.model_base import utcnow
 
 
 def find_by_login(login: str) -> User | None:

@@ -19,7 +19,7 @@ from practika.comments.threads import replies_to
 from practika.core.incoming import VideoRefused, posted_video, uploaded_video
 from practika.core.models import VideoAsset
 from practika.core.services import ClipError, enqueue_clip, enqueue_processing
-from practika.core.upload_routes import tus_create, tus_resume
+from practika.core.tus import tus_create, tus_resume
 from practika.core.youtube import NotYouTube
 from practika.exercises.listing import listing_filters
 from practika.exercises.models import Exercise

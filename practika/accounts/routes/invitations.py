@@ -3,25 +3,15 @@
 import sqlalchemy as sa
 from flask import flash, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
 
 from practika.accounts import bp
-from practika.accounts.access import staff_required
-from practika.accounts.errors import AccountError
-from practika.accounts.invitations import invite, revoke, state
+from practika.accounts.forms import InviteForm
+from practika.accounts.guards import staff_required
 from practika.accounts.models import BetaInvitation
+from practika.accounts.services import AccountError
+from practika.accounts.services.invitations import invite, revoke, state
 from practika.extensions import db
 from practika.htmx import hx_redirect
-
-
-class InviteForm(FlaskForm):
-    email = StringField(
-        "Email to invite",
-        validators=[DataRequired(message="Enter an email address."), Length(max=254)],
-        render_kw={"type": "email", "autocomplete": "off", "autocapitalize": "none"},
-    )
 
 
 def _page(form: InviteForm, status: int = 200):

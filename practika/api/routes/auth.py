@@ -9,8 +9,8 @@ import hashlib
 from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
+from practika.accounts.services.api_tokens import bearer_token, user_for
 from practika.api import bp
-from practika.api.tokens import bearer_token, user_for
 from practika.extensions import csrf, limiter
 
 csrf.exempt(bp)

@@ -7,8 +7,8 @@ from flask import Response, abort, make_response, redirect, render_template, req
 from flask_login import current_user, login_required
 
 from practika.accounts import bp
-from practika.api.models import ApiToken
-from practika.api.tokens import issue_token, revoke_token, tokens_of
+from practika.accounts.models import ApiToken
+from practika.accounts.services.api_tokens import issue_token, revoke_token, tokens_of
 from practika.extensions import db
 from practika.htmx import is_htmx
 

@@ -1,10 +1,12 @@
+"""Serving videos, posters and clips (HTTP Range, to the people who may see them), and the
+status fragment the page polls while a video is processed."""
+
 import json
 import uuid
 
 import sqlalchemy as sa
 from flask import (
     abort,
-    jsonify,
     make_response,
     redirect,
     render_template,
@@ -15,48 +17,14 @@ from flask_login import current_user, login_required
 from werkzeug.utils import secure_filename
 
 from practika.core import bp
-from practika.core.health import is_live, run_checks
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing
-from practika.extensions import db, limiter
+from practika.extensions import db
 from practika.htmx import is_htmx
-from practika.metrics import metrics_view
-from practika.models import utcnow
+from practika.model_base import utcnow
 from practika.permissions import may_retry_video, may_view_asset
 from practika.stamps import record_quietly
 from practika.storage import get_storage
-
-
-@bp.get("/")
-def index():
-    if current_user.is_authenticated:
-        return redirect(url_for("exercises.index"))
-    return render_template("core/index.html")
-
-
-@bp.get("/core/health/")
-@limiter.exempt
-def health():
-    healthy, checks = run_checks()
-    failing = [name for name, entry in checks.items() if entry["status"] != "ok"]
-    body = {"status": "ok" if healthy else "error", "failing": failing, "checks": checks}
-    response = jsonify(body)
-    response.status_code = 200 if healthy else 503
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.get("/core/live")
-@limiter.exempt
-def live():
-    """For the load balancer and the container's health check: plain text, no Redis."""
-    response = make_response(("ok", 200) if is_live() else ("database unreachable", 503))
-    response.mimetype = "text/plain"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-bp.add_url_rule("/core/metrics", "metrics", limiter.exempt(metrics_view))
 
 
 def _visible_asset(asset_id: uuid.UUID) -> VideoAsset:

@@ -1,23 +1,16 @@
-"""Getting videos in: resumable (tus) and plain uploads, YouTube links, and the Videos page."""
+"""The tus 1.0 protocol (core, creation, termination) over the partial-upload store: the
+handlers the page routes (``core.upload_*``) and the API routes (``api.upload*``) both answer
+with, for an owner each route has already authenticated."""
 
 import uuid
 from collections.abc import Callable
 
-import sqlalchemy as sa
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Response, request, url_for
 
 from practika.accounts.models import User
-from practika.core import bp
-from practika.core.incoming import (
-    VideoRefused,
-    check_upload_limits,
-    expire_abandoned,
-    partial_store,
-    video_from_form,
-)
+from practika.core.incoming import check_upload_limits, expire_abandoned, partial_store
 from practika.core.models import VideoAsset
-from practika.core.services import add_youtube_video, enqueue_processing, store_upload
+from practika.core.services import enqueue_processing, store_upload
 from practika.core.uploads import (
     NO_ROOM,
     OUT_OF_SPACE,
@@ -27,38 +20,15 @@ from practika.core.uploads import (
     UploadError,
     parse_metadata,
 )
-from practika.core.youtube import NotYouTube
 from practika.extensions import db
 
 
-def _tus_response(status: int, message: str = "", **headers: str) -> Response:
+def tus_response(status: int, message: str = "", **headers: str) -> Response:
     response = Response(message, status=status, mimetype="text/plain")
     response.headers["Tus-Resumable"] = TUS_VERSION
     response.headers["Cache-Control"] = "no-store"
     response.headers.update(headers)
     return response
-
-
-def _finish(asset: VideoAsset) -> None:
-    db.session.commit()
-    enqueue_processing(asset)
-
-
-@bp.route("/core/uploads/", methods=["OPTIONS"])
-def tus_options():
-    return _tus_response(
-        204, **{"Tus-Version": TUS_VERSION, "Tus-Extension": "creation,termination",
-                "Tus-Max-Size": str(current_app.config["MAX_UPLOAD_BYTES"])},
-    )  # fmt: skip
-
-
-@bp.post("/core/uploads/")
-@login_required
-def upload_create():
-    """tus creation when the client speaks tus; otherwise a plain form post of ``video``."""
-    if request.headers.get("Tus-Resumable") is None:
-        return _form_upload()
-    return tus_create(current_user, "core.upload_resume")
 
 
 def tus_create(owner: User, resume_endpoint: str) -> Response:
@@ -70,32 +40,10 @@ def tus_create(owner: User, resume_endpoint: str) -> Response:
         check_upload_limits(owner, length)
         filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
     except UploadError as error:
-        return _tus_response(error.status, str(error))
+        return tus_response(error.status, str(error))
     upload = partials.create(owner.id, length, filename)
     location = url_for(resume_endpoint, upload_id=upload.id)
-    return _tus_response(201, Location=location, **{"Upload-Offset": "0"})
-
-
-def _form_upload():
-    try:
-        asset = video_from_form(request.form, request.files, current_user)
-    except VideoRefused as error:
-        flash(str(error), "error")
-        return redirect(url_for("core.my_videos"), 303)
-    if asset is None:
-        flash("Choose a video to upload.", "error")
-        return redirect(url_for("core.my_videos"), 303)
-    _finish(asset)
-    flash("Uploaded. Your video is being processed.", "success")
-    return redirect(url_for("core.my_videos"), 303)
-
-
-@bp.route("/core/uploads/<upload_id>", methods=["HEAD", "PATCH", "DELETE"])
-@login_required
-def upload_resume(upload_id: str):
-    return tus_resume(
-        upload_id, current_user, lambda asset: url_for("core.video_status", asset_id=asset.id)
-    )
+    return tus_response(201, Location=location, **{"Upload-Offset": "0"})
 
 
 def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], str]) -> Response:
@@ -107,28 +55,28 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
         try:
             upload = partials.get(upload_id, owner.id)
         except UploadError as error:
-            return _tus_response(error.status, str(error))
-        return _tus_response(200, **{"Upload-Length": str(upload.length)},
+            return tus_response(error.status, str(error))
+        return tus_response(200, **{"Upload-Length": str(upload.length)},
                              **_progress(upload, status_url))  # fmt: skip
     upload = None
     try:
         with partials.writing(upload_id, owner.id) as upload:
             if request.method == "DELETE":
                 partials.delete(upload_id)
-                return _tus_response(204)
+                return tus_response(204)
             if request.mimetype != "application/offset+octet-stream":
-                return _tus_response(415, "Content-Type must be application/offset+octet-stream.")
+                return tus_response(415, "Content-Type must be application/offset+octet-stream.")
             offset = _byte_count("Upload-Offset")
             if upload.finished and offset == upload.length:  # the last piece, sent again
-                return _tus_response(204, **_progress(upload, status_url))
+                return tus_response(204, **_progress(upload, status_url))
             before = upload.offset
             partials.append(upload, offset, request.stream)
             if upload.offset == upload.length:
                 _complete(partials, upload, owner, before)
-            return _tus_response(204, **_progress(upload, status_url))
+            return tus_response(204, **_progress(upload, status_url))
     except UploadError as error:
         where = _progress(upload, status_url) if upload is not None else {}
-        return _tus_response(error.status, str(error), **where)
+        return tus_response(error.status, str(error), **where)
 
 
 def _byte_count(header: str) -> int:
@@ -166,29 +114,3 @@ def _complete(partials: PartialStore, upload: PartialUpload, owner: User, before
         raise
     partials.finish(upload, str(asset.id))
     enqueue_processing(asset)
-
-
-@bp.get("/core/videos/")
-@login_required
-def my_videos():
-    """The user's own videos, newest first, each with its live status, and an upload form."""
-    videos = db.session.scalars(
-        sa.select(VideoAsset)
-        .where(VideoAsset.owner_id == current_user.id)
-        .order_by(VideoAsset.created_at.desc())
-        .limit(100)
-    ).all()
-    return render_template("core/videos.html", videos=videos)
-
-
-@bp.post("/core/videos/youtube")
-@login_required
-def add_youtube():
-    try:
-        add_youtube_video(request.form.get("youtube_url", ""), owner=current_user)
-    except NotYouTube as error:
-        flash(str(error), "error")
-        return redirect(url_for("core.my_videos"), 303)
-    db.session.commit()
-    flash("YouTube video added.", "success")
-    return redirect(url_for("core.my_videos"), 303)

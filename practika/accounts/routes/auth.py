@@ -2,7 +2,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required, login_user, logout_user
 
 from practika.accounts import bp
-from practika.accounts.access import is_safe_next
 from practika.accounts.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -11,10 +10,12 @@ from practika.accounts.forms import (
     RoleForm,
     SignupForm,
 )
-from practika.accounts.invitations import find_pending
+from practika.accounts.guards import is_safe_next
 from practika.accounts.models import new_session_token, normalize_email
-from practika.accounts.services import (
-    AccountError,
+from practika.accounts.services import AccountError
+from practika.accounts.services.invitations import find_pending
+from practika.accounts.services.signed_links import Purpose, TokenError, read_token
+from practika.accounts.services.users import (
     authenticate,
     change_password,
     choose_role,
@@ -27,7 +28,6 @@ from practika.accounts.services import (
     sign_up,
     verify_email,
 )
-from practika.accounts.tokens import Purpose, TokenError, read_token
 from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
 

@@ -1,0 +1,84 @@
+"""Getting videos in: resumable (tus) and plain uploads, YouTube links, and the Videos page."""
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from practika.core import bp
+from practika.core.incoming import VideoRefused, video_from_form
+from practika.core.models import VideoAsset
+from practika.core.services import add_youtube_video, enqueue_processing
+from practika.core.tus import tus_create, tus_response, tus_resume
+from practika.core.uploads import TUS_VERSION
+from practika.core.youtube import NotYouTube
+from practika.extensions import db
+
+
+def _finish(asset: VideoAsset) -> None:
+    db.session.commit()
+    enqueue_processing(asset)
+
+
+@bp.route("/core/uploads/", methods=["OPTIONS"])
+def tus_options():
+    return tus_response(
+        204, **{"Tus-Version": TUS_VERSION, "Tus-Extension": "creation,termination",
+                "Tus-Max-Size": str(current_app.config["MAX_UPLOAD_BYTES"])},
+    )  # fmt: skip
+
+
+@bp.post("/core/uploads/")
+@login_required
+def upload_create():
+    """tus creation when the client speaks tus; otherwise a plain form post of ``video``."""
+    if request.headers.get("Tus-Resumable") is None:
+        return _form_upload()
+    return tus_create(current_user, "core.upload_resume")
+
+
+def _form_upload():
+    try:
+        asset = video_from_form(request.form, request.files, current_user)
+    except VideoRefused as error:
+        flash(str(error), "error")
+        return redirect(url_for("core.my_videos"), 303)
+    if asset is None:
+        flash("Choose a video to upload.", "error")
+        return redirect(url_for("core.my_videos"), 303)
+    _finish(asset)
+    flash("Uploaded. Your video is being processed.", "success")
+    return redirect(url_for("core.my_videos"), 303)
+
+
+@bp.route("/core/uploads/<upload_id>", methods=["HEAD", "PATCH", "DELETE"])
+@login_required
+def upload_resume(upload_id: str):
+    return tus_resume(
+        upload_id, current_user, lambda asset: url_for("core.video_status", asset_id=asset.id)
+    )
+
+
+@bp.get("/core/videos/")
+@login_required
+def my_videos():
+    """The user's own videos, newest first, each with its live status, and an upload form."""
+    videos = db.session.scalars(
+        sa.select(VideoAsset)
+        .where(VideoAsset.owner_id == current_user.id)
+        .order_by(VideoAsset.created_at.desc())
+        .limit(100)
+    ).all()
+    return render_template("core/videos.html", videos=videos)
+
+
+@bp.post("/core/videos/youtube")
+@login_required
+def add_youtube():
+    try:
+        add_youtube_video(request.form.get("youtube_url", ""), owner=current_user)
+    except NotYouTube as error:
+        flash(str(error), "error")
+        return redirect(url_for("core.my_videos"), 303)
+    db.session.commit()
+    flash("YouTube video added.", "success")
+    return redirect(url_for("core.my_videos"), 303)
