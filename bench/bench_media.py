@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from practika import create_app
 from practika.accounts.models import User
-from practika.accounts.services import create_user
+from practika.accounts.services.users import create_user
 from practika.config import TestConfig
 from practika.core.models import VideoAsset
 from practika.core.services import store_upload

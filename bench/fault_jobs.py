@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from practika import create_app
 from practika.accounts.models import RoleName
-from practika.accounts.services import create_user
+from practika.accounts.services.users import create_user
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing, store_upload
 from practika.exercises.models import Exercise
