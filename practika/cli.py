@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from itertools import groupby
 
 import click
 from flask import current_app
@@ -11,24 +12,25 @@ from practika.accounts.commands import (
     deactivate,
     invitations_command,
     invite_command,
-    metrics,
     revoke_invitation_command,
     set_role,
 )
 from practika.accounts.models import RoleName
-from practika.accounts.services.users import AccountError, create_user
+from practika.accounts.services import AccountError
+from practika.accounts.services.users import create_user
 from practika.api.commands import tokens_command
 from practika.core.commands import (
     cleanup,
     import_video,
     queue_command,
     reprocess,
-    sweep_command,
     validate_assets,
 )
 from practika.demo import DEMO_ACCOUNTS, seed_demo
 from practika.extensions import db
 from practika.mail import send_mail
+from practika.recount import recompute_metrics
+from practika.sweep import sweep
 
 
 @click.group()
@@ -96,19 +98,50 @@ def seed_demo_command(force: bool) -> None:
 for command in (
     set_role,
     deactivate,
-    metrics,
     invite_command,
     invitations_command,
     revoke_invitation_command,
     import_video,
     reprocess,
-    sweep_command,
     queue_command,
     validate_assets,
     cleanup,
     tokens_command,
 ):
     admin.add_command(command)
+
+
+@admin.command("metrics")
+@click.option("--fix", is_flag=True, help="Write the recomputed values where they differ.")
+def metrics(fix: bool) -> None:
+    """Recompute every user's exercises_created, comments_made and total_video_time from the
+    exercises, comments and uploaded videos, and list each value that drifted (stored vs
+    actual). Exits 1 on drift, unless --fix wrote the true values."""
+    drifts = recompute_metrics(fix=fix)
+    users = 0
+    for username, theirs in groupby(drifts, key=lambda drift: drift.username):
+        users += 1
+        click.echo(f"{username}: " + "; ".join(
+            f"{d.field} stored {'none' if d.stored is None else d.stored}, actual {d.actual}"
+            for d in theirs
+        ))  # fmt: skip
+    if not drifts:
+        click.echo("Every user's metrics match the data.")
+        return
+    if fix:
+        db.session.commit()
+        click.echo(f"Fixed {len(drifts)} value(s) for {users} user(s).")
+        return
+    click.echo(f"{len(drifts)} value(s) drifted for {users} user(s); --fix writes the true values.")
+    raise click.exceptions.Exit(1)
+
+
+@admin.command("sweep")
+def sweep_command() -> None:
+    """Enqueue the videos, clips, mail and webhook deliveries Redis lost, and retry the jobs
+    a dead worker left (the worker does this every minute by itself)."""
+    done = sweep()
+    click.echo(", ".join(f"{what}: {count}" for what, count in done.items()))
 
 
 @admin.command("send-test-mail")

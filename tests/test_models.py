@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 
 from practika import create_app
 from practika.accounts.models import Role, RoleName, User
-from practika.accounts.services.users import AccountError, create_user
+from practika.accounts.services import AccountError
+from practika.accounts.services.users import create_user
 from practika.core.models import ProcessingStatus, VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db

@@ -3,8 +3,6 @@ data, and the beta's invitations."""
 
 from __future__ import annotations
 
-from itertools import groupby
-
 import click
 import sqlalchemy as sa
 
@@ -20,7 +18,6 @@ from practika.accounts.services import AccountError
 from practika.accounts.services.invitations import INVITATION_DAYS, invite, revoke, state
 from practika.accounts.services.users import find_by_login, get_role
 from practika.extensions import db
-from practika.recount import recompute_metrics
 
 
 def _user(login: str) -> User:
@@ -77,31 +74,6 @@ def deactivate(login: str, reactivate: bool) -> None:
     user.is_active = False
     db.session.commit()
     click.echo(f"Deactivated {user.username} <{user.email}>: they can no longer log in.")
-
-
-@click.command("metrics")
-@click.option("--fix", is_flag=True, help="Write the recomputed values where they differ.")
-def metrics(fix: bool) -> None:
-    """Recompute every user's exercises_created, comments_made and total_video_time from the
-    exercises, comments and uploaded videos, and list each value that drifted (stored vs
-    actual). Exits 1 on drift, unless --fix wrote the true values."""
-    drifts = recompute_metrics(fix=fix)
-    users = 0
-    for username, theirs in groupby(drifts, key=lambda drift: drift.username):
-        users += 1
-        click.echo(f"{username}: " + "; ".join(
-            f"{d.field} stored {'none' if d.stored is None else d.stored}, actual {d.actual}"
-            for d in theirs
-        ))  # fmt: skip
-    if not drifts:
-        click.echo("Every user's metrics match the data.")
-        return
-    if fix:
-        db.session.commit()
-        click.echo(f"Fixed {len(drifts)} value(s) for {users} user(s).")
-        return
-    click.echo(f"{len(drifts)} value(s) drifted for {users} user(s); --fix writes the true values.")
-    raise click.exceptions.Exit(1)
 
 
 @click.command("invite")

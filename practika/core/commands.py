@@ -1,4 +1,4 @@
-"""``flask admin`` commands for videos: import, reprocess, sweep, and a look at the queues."""
+"""``flask admin`` commands for videos: import, reprocess, and a look at the queues."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from practika.extensions import db
 from practika.model_base import utcnow
 from practika.queue import QUEUE_NAMES, get_queue, get_redis
 from practika.storage import get_storage
-from practika.sweep import sweep
 
 
 @click.command("import-video")
@@ -111,14 +110,6 @@ def reprocess(asset_id: uuid.UUID | None, all_failed: bool) -> None:
         queued = enqueue_processing(asset)
         click.echo(f"{asset.id}: {'queued' if queued else 'marked queued (Redis is away)'}")
     click.echo(f"{len(assets)} video(s) to process again.")
-
-
-@click.command("sweep")
-def sweep_command() -> None:
-    """Enqueue the videos, clips, mail and webhook deliveries Redis lost, and retry the jobs
-    a dead worker left (the worker does this every minute by itself)."""
-    done = sweep()
-    click.echo(", ".join(f"{what}: {count}" for what, count in done.items()))
 
 
 @click.command("queue")
