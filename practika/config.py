@@ -179,7 +179,8 @@ class Config:
             "BETA_INVITE_ONLY", env.get("BETA_INVITE_ONLY"), self.ENV_NAME == "production"
         )
         self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5 per hour"
-        self.HEALTH_TIMEOUT_SECONDS = 1.0
+        # A person's last activity is written at most this often (seconds), not on every request.
+        self.PROFILE_ACTIVITY_INTERVAL = 300
         # Webhooks go to public addresses only, unless this allows private ones (a receiver
         # on the same network); each attempt waits this long to connect and for each read.
         self.WEBHOOK_ALLOW_PRIVATE = parse_bool(

@@ -22,7 +22,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
-QUEUE_NAMES = ("media", "mail", "default", "webhooks")
+QUEUE_NAMES = ("media", "mail", "webhooks")
 RETRY_DELAYS = (10, 60, 300)  # seconds before the 2nd, 3rd and later attempts
 WAITING = ("queued", "scheduled", "deferred")  # RQ states of a job that will still run
 STARTED_GRACE = 60  # seconds past its timeout that a started job may still be finishing
@@ -42,7 +42,7 @@ def get_redis() -> Redis:
     return current_app.extensions["redis"]
 
 
-def get_queue(name: str = "default") -> Queue:
+def get_queue(name: str) -> Queue:
     if name not in QUEUE_NAMES:
         raise ValueError(f"unknown queue {name!r}")
     return Queue(name, connection=get_redis())

@@ -458,7 +458,7 @@ variable "alarm_queue_depth" {
 variable "job_queues" {
   description = "RQ queues whose failed jobs raise an alarm (metric FailedJobs, dimension Queue)."
   type        = list(string)
-  default     = ["media", "mail", "default", "webhooks"]
+  default     = ["media", "mail", "webhooks"]
 }
 
 # ---------------------------------------------------------------------------------------

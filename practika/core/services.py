@@ -24,25 +24,18 @@ from practika.storage import get_storage
 _UNSAFE_NAME = re.compile(r"[^\w.\- ()]+")
 
 
-class UploadTooLarge(ValueError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"This file is larger than {limit // 2**20} MB.")
-
-
 class _HashingReader:
-    """Reads a stream through, hashing and counting in the same pass, refusing past a cap."""
+    """Reads a stream through, hashing and counting in the same pass (the caller has checked
+    the size against the limits before a byte is stored)."""
 
-    def __init__(self, stream: BinaryIO, max_bytes: int | None) -> None:
+    def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
-        self.max_bytes = max_bytes
         self.sha256 = hashlib.sha256()
         self.size = 0
 
     def read(self, amount: int = -1) -> bytes:
         data = self.stream.read(amount)
         self.size += len(data)
-        if self.max_bytes is not None and self.size > self.max_bytes:
-            raise UploadTooLarge(self.max_bytes)
         self.sha256.update(data)
         return data
 
@@ -54,9 +47,7 @@ def clean_filename(name: str | None) -> str:
     return _UNSAFE_NAME.sub("_", name).strip(" .")[:255] or "video"
 
 
-def store_upload(
-    stream: BinaryIO, *, owner: User, filename: str | None, max_bytes: int | None = None
-) -> VideoAsset:
+def store_upload(stream: BinaryIO, *, owner: User, filename: str | None) -> VideoAsset:
     """Stream an upload into storage and add its row (the caller commits, then enqueues).
 
     The bytes are hashed and counted as they are written, never held in memory; storage
@@ -72,7 +63,7 @@ def store_upload(
     db.session.add(asset)
     db.session.flush()  # the id names the storage key
     key = f"videos/{asset.id}/original"
-    reader = _HashingReader(stream, max_bytes)
+    reader = _HashingReader(stream)
     get_storage().save(key, reader)
     asset.storage_path = key
     asset.size_bytes = reader.size

@@ -286,7 +286,7 @@ run "production_shape" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.failed_jobs)) == toset(["media", "mail", "default", "webhooks"])
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.failed_jobs)) == toset(["media", "mail", "webhooks"])
     error_message = "Every queue needs a failed-jobs alarm."
   }
 

@@ -104,7 +104,7 @@ def _record_activity():
         return None
     profile = current_user.profile
     now = utcnow()
-    interval = timedelta(seconds=current_app.config.get("PROFILE_ACTIVITY_INTERVAL", 300))
+    interval = timedelta(seconds=current_app.config["PROFILE_ACTIVITY_INTERVAL"])
     cutoff = now - interval
     if profile.last_activity_at is not None and profile.last_activity_at > cutoff:
         return None
