@@ -45,8 +45,18 @@ from practika.media.validate import validate
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = 30
 QUIET = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
-X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high",
-        "-pix_fmt", "yuv420p"]  # fmt: skip
+X264 = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-crf",
+    "23",
+    "-profile:v",
+    "high",
+    "-pix_fmt",
+    "yuv420p",
+]
 
 
 def cpu_seconds() -> float:
@@ -74,8 +84,21 @@ def make_sources(folder: Path) -> dict[str, Path]:
     h264, hevc = folder / "source-h264.mp4", folder / "source-hevc.mp4"
     run([*pattern, *X264, "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(h264)])
     x265 = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]
-    run([*pattern, *x265, "-pix_fmt", "yuv420p", "-tag:v", "hvc1", "-c:a", "aac", "-b:a", "128k",
-         str(hevc)])  # fmt: skip
+    run(
+        [
+            *pattern,
+            *x265,
+            "-pix_fmt",
+            "yuv420p",
+            "-tag:v",
+            "hvc1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            str(hevc),
+        ]
+    )
     return {"H.264": h264, "HEVC": hevc}
 
 
@@ -91,13 +114,37 @@ def hand_written(source: Path, out: Path, renditions: dict[str, dict]) -> None:
     outputs: list[str] = []
     for i, (name, r) in enumerate(encoded.items()):
         graph += f";[s{i}]scale={r['width']}:{r['height']},setsar=1,format=yuv420p[v{i}]"
-        outputs += ["-map", f"[v{i}]", "-map", "0:a", *X264, "-maxrate", str(r["cap"]),
-                    "-bufsize", str(2 * r["cap"]), "-c:a", "aac", "-b:a", "128k",
-                    "-movflags", "+faststart", str(out / f"{name}.mp4")]  # fmt: skip
+        outputs += [
+            "-map",
+            f"[v{i}]",
+            "-map",
+            "0:a",
+            *X264,
+            "-maxrate",
+            str(r["cap"]),
+            "-bufsize",
+            str(2 * r["cap"]),
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+            str(out / f"{name}.mp4"),
+        ]
     for name, r in renditions.items():
         if r.get("reused"):
-            outputs += ["-map", "0:v", "-map", "0:a", "-c", "copy", "-movflags", "+faststart",
-                        str(out / f"{name}.mp4")]  # fmt: skip
+            outputs += [
+                "-map",
+                "0:v",
+                "-map",
+                "0:a",
+                "-c",
+                "copy",
+                "-movflags",
+                "+faststart",
+                str(out / f"{name}.mp4"),
+            ]
     run([*args, "-filter_complex", graph, *outputs])
     poster(source, out)
 
@@ -105,10 +152,26 @@ def hand_written(source: Path, out: Path, renditions: dict[str, dict]) -> None:
 def per_rendition(source: Path, out: Path) -> None:
     """One full decode and encode per rung, each its own FFmpeg process."""
     for rung in plan_ladder(1920, 1080):
-        run(["-i", str(source), "-vf", f"scale={rung.width}:{rung.height}", *X264,
-             "-maxrate", str(rung.video_bitrate), "-bufsize", str(2 * rung.video_bitrate),
-             "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
-             str(out / f"{rung.name}.mp4")])  # fmt: skip
+        run(
+            [
+                "-i",
+                str(source),
+                "-vf",
+                f"scale={rung.width}:{rung.height}",
+                *X264,
+                "-maxrate",
+                str(rung.video_bitrate),
+                "-bufsize",
+                str(2 * rung.video_bitrate),
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+                "-movflags",
+                "+faststart",
+                str(out / f"{rung.name}.mp4"),
+            ]
+        )
     poster(source, out)
 
 
@@ -178,16 +241,24 @@ def main() -> None:
         tmp_path = Path(tmp)
         print(f"generating 30 s 1080p sources in {tmp} ...", flush=True)
         sources = make_sources(tmp_path)
-        app = create_app(TestConfig({
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.db'}",
-            "REDIS_URL": "unix:///nonexistent/redis.sock",  # nothing is queued here
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "STORAGE_URL": str(tmp_path / "instance" / "media"),
-        }))  # fmt: skip
+        app = create_app(
+            TestConfig(
+                {
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.db'}",
+                    "REDIS_URL": "unix:///nonexistent/redis.sock",  # nothing is queued here
+                    "INSTANCE_PATH": str(tmp_path / "instance"),
+                    "STORAGE_URL": str(tmp_path / "instance" / "media"),
+                }
+            )
+        )
         with app.app_context():
             flask_migrate.upgrade()
-            owner = create_user(email="bench@example.com", username="bench",
-                                password="pipeline passphrase", role="teacher")  # fmt: skip
+            owner = create_user(
+                email="bench@example.com",
+                username="bench",
+                password="pipeline passphrase",
+                role="teacher",
+            )
             db.session.commit()
             owner_id = owner.id
         results: dict[str, dict[str, list[float]]] = {
@@ -207,19 +278,26 @@ def main() -> None:
                 r["per"].append(per)
                 r["playable"].append(playable)
                 r["ready"].append(ready)
-                print(f"round {round_no} {kind}: pipeline {cpu:.1f} s CPU, hand-written "
-                      f"{hand:.1f} s, per rendition {per:.1f} s; playable after {playable:.2f} s,"
-                      f" ready after {ready:.1f} s", flush=True)  # fmt: skip
+                print(
+                    f"round {round_no} {kind}: pipeline {cpu:.1f} s CPU, hand-written "
+                    f"{hand:.1f} s, per rendition {per:.1f} s; playable after {playable:.2f} s,"
+                    f" ready after {ready:.1f} s",
+                    flush=True,
+                )
         print(f"\nmedians over {ROUNDS} round(s), CPU seconds:")
         for kind, r in results.items():
             med = {k: statistics.median(v) for k, v in r.items()}
-            print(f"{kind}: pipeline / best single command = {med['pipeline'] / med['hand']:.2f}"
-                  f" (target <= 1.10); pipeline / one encode per rendition = "
-                  f"{med['pipeline'] / med['per']:.2f} (target <= 0.5 for H.264)")  # fmt: skip
+            print(
+                f"{kind}: pipeline / best single command = {med['pipeline'] / med['hand']:.2f}"
+                f" (target <= 1.10); pipeline / one encode per rendition = "
+                f"{med['pipeline'] / med['per']:.2f} (target <= 0.5 for H.264)"
+            )
         h264 = {k: statistics.median(v) for k, v in results["H.264"].items()}
-        print(f"H.264/AAC: upload-to-playable / upload-to-ready = "
-              f"{h264['playable'] / h264['ready']:.3f} ({h264['playable']:.2f} s vs "
-              f"{h264['ready']:.1f} s; target <= 0.2)")  # fmt: skip
+        print(
+            f"H.264/AAC: upload-to-playable / upload-to-ready = "
+            f"{h264['playable'] / h264['ready']:.3f} ({h264['playable']:.2f} s vs "
+            f"{h264['ready']:.1f} s; target <= 0.2)"
+        )
 
 
 if __name__ == "__main__":

@@ -70,12 +70,47 @@ BIG_COMMENTS = 500
 BATCH = 5_000
 SEARCH_WORD = "arpeggio"  # one of WORDS, so about one name in forty has it
 WORDS = [
-    "arpeggio", "scale", "etude", "chord", "tremolo", "legato", "staccato", "vibrato", "posture",
-    "breathing", "rhythm", "tempo", "groove", "shuffle", "swing", "phrasing", "dynamics",
-    "accent", "syncopation", "fingering", "bowing", "strumming", "picking", "slide", "bend",
-    "hammer", "pull", "trill", "glissando", "pedal", "voicing", "inversion", "cadence",
-    "interval", "octave", "warmup", "drill", "pattern", "rudiment", "paradiddle",
-]  # fmt: skip
+    "arpeggio",
+    "scale",
+    "etude",
+    "chord",
+    "tremolo",
+    "legato",
+    "staccato",
+    "vibrato",
+    "posture",
+    "breathing",
+    "rhythm",
+    "tempo",
+    "groove",
+    "shuffle",
+    "swing",
+    "phrasing",
+    "dynamics",
+    "accent",
+    "syncopation",
+    "fingering",
+    "bowing",
+    "strumming",
+    "picking",
+    "slide",
+    "bend",
+    "hammer",
+    "pull",
+    "trill",
+    "glissando",
+    "pedal",
+    "voicing",
+    "inversion",
+    "cadence",
+    "interval",
+    "octave",
+    "warmup",
+    "drill",
+    "pattern",
+    "rudiment",
+    "paradiddle",
+]
 START = datetime(2024, 1, 1)
 
 
@@ -98,17 +133,31 @@ def ready_asset(owner_id: int, when: datetime, width: int, height: int, seconds:
     for rung in plan_ladder(width, height):
         size = round(rung.video_bitrate * seconds / 8 * 0.7)
         renditions[rung.name] = {
-            "path": f"{key}/{rung.name}.mp4", "width": rung.width, "height": rung.height,
-            "size_bytes": size, "bitrate": round(size * 8 / seconds),
-        }  # fmt: skip
+            "path": f"{key}/{rung.name}.mp4",
+            "width": rung.width,
+            "height": rung.height,
+            "size_bytes": size,
+            "bitrate": round(size * 8 / seconds),
+        }
     return {
-        "id": asset_id, "owner_id": owner_id, "orig_filename": "take.mp4",
-        "storage_path": f"{key}/original", "mime_type": "video/mp4",
-        "size_bytes": round(5_000_000 * seconds / 8), "poster_path": f"{key}/poster.jpg",
-        "renditions": renditions, "video_type": VideoType.UPLOAD, "duration_sec": seconds,
-        "width": width, "height": height, "processing_status": ProcessingStatus.READY,
-        "processed_at": when, "progress_pct": 100, "created_at": when, "updated_at": when,
-    }  # fmt: skip
+        "id": asset_id,
+        "owner_id": owner_id,
+        "orig_filename": "take.mp4",
+        "storage_path": f"{key}/original",
+        "mime_type": "video/mp4",
+        "size_bytes": round(5_000_000 * seconds / 8),
+        "poster_path": f"{key}/poster.jpg",
+        "renditions": renditions,
+        "video_type": VideoType.UPLOAD,
+        "duration_sec": seconds,
+        "width": width,
+        "height": height,
+        "processing_status": ProcessingStatus.READY,
+        "processed_at": when,
+        "progress_pct": 100,
+        "created_at": when,
+        "updated_at": when,
+    }
 
 
 def sentence(rng: random.Random, words: int) -> str:
@@ -131,11 +180,17 @@ def discussion(
     for _ in range(count):
         when += timedelta(minutes=rng.randint(1, 90))
         row = {
-            "id": uuid.uuid4(), "exercise_id": exercise["id"], "author_id": rng.choice(students),
-            "text": sentence(rng, rng.randint(4, 30)), "video_asset_id": None, "parent_id": None,
-            "at_seconds": None, "kind": CommentKind.COMMENT, "created_at": when,
+            "id": uuid.uuid4(),
+            "exercise_id": exercise["id"],
+            "author_id": rng.choice(students),
+            "text": sentence(rng, rng.randint(4, 30)),
+            "video_asset_id": None,
+            "parent_id": None,
+            "at_seconds": None,
+            "kind": CommentKind.COMMENT,
+            "created_at": when,
             "updated_at": when,
-        }  # fmt: skip
+        }
         roll = rng.random()
         if roll < 0.08:
             seconds = float(rng.randint(15, 60))
@@ -145,8 +200,9 @@ def discussion(
             attempts.append((row["id"], seconds))
         elif roll < 0.16 and attempts:
             parent, seconds = rng.choice(attempts)
-            row.update(author_id=teacher, parent_id=parent,
-                       at_seconds=round(rng.uniform(0, seconds), 1))  # fmt: skip
+            row.update(
+                author_id=teacher, parent_id=parent, at_seconds=round(rng.uniform(0, seconds), 1)
+            )
         elif roll < 0.40 and top:
             row["parent_id"] = rng.choice(top)
             if rng.random() < 0.3:
@@ -172,19 +228,37 @@ def seed() -> Seeded:
     roles = {name: id_ for name, id_ in db.session.execute(sa.select(Role.name, Role.id))}
     password_hash = generate_password_hash(PASSWORD)  # one hash for everyone: it is slow
     people = [("teacher", "Tess", "Teacher", RoleName.TEACHER)]
-    people += [(f"student{n:02}", f"Student{n:02}", "Bench", RoleName.STUDENT)
-               for n in range(1, STUDENTS + 1)]  # fmt: skip
+    people += [
+        (f"student{n:02}", f"Student{n:02}", "Bench", RoleName.STUDENT)
+        for n in range(1, STUDENTS + 1)
+    ]
     user_ids = db.session.scalars(
         sa.insert(User).returning(User.id, sort_by_parameter_order=True),
-        [{"username": name, "email": f"{name}@bench.test", "password_hash": password_hash,
-          "first_name": first, "last_name": last, "session_token": secrets.token_hex(16),
-          "date_joined": START} for name, first, last, _ in people],
-    ).all()  # fmt: skip
+        [
+            {
+                "username": name,
+                "email": f"{name}@bench.test",
+                "password_hash": password_hash,
+                "first_name": first,
+                "last_name": last,
+                "session_token": secrets.token_hex(16),
+                "date_joined": START,
+            }
+            for name, first, last, _ in people
+        ],
+    ).all()
     profile_ids = db.session.scalars(
         sa.insert(Profile).returning(Profile.id, sort_by_parameter_order=True),
-        [{"user_id": user_id, "role_id": roles[person[3]], "onboarding_completed": True,
-          "email_verified_at": START} for user_id, person in zip(user_ids, people, strict=True)],
-    ).all()  # fmt: skip
+        [
+            {
+                "user_id": user_id,
+                "role_id": roles[person[3]],
+                "onboarding_completed": True,
+                "email_verified_at": START,
+            }
+            for user_id, person in zip(user_ids, people, strict=True)
+        ],
+    ).all()
     insert(UserMetrics, [{"profile_id": profile_id} for profile_id in profile_ids])
     teacher, students = user_ids[0], list(user_ids[1:])
 
@@ -195,11 +269,17 @@ def seed() -> Seeded:
         asset = ready_asset(teacher, when, 1280, 720, float(rng.randint(30, 240)))
         assets.append(asset)
         name = f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} {n + 1}"
-        exercises.append({
-            "id": uuid.uuid4(), "name": name, "description": sentence(rng, rng.randint(5, 25)),
-            "video_asset_id": asset["id"], "created_by_id": teacher, "created_at": when,
-            "updated_at": when,
-        })  # fmt: skip
+        exercises.append(
+            {
+                "id": uuid.uuid4(),
+                "name": name,
+                "description": sentence(rng, rng.randint(5, 25)),
+                "video_asset_id": asset["id"],
+                "created_by_id": teacher,
+                "created_at": when,
+                "updated_at": when,
+            }
+        )
     big = exercises[EXERCISES // 2]  # neither the newest nor the oldest
     comments, attempt_assets = discussion(rng, big, BIG_COMMENTS, teacher, students)
     others = [e for e in exercises if e is not big]
@@ -220,9 +300,11 @@ def seed() -> Seeded:
     )
     db.session.commit()
     big_attempts = sum(c["kind"] == CommentKind.ATTEMPT for c in comments[:BIG_COMMENTS])
-    print(f"  {len(user_ids)} users, {EXERCISES} exercises, {len(comments)} comments "
-          f"({len(attempt_assets)} attempts with their videos); the big exercise has "
-          f"{BIG_COMMENTS} comments, {big_attempts} of them attempts")  # fmt: skip
+    print(
+        f"  {len(user_ids)} users, {EXERCISES} exercises, {len(comments)} comments "
+        f"({len(attempt_assets)} attempts with their videos); the big exercise has "
+        f"{BIG_COMMENTS} comments, {big_attempts} of them attempts"
+    )
     return Seeded("teacher@bench.test", big["id"], big["video_asset_id"])
 
 
@@ -377,8 +459,10 @@ def throughput(pool, port: int, routes: list[Route], cookie: str, args) -> None:
 
 def report(routes: list[Route], app_ms: dict[str, list[float]]) -> None:
     hello = statistics.median(routes[0].rps)
-    print(f"\n{'route':<8} {'median':>7} {'p95':>7} {'app':>6} {'RPS':>6} {'/hello':>6}  "
-          f"{'target':<27} met")  # fmt: skip
+    print(
+        f"\n{'route':<8} {'median':>7} {'p95':>7} {'app':>6} {'RPS':>6} {'/hello':>6}  "
+        f"{'target':<27} met"
+    )
     for route in routes:
         median = statistics.median(route.ms)
         p95 = statistics.quantiles(route.ms, n=20)[-1]
@@ -389,19 +473,34 @@ def report(routes: list[Route], app_ms: dict[str, list[float]]) -> None:
         else:
             target = f">= {route.min_share:.1f} of hello, p95 < 50"
             met = "yes" if rps / hello >= route.min_share and p95 < 50 else "NO"
-        print(f"{route.label:<8} {median:>7.2f} {p95:>7.2f} {app:>6.2f} {rps:>6.0f} "
-              f"{rps / hello:>6.2f}  {target:<27} {met}")  # fmt: skip
-    print("(median and p95: ms per request at the client, new connection each; app: median ms "
-          "the app logged; RPS: median of 3 rounds)")  # fmt: skip
+        print(
+            f"{route.label:<8} {median:>7.2f} {p95:>7.2f} {app:>6.2f} {rps:>6.0f} "
+            f"{rps / hello:>6.2f}  {target:<27} {met}"
+        )
+    print(
+        "(median and p95: ms per request at the client, new connection each; app: median ms "
+        "the app logged; RPS: median of 3 rounds)"
+    )
 
 
 def start_gunicorn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--workers", "2",
-             "--bind", f"127.0.0.1:{port}", "bench.pages_app:create_bench_app()"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "bench.pages_app:create_bench_app()",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -447,15 +546,22 @@ def main() -> None:
             if postgres:  # autovacuum would, soon after; SQLite apps never run ANALYZE
                 db.session.execute(sa.text("ANALYZE"))
                 db.session.commit()
-            print(f"seeded in {time.perf_counter() - started:.1f} s "
-                  f"({'PostgreSQL' if postgres else 'SQLite'})")  # fmt: skip
+            print(
+                f"seeded in {time.perf_counter() - started:.1f} s "
+                f"({'PostgreSQL' if postgres else 'SQLite'})"
+            )
             db.engine.dispose()
 
         port = free_port()
         log = tmp / "gunicorn.log"
-        env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "INSTANCE_PATH": str(tmp / "instance"),
-               "STORAGE_URL": str(tmp / "instance" / "media"), "SECRET_KEY": secrets.token_hex(32),
-               "PRACTIKA_ENV": "development"}  # fmt: skip
+        env = {
+            "DATABASE_URL": url,
+            "REDIS_URL": redis.url,
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "STORAGE_URL": str(tmp / "instance" / "media"),
+            "SECRET_KEY": secrets.token_hex(32),
+            "PRACTIKA_ENV": "development",
+        }
         server = start_gunicorn(port, env, log)
 
         def up() -> bool:
@@ -486,8 +592,10 @@ def main() -> None:
         offset = log.stat().st_size
         started = time.perf_counter()
         done = server_times(port, routes, cookie, args.requests, args.budget)
-        print(f"{done} sequential requests a route in {time.perf_counter() - started:.1f} s"
-              + (" (stopped at --budget)" if done < args.requests else ""))  # fmt: skip
+        print(
+            f"{done} sequential requests a route in {time.perf_counter() - started:.1f} s"
+            + (" (stopped at --budget)" if done < args.requests else "")
+        )
         app_ms = app_times(log, offset)
         started = time.perf_counter()
         throughput(pool, port, routes, cookie, args)

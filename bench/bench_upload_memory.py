@@ -60,20 +60,56 @@ def pieces(size: int):
 def main() -> None:
     redis = RedisServer().start()
     tmp = Path(tempfile.mkdtemp(prefix="practika-bench-upload-"))
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}", "REDIS_URL": redis.url,
-           "INSTANCE_PATH": str(tmp), "STORAGE_URL": str(tmp / "media"), "FLASK_APP": "wsgi",
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}",
+        "REDIS_URL": redis.url,
+        "INSTANCE_PATH": str(tmp),
+        "STORAGE_URL": str(tmp / "media"),
+        "FLASK_APP": "wsgi",
+        "LOG_LEVEL": "WARNING",
+    }
     flask = [str(VENV_BIN / "flask")]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*flask, "admin", "create-user", "--email", "b@example.com", "--username",
-                    "bench", "--role", "teacher", "--password-stdin"], input="upload passphrase\n",
-                   text=True, env=env, cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            *flask,
+            "admin",
+            "create-user",
+            "--email",
+            "b@example.com",
+            "--username",
+            "bench",
+            "--role",
+            "teacher",
+            "--password-stdin",
+        ],
+        input="upload passphrase\n",
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     server = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "wsgi:app", "-w", "1", "--threads", "2", "-b",
-         f"127.0.0.1:{port}", "--timeout", "600"], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(VENV_BIN / "gunicorn"),
+            "wsgi:app",
+            "-w",
+            "1",
+            "--threads",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "600",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         session = Session(port)
 
@@ -88,11 +124,13 @@ def main() -> None:
         page = session.request("GET", "/accounts/login")[1].decode()
         session.token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         form = f"csrf_token={session.token}&email=b%40example.com&password=upload+passphrase"
-        session.request("POST", "/accounts/login", form,
-                        {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        session.request(
+            "POST", "/accounts/login", form, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
         tus = {"Tus-Resumable": "1.0.0"}
-        created, _ = session.request("POST", "/core/uploads/", b"",
-                                     {**tus, "Upload-Length": str(TOTAL)})  # fmt: skip
+        created, _ = session.request(
+            "POST", "/core/uploads/", b"", {**tus, "Upload-Length": str(TOTAL)}
+        )
         location = created.headers["Location"]
         # Reset the worker's peak (VmHWM) to its current size, so the peak read afterwards is
         # the upload's, not start-up's.
@@ -101,10 +139,16 @@ def main() -> None:
         started = time.monotonic()
         for offset in range(0, TOTAL, PIECE):
             response, body = session.request(
-                "PATCH", location, pieces(PIECE),
-                {**tus, "Upload-Offset": str(offset), "Content-Length": str(PIECE),
-                 "Content-Type": "application/offset+octet-stream"},
-            )  # fmt: skip
+                "PATCH",
+                location,
+                pieces(PIECE),
+                {
+                    **tus,
+                    "Upload-Offset": str(offset),
+                    "Content-Length": str(PIECE),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+            )
             assert response.status == 204, (response.status, body)
         elapsed = time.monotonic() - started
         peak = memory_kib(worker, "VmHWM")
@@ -115,10 +159,14 @@ def main() -> None:
         redis.stop()
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
     print(f"web worker idle: {idle / 1024:.1f} MiB resident")
-    print(f"peak during a 1 GiB upload (16 x 64 MiB pieces, {TOTAL / 2**20 / elapsed:.0f} MiB/s,"
-          f" then stored with its SHA-256): {peak / 1024:.1f} MiB")  # fmt: skip
-    print(f"added by the upload: {(peak - idle) / 1024:.1f} MiB (target <= 64 MiB); "
-          f"peak / idle = {peak / idle:.2f}")  # fmt: skip
+    print(
+        f"peak during a 1 GiB upload (16 x 64 MiB pieces, {TOTAL / 2**20 / elapsed:.0f} MiB/s,"
+        f" then stored with its SHA-256): {peak / 1024:.1f} MiB"
+    )
+    print(
+        f"added by the upload: {(peak - idle) / 1024:.1f} MiB (target <= 64 MiB); "
+        f"peak / idle = {peak / idle:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -79,8 +79,10 @@ def killed_mid_encode(app, teacher, source: Path) -> VideoAsset:
         wait_until(lambda: row(VideoAsset, asset_id).status.is_terminal, "the video")
     video = row(VideoAsset, asset_id)
     took = time.monotonic() - killed
-    print(f"(a) new worker up {started:.0f} s after the kill; video {video.processing_status} "
-          f"{took:.0f} s after the kill (attempts {video.attempts}; target < 180 s)")  # fmt: skip
+    print(
+        f"(a) new worker up {started:.0f} s after the kill; video {video.processing_status} "
+        f"{took:.0f} s after the kill (attempts {video.attempts}; target < 180 s)"
+    )
     return video
 
 
@@ -96,12 +98,15 @@ def redis_outage(app, redis: RedisServer, teacher, video: VideoAsset, source: Pa
         redis.process.terminate()
         redis.process.wait()
         down = time.monotonic()
-        upload = client.post("/core/uploads/", data={
-            "video": (io.BytesIO(source.read_bytes()), "outage.mp4")})  # fmt: skip
+        upload = client.post(
+            "/core/uploads/", data={"video": (io.BytesIO(source.read_bytes()), "outage.mp4")}
+        )
         clip = client.post(f"/exercises/{exercise.id}/clips", data={"start": "1", "end": "3"})
         reset = client.post("/accounts/reset", data={"email": teacher.email})
-        print(f"(b) Redis stopped; upload {upload.status_code}, clip {clip.status_code}, "
-              f"reset {reset.status_code}")  # fmt: skip
+        print(
+            f"(b) Redis stopped; upload {upload.status_code}, clip {clip.status_code}, "
+            f"reset {reset.status_code}"
+        )
         new_video = db.session.scalar(
             sa.select(VideoAsset.id).where(VideoAsset.orig_filename == "outage.mp4")
         )
@@ -127,9 +132,11 @@ def redis_outage(app, redis: RedisServer, teacher, video: VideoAsset, source: Pa
         "clip": row(VideoClip, clip_id).processing_status,
         "mail": "delivered",
     }
-    print("(b) after Redis came back: " + ", ".join(
-        f"{what} {states[what]} at {seconds:.0f} s" for what, seconds in done.items()
-    ) + f"; all three within {max(done.values()):.0f} s")  # fmt: skip
+    print(
+        "(b) after Redis came back: "
+        + ", ".join(f"{what} {states[what]} at {seconds:.0f} s" for what, seconds in done.items())
+        + f"; all three within {max(done.values()):.0f} s"
+    )
 
 
 def main() -> None:
@@ -139,9 +146,13 @@ def main() -> None:
             app = create_app(make_config(f"sqlite:///{tmp}/fault.db", redis.url, Path(tmp)))
             with app.app_context():
                 flask_migrate.upgrade()
-                teacher = create_user(email="tess@example.com", username="tess",
-                                      password=PASSWORD, role=RoleName.TEACHER,
-                                      email_verified=True)  # fmt: skip
+                teacher = create_user(
+                    email="tess@example.com",
+                    username="tess",
+                    password=PASSWORD,
+                    role=RoleName.TEACHER,
+                    email_verified=True,
+                )
                 db.session.commit()
                 source = synth_video(Path(tmp) / "drill.mp4", seconds=30, width=1280, height=720)
                 video = killed_mid_encode(app, teacher, source)

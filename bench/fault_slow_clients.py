@@ -55,15 +55,18 @@ async def _get(reader, writer, request: bytes) -> int:
 
 
 async def _poller(port: int, path: str, cookie: str, source: str, until: float, out: list) -> None:
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHX-Request: true\r\n"
-               f"Cookie: {cookie}\r\n\r\n").encode()  # fmt: skip
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHX-Request: true\r\n"
+        f"Cookie: {cookie}\r\n\r\n"
+    ).encode()
     reader = writer = None
     while time.monotonic() < until:
         started = time.monotonic()
         try:
             if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port,
-                                                               local_addr=(source, 0))  # fmt: skip
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", port, local_addr=(source, 0)
+                )
             status = await asyncio.wait_for(_get(reader, writer, request), TIMEOUT)
             out.append(time.monotonic() - started if status == 200 else None)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
@@ -80,10 +83,12 @@ def _pollers(port: int, path: str, cookie: str, seconds: float, results) -> None
     async def main() -> list:
         out: list = []
         until = time.monotonic() + seconds
-        await asyncio.gather(*(
-            _poller(port, path, cookie, f"127.0.0.{3 + i % 10}", until, out)
-            for i in range(POLLERS)
-        ))  # fmt: skip
+        await asyncio.gather(
+            *(
+                _poller(port, path, cookie, f"127.0.0.{3 + i % 10}", until, out)
+                for i in range(POLLERS)
+            )
+        )
         return out
 
     results.put(asyncio.run(main()))
@@ -113,8 +118,10 @@ def _report(name: str, samples: list) -> None:
         return
     p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
     median, worst = statistics.median(times) * 1000, times[-1] * 1000
-    print(f"{name:<14} {len(samples):>6} requests  median {median:7.1f} ms"
-          f"  p95 {p95 * 1000:7.1f} ms  max {worst:7.1f} ms  failed {failed}")  # fmt: skip
+    print(
+        f"{name:<14} {len(samples):>6} requests  median {median:7.1f} ms"
+        f"  p95 {p95 * 1000:7.1f} ms  max {worst:7.1f} ms  failed {failed}"
+    )
 
 
 def main() -> None:

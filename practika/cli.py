@@ -68,9 +68,13 @@ def create_user_command(
     password = _read_password(password_stdin)
     try:
         user = create_user(
-            email=email, username=username, password=password, role=role, is_staff=staff,
+            email=email,
+            username=username,
+            password=password,
+            role=role,
+            is_staff=staff,
             email_verified=True,
-        )  # fmt: skip
+        )
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -121,10 +125,13 @@ def metrics(fix: bool) -> None:
     users = 0
     for username, theirs in groupby(drifts, key=lambda drift: drift.username):
         users += 1
-        click.echo(f"{username}: " + "; ".join(
-            f"{d.field} stored {'none' if d.stored is None else d.stored}, actual {d.actual}"
-            for d in theirs
-        ))  # fmt: skip
+        click.echo(
+            f"{username}: "
+            + "; ".join(
+                f"{d.field} stored {'none' if d.stored is None else d.stored}, actual {d.actual}"
+                for d in theirs
+            )
+        )
     if not drifts:
         click.echo("Every user's metrics match the data.")
         return

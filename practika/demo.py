@@ -81,20 +81,34 @@ def _demo_conversation(exercise: Exercise, teacher: User, student: User) -> Vide
     """The student's attempt with the teacher's feedback at 0:02, and a question answered."""
     seconds = min(DEMO_VIDEO["seconds"], 4)
     attempt = VideoComment(
-        exercise=exercise, author=student, kind=CommentKind.ATTEMPT,
+        exercise=exercise,
+        author=student,
+        kind=CommentKind.ATTEMPT,
         text="First try: I lose the pattern halfway.",
         video_asset=_demo_video(student, "my-attempt.mp4", seconds),
-    )  # fmt: skip
+    )
     question = VideoComment(
         exercise=exercise, author=student, text="Loop the whole video, or one clip at a time?"
     )
-    db.session.add_all([
-        attempt, question,
-        VideoComment(exercise=exercise, author=teacher, parent=attempt, at_seconds=2.0,
-                     text="Here: keep your eyes on the square, not the line."),
-        VideoComment(exercise=exercise, author=teacher, parent=question,
-                     text="One clip at a time, at half speed, then the whole."),
-    ])  # fmt: skip
+    db.session.add_all(
+        [
+            attempt,
+            question,
+            VideoComment(
+                exercise=exercise,
+                author=teacher,
+                parent=attempt,
+                at_seconds=2.0,
+                text="Here: keep your eyes on the square, not the line.",
+            ),
+            VideoComment(
+                exercise=exercise,
+                author=teacher,
+                parent=question,
+                text="One clip at a time, at half speed, then the whole.",
+            ),
+        ]
+    )
     bump(student.id, "comments_made", 2)
     bump(teacher.id, "comments_made", 2)
     return attempt
@@ -104,7 +118,11 @@ def _demo_video(owner: User, filename: str, seconds: float) -> VideoAsset:
     """A generated video, stored as an upload; the pipeline processes it like any other."""
     size = {"width": DEMO_VIDEO["width"], "height": DEMO_VIDEO["height"]}
     with tempfile.TemporaryDirectory() as tmp:
-        video = synth_video(Path(tmp) / filename, seconds=seconds, **size,
-                            ffmpeg_binary=current_app.config["FFMPEG_BINARY"])  # fmt: skip
+        video = synth_video(
+            Path(tmp) / filename,
+            seconds=seconds,
+            **size,
+            ffmpeg_binary=current_app.config["FFMPEG_BINARY"],
+        )
         with video.open("rb") as stream:
             return store_upload(stream, owner=owner, filename=filename)

@@ -183,10 +183,15 @@ def send_mail(template: str, to: str, subject: str, **context: Any) -> str | Non
     with db.engine.begin() as connection:
         connection.execute(
             sa.insert(OutgoingMail).values(
-                id=mail_id, template=template[:40], message=msg.as_bytes(), job_id=job_id,
-                status=MailStatus.PENDING, attempts=0, next_try_at=utcnow(),
+                id=mail_id,
+                template=template[:40],
+                message=msg.as_bytes(),
+                job_id=job_id,
+                status=MailStatus.PENDING,
+                attempts=0,
+                next_try_at=utcnow(),
             )
-        )  # fmt: skip
+        )
     return _enqueue(mail_id, 1, template)
 
 
@@ -194,9 +199,15 @@ def _enqueue(mail_id: uuid.UUID, attempt: int, template: str, delay: int = 0) ->
     """Queue attempt number ``attempt`` (its id is already on the row)."""
     job_id = attempt_job_id("mail", mail_id, attempt)
     queued = enqueue(
-        "mail", DELIVER, str(mail_id), attempt, job_id=job_id, job_timeout=JOB_TIMEOUT,
-        delay=delay, description=f"mail {template}",
-    )  # fmt: skip
+        "mail",
+        DELIVER,
+        str(mail_id),
+        attempt,
+        job_id=job_id,
+        job_timeout=JOB_TIMEOUT,
+        delay=delay,
+        description=f"mail {template}",
+    )
     if queued is None:
         log.error("mail %s not queued, Redis is unavailable; kept for the sweep", mail_id)
     return queued
@@ -215,10 +226,13 @@ def deliver(mail_id: str, attempt: int) -> None:
     mail_uuid = uuid.UUID(mail_id)
     claimed = db.session.execute(
         sa.update(OutgoingMail)
-        .where(OutgoingMail.id == mail_uuid, OutgoingMail.status == MailStatus.PENDING,
-               OutgoingMail.attempts == attempt - 1)
+        .where(
+            OutgoingMail.id == mail_uuid,
+            OutgoingMail.status == MailStatus.PENDING,
+            OutgoingMail.attempts == attempt - 1,
+        )
         .values(attempts=attempt)
-    ).rowcount  # fmt: skip
+    ).rowcount
     db.session.commit()
     if not claimed:
         log.info("mail %s attempt %d is not due; nothing to do", mail_id, attempt)
@@ -255,14 +269,18 @@ def _retry_or_give_up(mail_id: uuid.UUID, attempt: int, template: str, error: Ex
         values: dict[str, Any] = {"status": MailStatus.FAILED, "message": b""}
     else:
         delay = retry_delay(attempt)
-        log.warning("mail %s attempt %d failed (%s); trying again in %d s", mail_id, attempt,
-                    reason, delay)  # fmt: skip
-        values = {"job_id": attempt_job_id("mail", mail_id, attempt + 1),
-                  "next_try_at": utcnow() + timedelta(seconds=delay)}  # fmt: skip
+        log.warning(
+            "mail %s attempt %d failed (%s); trying again in %d s", mail_id, attempt, reason, delay
+        )
+        values = {
+            "job_id": attempt_job_id("mail", mail_id, attempt + 1),
+            "next_try_at": utcnow() + timedelta(seconds=delay),
+        }
     db.session.execute(
-        sa.update(OutgoingMail).where(OutgoingMail.id == mail_id)
+        sa.update(OutgoingMail)
+        .where(OutgoingMail.id == mail_id)
         .values(last_error=reason, **values)
-    )  # fmt: skip
+    )
     db.session.commit()
     if attempt < MAX_ATTEMPTS:
         _enqueue(mail_id, attempt + 1, template, delay=delay)

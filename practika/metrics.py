@@ -33,9 +33,11 @@ REQUESTS = Counter(
     "practika_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
 )
 LATENCY = Histogram(
-    "practika_http_request_duration_seconds", "Time to answer a request, by endpoint",
-    ["endpoint"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)  # fmt: skip
+    "practika_http_request_duration_seconds",
+    "Time to answer a request, by endpoint",
+    ["endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 JOB_STATES = ("started", "failed", "finished", "scheduled", "deferred")
 
 
@@ -121,8 +123,11 @@ def publish_queue_metrics() -> None:
             {"MetricName": "QueueDepth", "Dimensions": dimensions, "Value": queue.count},
             {"MetricName": "FailedJobs", "Dimensions": dimensions, "Value": _new_failures(queue)},
         ]
-    client = boto3.client("cloudwatch", region_name=config["AWS_REGION"],
-                          endpoint_url=config["CLOUDWATCH_ENDPOINT_URL"])  # fmt: skip
+    client = boto3.client(
+        "cloudwatch",
+        region_name=config["AWS_REGION"],
+        endpoint_url=config["CLOUDWATCH_ENDPOINT_URL"],
+    )
     client.put_metric_data(
         Namespace=config["CLOUDWATCH_NAMESPACE"],
         MetricData=[{**datum, "Unit": "Count"} for datum in data],

@@ -70,8 +70,13 @@ def enqueue(
     """Put a job on a queue (after ``delay`` seconds: the worker runs the scheduler); None,
     logged, when Redis cannot take it right now. Record ``job_id`` on the row and commit
     before calling this, so the job never runs ahead of its row."""
-    options = {"job_id": job_id, "job_timeout": job_timeout, "result_ttl": 3600,
-               "failure_ttl": 7 * 24 * 3600, "description": description}  # fmt: skip
+    options = {
+        "job_id": job_id,
+        "job_timeout": job_timeout,
+        "result_ttl": 3600,
+        "failure_ttl": 7 * 24 * 3600,
+        "description": description,
+    }
     try:
         if delay:
             job = get_queue(queue).enqueue_in(timedelta(seconds=delay), func, *args, **options)

@@ -12,8 +12,12 @@ from practika.extensions import db
 
 @click.command("tokens")
 @click.option("--revoke", "revoke_id", type=int, help="Revoke the token with this id.")
-@click.option("--create", "owner", metavar="EMAIL_OR_USERNAME",
-              help="Make a token for this user and print its secret (only this once).")  # fmt: skip
+@click.option(
+    "--create",
+    "owner",
+    metavar="EMAIL_OR_USERNAME",
+    help="Make a token for this user and print its secret (only this once).",
+)
 @click.option("--name", default="CLI", show_default=True, help="With --create: its name.")
 @click.option("--days", type=int, help="With --create: days until it expires (default: never).")
 def tokens_command(revoke_id: int | None, owner: str | None, name: str, days: int | None) -> None:
@@ -33,12 +37,15 @@ def tokens_command(revoke_id: int | None, owner: str | None, name: str, days: in
         if token is None:
             raise click.ClickException(f"no token with id {revoke_id}")
         revoke_token(token)
-        click.echo(f"Revoked token {token.id} ({token.prefix}…, {token.name!r}) of "
-                   f"{token.user.username}.")  # fmt: skip
+        click.echo(
+            f"Revoked token {token.id} ({token.prefix}…, {token.name!r}) of {token.user.username}."
+        )
         return
     tokens = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)).all()
     for token in tokens:
         used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
-        click.echo(f"{token.id:>5}  {token.prefix}…  {token.state:<8} {token.user.username:<16} "
-                   f"last used {used:<16}  {token.name}")  # fmt: skip
+        click.echo(
+            f"{token.id:>5}  {token.prefix}…  {token.state:<8} {token.user.username:<16} "
+            f"last used {used:<16}  {token.name}"
+        )
     click.echo(f"{len(tokens)} token(s).")

@@ -67,9 +67,14 @@ def post_comment(
     root = parent.parent or parent if parent is not None else None
     _check_time(at_seconds, root, exercise)
     comment = VideoComment(
-        exercise=exercise, author=author, text=_clean_text(text, video), parent=root,
-        at_seconds=at_seconds, video_asset=video, kind=CommentKind.COMMENT,
-    )  # fmt: skip
+        exercise=exercise,
+        author=author,
+        text=_clean_text(text, video),
+        parent=root,
+        at_seconds=at_seconds,
+        video_asset=video,
+        kind=CommentKind.COMMENT,
+    )
     db.session.add(comment)
     bump(author.id, "comments_made", +1)
     db.session.commit()
@@ -86,17 +91,24 @@ def submit_attempt(
     if video is None:
         raise CommentError("Record or choose a video to send.")
     attempt = VideoComment(
-        exercise=exercise, author=author, text=_clean_text(note, video), video_asset=video,
+        exercise=exercise,
+        author=author,
+        text=_clean_text(note, video),
+        video_asset=video,
         kind=CommentKind.ATTEMPT,
-    )  # fmt: skip
+    )
     db.session.add(attempt)
     bump(author.id, "comments_made", +1)
     db.session.commit()
     emit("attempt.submitted", attempt)
     _start(video)
     teacher = exercise.created_by
-    _mail(teacher, "attempt_submitted", f"{author.display_name} sent an attempt at "
-          f"“{exercise.name}”", attempt=attempt)  # fmt: skip
+    _mail(
+        teacher,
+        "attempt_submitted",
+        f"{author.display_name} sent an attempt at “{exercise.name}”",
+        attempt=attempt,
+    )
     return attempt
 
 

@@ -65,9 +65,12 @@ def _wait_for(asset_ids, timeout: int) -> dict[uuid.UUID, VideoAsset]:
     deadline = time.monotonic() + timeout
     while True:
         db.session.expire_all()
-        assets = {a.id: a for a in db.session.scalars(
-            sa.select(VideoAsset).where(VideoAsset.id.in_(list(asset_ids)))
-        )}  # fmt: skip
+        assets = {
+            a.id: a
+            for a in db.session.scalars(
+                sa.select(VideoAsset).where(VideoAsset.id.in_(list(asset_ids)))
+            )
+        }
         if all(a.status.is_terminal for a in assets.values()) or time.monotonic() > deadline:
             return assets
         time.sleep(1)
@@ -148,19 +151,25 @@ def validate_assets() -> None:
 
 
 @click.command("cleanup")
-@click.option("--grace-hours", default=24, show_default=True,
-              help="Leave alone anything younger than this (uploads in flight).")  # fmt: skip
+@click.option(
+    "--grace-hours",
+    default=24,
+    show_default=True,
+    help="Leave alone anything younger than this (uploads in flight).",
+)
 @click.option("--delete", is_flag=True, help="Delete them; without it, only list (a dry run).")
 def cleanup(grace_hours: int, delete: bool) -> None:
     """Find stored objects no row refers to, and abandoned resumable uploads, older than
     the grace period. Lists them; --delete removes them."""
     cutoff = utcnow() - timedelta(hours=grace_hours)
-    known = {key for asset in db.session.scalars(sa.select(VideoAsset))
-             for key in stored_keys(asset)}  # fmt: skip
+    known = {
+        key for asset in db.session.scalars(sa.select(VideoAsset)) for key in stored_keys(asset)
+    }
     known |= set(db.session.scalars(sa.select(VideoClip.storage_path)).all())
     storage = get_storage()
-    orphans = [key for key, modified in storage.list_keys()
-               if key not in known and modified < cutoff]  # fmt: skip
+    orphans = [
+        key for key, modified in storage.list_keys() if key not in known and modified < cutoff
+    ]
     partials = partial_store()
     stale = list(partials.older_than(cutoff))
     for key in orphans:

@@ -46,9 +46,10 @@ def check_upload_limits(owner: User, length: int, *, new: bool = True) -> None:
     pending = partial_store().pending(owner.id)
     if new and len(pending) >= config["UPLOADS_IN_PROGRESS_MAX"]:
         raise UploadError(
-            429, f"You have {len(pending)} uploads in progress. Let one finish (or cancel it) "
+            429,
+            f"You have {len(pending)} uploads in progress. Let one finish (or cancel it) "
             "before starting another.",
-        )  # fmt: skip
+        )
     waiting = db.session.scalar(
         sa.select(sa.func.count(VideoAsset.id)).where(
             VideoAsset.owner_id == owner.id, VideoAsset.processing_status.in_(UNFINISHED)
@@ -56,9 +57,10 @@ def check_upload_limits(owner: User, length: int, *, new: bool = True) -> None:
     )
     if waiting >= config["VIDEOS_WAITING_MAX"]:
         raise UploadError(
-            429, f"{waiting} of your videos are still being processed. Send this one when "
+            429,
+            f"{waiting} of your videos are still being processed. Send this one when "
             "some of them are ready.",
-        )  # fmt: skip
+        )
     quota = config["UPLOAD_QUOTA_BYTES"]
     used = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(VideoAsset.size_bytes), 0)).where(

@@ -116,10 +116,15 @@ def request_clip(
     if existing is not None:
         return existing, False
     clip = VideoClip(
-        original_video=asset, exercise_id=exercise_id, title=title, clip_hash=digest,
-        start_time=start, end_time=end, duration=round(end - start, 3),
+        original_video=asset,
+        exercise_id=exercise_id,
+        title=title,
+        clip_hash=digest,
+        start_time=start,
+        end_time=end,
+        duration=round(end - start, 3),
         processing_status=ProcessingStatus.QUEUED,
-    )  # fmt: skip
+    )
     db.session.add(clip)
     return clip, True
 
@@ -131,8 +136,14 @@ def enqueue_clip(clip: VideoClip, delay: int = 0) -> bool:
     """Queue a committed clip's next attempt; False when Redis is away (the sweep retries)."""
     clip.job_id = attempt_job_id("clip", clip.id, clip.attempts + 1)
     db.session.commit()  # the row names its job before the job can run
-    job_id = enqueue("media", "practika.core.tasks.cut_video_clip", str(clip.id),
-                     job_id=clip.job_id, job_timeout=CLIP_JOB_TIMEOUT, delay=delay)  # fmt: skip
+    job_id = enqueue(
+        "media",
+        "practika.core.tasks.cut_video_clip",
+        str(clip.id),
+        job_id=clip.job_id,
+        job_timeout=CLIP_JOB_TIMEOUT,
+        delay=delay,
+    )
     return job_id is not None
 
 
@@ -149,9 +160,14 @@ def enqueue_processing(asset: VideoAsset, delay: int = 0) -> bool:
         asset.processing_status = ProcessingStatus.QUEUED
     asset.job_id = processing_job_id(asset)
     db.session.commit()
-    job_id = enqueue("media", "practika.core.tasks.process_video", str(asset.id),
-                     job_id=asset.job_id, job_timeout=current_app.config["VIDEO_JOB_TIMEOUT"],
-                     delay=delay)  # fmt: skip
+    job_id = enqueue(
+        "media",
+        "practika.core.tasks.process_video",
+        str(asset.id),
+        job_id=asset.job_id,
+        job_timeout=current_app.config["VIDEO_JOB_TIMEOUT"],
+        delay=delay,
+    )
     return job_id is not None
 
 

@@ -58,14 +58,18 @@ def _update(model: type, row_id: uuid.UUID, attempt: int, **values: Any) -> bool
     work), made only while attempt ``attempt`` still holds it; whether it was."""
     result = db.session.execute(
         sa.update(model)
-        .where(model.id == row_id, model.processing_status == ProcessingStatus.PROCESSING,
-               model.attempts == attempt)
+        .where(
+            model.id == row_id,
+            model.processing_status == ProcessingStatus.PROCESSING,
+            model.attempts == attempt,
+        )
         .values(updated_at=utcnow(), **values)
-    )  # fmt: skip
+    )
     db.session.commit()
     if result.rowcount != 1:
-        log.warning("%s %s: attempt %d no longer holds it; write skipped", model.__name__,
-                    row_id, attempt)  # fmt: skip
+        log.warning(
+            "%s %s: attempt %d no longer holds it; write skipped", model.__name__, row_id, attempt
+        )
         return False
     status = values.get("processing_status")
     if model is VideoAsset and status in (ProcessingStatus.READY, ProcessingStatus.FAILED):
@@ -74,8 +78,14 @@ def _update(model: type, row_id: uuid.UUID, attempt: int, **values: Any) -> bool
 
 
 def _stage(asset_id: uuid.UUID, attempt: int, stage: Stage, **values: Any) -> None:
-    _update(VideoAsset, asset_id, attempt, processing_stage=stage,
-            progress_pct=STAGE_START[stage], **values)  # fmt: skip
+    _update(
+        VideoAsset,
+        asset_id,
+        attempt,
+        processing_stage=stage,
+        progress_pct=STAGE_START[stage],
+        **values,
+    )
 
 
 def _claim(model: type, row_id: uuid.UUID, **values: Any) -> int | None:
@@ -84,9 +94,14 @@ def _claim(model: type, row_id: uuid.UUID, **values: Any) -> int | None:
     result = db.session.execute(
         sa.update(model)
         .where(model.id == row_id, model.processing_status.in_(CLAIMABLE))
-        .values(processing_status=ProcessingStatus.PROCESSING, processing_error=None,
-                attempts=model.attempts + 1, updated_at=utcnow(), **values)
-    )  # fmt: skip
+        .values(
+            processing_status=ProcessingStatus.PROCESSING,
+            processing_error=None,
+            attempts=model.attempts + 1,
+            updated_at=utcnow(),
+            **values,
+        )
+    )
     db.session.commit()
     if result.rowcount != 1:
         return None
@@ -94,8 +109,9 @@ def _claim(model: type, row_id: uuid.UUID, **values: Any) -> int | None:
 
 
 def claim(asset_id: uuid.UUID) -> int | None:
-    return _claim(VideoAsset, asset_id, processing_stage=Stage.PROBING, progress_pct=0,
-                  eta_seconds=None)  # fmt: skip
+    return _claim(
+        VideoAsset, asset_id, processing_stage=Stage.PROBING, progress_pct=0, eta_seconds=None
+    )
 
 
 def _beat(engine: sa.Engine, model: type, row_id: uuid.UUID, attempt: int) -> None:
@@ -104,10 +120,13 @@ def _beat(engine: sa.Engine, model: type, row_id: uuid.UUID, attempt: int) -> No
     with engine.begin() as connection:
         connection.execute(
             sa.update(model)
-            .where(model.id == row_id, model.processing_status == ProcessingStatus.PROCESSING,
-                   model.attempts == attempt)
+            .where(
+                model.id == row_id,
+                model.processing_status == ProcessingStatus.PROCESSING,
+                model.attempts == attempt,
+            )
             .values(updated_at=utcnow())
-        )  # fmt: skip
+        )
 
 
 def _heartbeat(model: type, row_id: uuid.UUID, attempt: int):
@@ -130,10 +149,15 @@ def process_video(asset_id: str) -> None:
             _process(asset_uuid, attempt, Path(workdir))
     except MediaRejected as rejected:
         _update(
-            VideoAsset, asset_uuid, attempt, processing_status=ProcessingStatus.FAILED,
-            processing_error=rejected.reason, validation_errors=[rejected.code], is_valid=False,
+            VideoAsset,
+            asset_uuid,
+            attempt,
+            processing_status=ProcessingStatus.FAILED,
+            processing_error=rejected.reason,
+            validation_errors=[rejected.code],
+            is_valid=False,
             eta_seconds=None,
-        )  # fmt: skip
+        )
     except Exception as error:
         db.session.rollback()
         log.warning("video %s: attempt %d failed: %r", asset_id, attempt, error)
@@ -148,8 +172,14 @@ def _retry_or_give_up(model: type, row_id: uuid.UUID, attempt: int, *, delay: in
     video = model is VideoAsset
     extra = {"eta_seconds": None} if video else {}
     if attempt >= (current_app.config["VIDEO_MAX_ATTEMPTS"] if video else CLIP_MAX_ATTEMPTS):
-        gave_up = _update(model, row_id, attempt, processing_status=ProcessingStatus.FAILED,
-                          processing_error=GAVE_UP if video else CLIP_GAVE_UP, **extra)  # fmt: skip
+        gave_up = _update(
+            model,
+            row_id,
+            attempt,
+            processing_status=ProcessingStatus.FAILED,
+            processing_error=GAVE_UP if video else CLIP_GAVE_UP,
+            **extra,
+        )
         return "failed" if gave_up else None
     if not _update(model, row_id, attempt, processing_status=ProcessingStatus.QUEUED, **extra):
         return None
@@ -170,13 +200,16 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     facts = validate(
         source,
         Limits(
-            max_duration=config["VIDEO_MAX_SECONDS"], max_width=config["VIDEO_MAX_SIDE"],
-            max_height=config["VIDEO_MAX_SIDE"], max_pixels=config["VIDEO_MAX_PIXELS"],
+            max_duration=config["VIDEO_MAX_SECONDS"],
+            max_width=config["VIDEO_MAX_SIDE"],
+            max_height=config["VIDEO_MAX_SIDE"],
+            max_pixels=config["VIDEO_MAX_PIXELS"],
             max_frame_rate=config["VIDEO_MAX_FPS"],
             max_pixel_rate=config["VIDEO_MAX_PIXEL_RATE"],
         ),
-        ffprobe=config["FFPROBE_BINARY"], **tools,
-    )  # fmt: skip
+        ffprobe=config["FFPROBE_BINARY"],
+        **tools,
+    )
     width, height, duration = facts.display_width, facts.display_height, facts.duration
     # The owner's total_video_time grows in the same transaction, once per video: a retried
     # job finds the duration already set and adds nothing.
@@ -189,8 +222,9 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         add_video_time(owner_id, duration)
     _stage(asset_id, attempt, Stage.POSTER, width=width, height=height)
 
-    poster = make_poster(source, workdir / "poster.jpg", at=min(1.0, duration / 2),
-                         duration=duration, **tools)  # fmt: skip
+    poster = make_poster(
+        source, workdir / "poster.jpg", at=min(1.0, duration / 2), duration=duration, **tools
+    )
     poster_key = f"videos/{asset_id}/poster.jpg"
     with poster.open("rb") as stream:
         storage.save(poster_key, stream)
@@ -215,19 +249,32 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     outdir.mkdir()
     if ladder:
         outputs = make_renditions(
-            source, facts, ladder, outdir, progress=_progress_writer(asset_id, attempt), **tools,
+            source,
+            facts,
+            ladder,
+            outdir,
+            progress=_progress_writer(asset_id, attempt),
+            **tools,
             timeout=config["VIDEO_JOB_TIMEOUT"],
-        )  # fmt: skip
+        )
         for r in ladder:
             path = outputs[r.name]
             renditions[r.name] = _store_rendition(
                 asset_id, r.name, path, r.width, r.height, duration
             )
     ready = _update(
-        VideoAsset, asset_id, attempt, renditions=renditions,
-        processing_status=ProcessingStatus.READY, processing_stage=None, progress_pct=100,
-        eta_seconds=None, processed_at=utcnow(), is_valid=True, validation_errors=[],
-    )  # fmt: skip
+        VideoAsset,
+        asset_id,
+        attempt,
+        renditions=renditions,
+        processing_status=ProcessingStatus.READY,
+        processing_stage=None,
+        progress_pct=100,
+        eta_seconds=None,
+        processed_at=utcnow(),
+        is_valid=True,
+        validation_errors=[],
+    )
     if ready:  # a superseded run leaves the files to the run that holds the row
         storage.delete(f"videos/{asset_id}/{PLAYABLE}.mp4")  # the ladder replaces it
 
@@ -239,9 +286,12 @@ def _store_rendition(
     with path.open("rb") as stream:
         size = get_storage().save(key, stream)
     return {
-        "path": key, "width": width, "height": height, "size_bytes": size,
+        "path": key,
+        "width": width,
+        "height": height,
+        "size_bytes": size,
         "bitrate": round(size * 8 / duration) if duration else None,
-    }  # fmt: skip
+    }
 
 
 def _progress_writer(asset_id: uuid.UUID, attempt: int):
@@ -253,8 +303,13 @@ def _progress_writer(asset_id: uuid.UUID, attempt: int):
     def write(fraction: float) -> None:
         elapsed = time.monotonic() - started
         eta = round(elapsed / fraction * (1 - fraction)) if fraction > 0 else None
-        _update(VideoAsset, asset_id, attempt, eta_seconds=eta,
-                progress_pct=min(99, start + round((100 - start) * fraction)))  # fmt: skip
+        _update(
+            VideoAsset,
+            asset_id,
+            attempt,
+            eta_seconds=eta,
+            progress_pct=min(99, start + round((100 - start) * fraction)),
+        )
 
     return write
 
@@ -289,8 +344,13 @@ def _sweep(name: str, model: type, enqueue_row) -> dict[str, int]:
             if not alive:
                 done[f"{name}_enqueued"] += enqueue_row(row)
         elif row.updated_at < dead_before or not alive:
-            log.warning("%s %s: attempt %d died (heartbeat %s)", model.__name__, row.id,
-                        row.attempts, row.updated_at)  # fmt: skip
+            log.warning(
+                "%s %s: attempt %d died (heartbeat %s)",
+                model.__name__,
+                row.id,
+                row.attempts,
+                row.updated_at,
+            )
             outcome = _retry_or_give_up(model, row.id, row.attempts, delay=0)
             if outcome:
                 done[f"{name}_{outcome}"] += 1
@@ -314,8 +374,13 @@ def cut_video_clip(clip_id: str) -> None:
             source = storage.fetch(clip.original_video.best_rendition()["path"], Path(workdir))
             start, end = clip.start_time, clip.end_time
             db.session.close()
-            out = cut_clip(source, start, end, Path(workdir) / "clip.mp4",
-                           ffmpeg_binary=current_app.config["FFMPEG_BINARY"])  # fmt: skip
+            out = cut_clip(
+                source,
+                start,
+                end,
+                Path(workdir) / "clip.mp4",
+                ffmpeg_binary=current_app.config["FFMPEG_BINARY"],
+            )
             key = f"clips/{clip_uuid}.mp4"
             with out.open("rb") as stream:
                 size = storage.save(key, stream)
@@ -324,5 +389,12 @@ def cut_video_clip(clip_id: str) -> None:
         log.warning("clip %s: attempt %d failed: %r", clip_id, attempt, error)
         _retry_or_give_up(VideoClip, clip_uuid, attempt, delay=retry_delay(attempt))
         raise  # RQ records the job's failure with its traceback
-    _update(VideoClip, clip_uuid, attempt, storage_path=key, size_bytes=size,
-            processed_at=utcnow(), processing_status=ProcessingStatus.READY)  # fmt: skip
+    _update(
+        VideoClip,
+        clip_uuid,
+        attempt,
+        storage_path=key,
+        size_bytes=size,
+        processed_at=utcnow(),
+        processing_status=ProcessingStatus.READY,
+    )

@@ -9,8 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 # The one origin the Content-Security-Policy lets a frame come from (practika/security.py).
 EMBED_ORIGIN = "https://www.youtube-nocookie.com"
 VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
-WATCH_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com",
-               "youtube-nocookie.com", "www.youtube-nocookie.com"}  # fmt: skip
+WATCH_HOSTS = {
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "music.youtube.com",
+    "youtube-nocookie.com",
+    "www.youtube-nocookie.com",
+}
 SHORT_HOSTS = {"youtu.be"}
 PATH_FORMS = ("/embed/", "/shorts/", "/live/", "/v/")
 

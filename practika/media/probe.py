@@ -59,14 +59,16 @@ def probe(
     out = run_tool(
         [
             ffprobe,
-            "-v", "error",
-            "-print_format", "json",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
             "-show_format",
             "-show_streams",
             *input_args(path),
         ],
         timeout=timeout,
-    )  # fmt: skip
+    )
     info = json.loads(out or "{}")
     streams = info.get("streams", [])
     video = next((s for s in streams if _is_picture_track(s)), None)
@@ -131,13 +133,18 @@ def measure(
     source = open_input(path)
     args = (
         ffmpeg.output(
-            source["V"], source["a?"], "-", f="null", c="copy", t=max_seconds,
+            source["V"],
+            source["a?"],
+            "-",
+            f="null",
+            c="copy",
+            t=max_seconds,
             **{"frames:v": max_frames},
         )
         .global_args("-hide_banner", "-loglevel", "error", "-nostdin")
         .global_args("-progress", "pipe:1", "-nostats")
         .compile(cmd=ffmpeg_binary)
-    )  # fmt: skip
+    )
     lines = run_tool(args, timeout=timeout).splitlines()
     # ``-progress`` writes key=value blocks; the last block, which wins here, has the totals.
     report = dict(line.split("=", 1) for line in lines if "=" in line)

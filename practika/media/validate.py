@@ -33,10 +33,23 @@ from practika.media.run import MediaToolError
 ALLOWED_VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "h263", "prores"})
 ALLOWED_AUDIO_CODECS = frozenset(
     {
-        "aac", "mp3", "opus", "vorbis", "flac", "alac", "ac3", "eac3", "amr_nb", "amr_wb",
-        "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_f32le",
+        "aac",
+        "mp3",
+        "opus",
+        "vorbis",
+        "flac",
+        "alac",
+        "ac3",
+        "eac3",
+        "amr_nb",
+        "amr_wb",
+        "pcm_s16le",
+        "pcm_s16be",
+        "pcm_s24le",
+        "pcm_s24be",
+        "pcm_f32le",
     }
-)  # fmt: skip
+)
 
 T = TypeVar("T")
 
@@ -95,11 +108,14 @@ def validate(
     _check_duration(facts.duration, limits)  # a header that admits too much is refused unread
     measured = _readable(
         lambda: measure(
-            path, max_seconds=limits.max_duration + READ_MARGIN_SECONDS,
-            max_frames=limits.max_frames, ffmpeg_binary=ffmpeg_binary, timeout=timeout,
+            path,
+            max_seconds=limits.max_duration + READ_MARGIN_SECONDS,
+            max_frames=limits.max_frames,
+            ffmpeg_binary=ffmpeg_binary,
+            timeout=timeout,
         ),
         "damaged",
-    )  # fmt: skip
+    )
     duration = _trusted_duration(facts.duration, measured)
     _check_duration(duration, limits)
     _check_frame_rate(facts, measured, limits)

@@ -60,8 +60,9 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
-         timeout: float) -> Answer:  # fmt: skip
+def post(
+    url: str, body: bytes, headers: dict[str, str], *, allow_private: bool, timeout: float
+) -> Answer:
     """POST ``body`` to ``url`` through the address guard; the answer, never a redirect
     followed. Raises WebhookError (refused target), OSError or HTTPException."""
     target = parse_target(url)
@@ -122,17 +123,24 @@ def deliver(delivery_id: str) -> None:
     db.session.close()  # no connection held while a receiver takes its time
 
     headers = {
-        "Content-Type": "application/json", "User-Agent": USER_AGENT,
-        "X-Practika-Event": event, "X-Practika-Delivery": delivery_id,
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Practika-Event": event,
+        "X-Practika-Delivery": delivery_id,
         SIGNATURE_HEADER: sign(secret, body),
-    }  # fmt: skip
+    }
     started = time.monotonic()
     if not active:
         answer = Answer(error="The endpoint is switched off.")
     else:
         try:
-            answer = post(url, body, headers, allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
-                          timeout=config["WEBHOOK_TIMEOUT"])  # fmt: skip
+            answer = post(
+                url,
+                body,
+                headers,
+                allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
+                timeout=config["WEBHOOK_TIMEOUT"],
+            )
         except WebhookError as refused:
             answer = Answer(error=str(refused))
         except (OSError, http.client.HTTPException) as error:
@@ -148,23 +156,29 @@ def deliver(delivery_id: str) -> None:
         status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
     db.session.add(
         WebhookAttempt(
-            delivery_id=uuid.UUID(delivery_id), number=number, response_status=answer.status,
-            response_excerpt=answer.excerpt, error=answer.error, duration_ms=duration_ms,
+            delivery_id=uuid.UUID(delivery_id),
+            number=number,
+            response_status=answer.status,
+            response_excerpt=answer.excerpt,
+            error=answer.error,
+            duration_ms=duration_ms,
         )
-    )  # fmt: skip
+    )
     db.session.execute(
         sa.update(WebhookDelivery)
         .where(WebhookDelivery.id == uuid.UUID(delivery_id))
-        .values(attempts=WebhookDelivery.attempts + 1, status=status,
-                delivered_at=utcnow() if answer.ok else None)
-    )  # fmt: skip
+        .values(
+            attempts=WebhookDelivery.attempts + 1,
+            status=status,
+            delivered_at=utcnow() if answer.ok else None,
+        )
+    )
     db.session.commit()
     reason = answer.error or f"HTTP {answer.status}"
     if answer.ok:
         log.info("webhook %s delivered: %s in %d ms", delivery_id, reason, duration_ms)
     elif final:
-        log.warning("webhook %s failed for good after %d attempts: %s", delivery_id, number,
-                    reason)  # fmt: skip
+        log.warning("webhook %s failed for good after %d attempts: %s", delivery_id, number, reason)
     else:
         raise DeliveryFailed(f"webhook {delivery_id} attempt {number}: {reason}; RQ retries it")
 

@@ -104,9 +104,14 @@ def parse_target(url: str) -> Target:
 
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified or getattr(ip, "is_site_local", False)
-    )  # fmt: skip
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or getattr(ip, "is_site_local", False)
+    )
 
 
 def is_public_address(address: str) -> bool:
@@ -214,8 +219,13 @@ def register_endpoint(
     events = _clean_events(events)
     check_url(url)
     secret = new_secret()
-    endpoint = WebhookEndpoint(url=url.strip(), events=events, description=description,
-                               secret=secret, created_by=created_by)  # fmt: skip
+    endpoint = WebhookEndpoint(
+        url=url.strip(),
+        events=events,
+        description=description,
+        secret=secret,
+        created_by=created_by,
+    )
     db.session.add(endpoint)
     return endpoint, secret
 
@@ -235,28 +245,36 @@ def _iso(moment) -> str | None:
 
 def _video_data(asset) -> dict[str, Any]:
     return {
-        "id": str(asset.id), "status": str(asset.processing_status),
-        "duration_sec": asset.duration_sec, "width": asset.width, "height": asset.height,
+        "id": str(asset.id),
+        "status": str(asset.processing_status),
+        "duration_sec": asset.duration_sec,
+        "width": asset.width,
+        "height": asset.height,
         "error": asset.processing_error,
-    }  # fmt: skip
+    }
 
 
 def _attempt_data(attempt) -> dict[str, Any]:
     return {
-        "id": str(attempt.id), "exercise_id": str(attempt.exercise_id),
-        "author": attempt.author.username, "video_id": str(attempt.video_asset_id),
+        "id": str(attempt.id),
+        "exercise_id": str(attempt.exercise_id),
+        "author": attempt.author.username,
+        "video_id": str(attempt.video_asset_id),
         "created_at": _iso(attempt.created_at),
-    }  # fmt: skip
+    }
 
 
 def _comment_data(comment) -> dict[str, Any]:
     parent, video = comment.parent_id, comment.video_asset_id
     return {
-        "id": str(comment.id), "exercise_id": str(comment.exercise_id),
-        "parent_id": str(parent) if parent else None, "at_seconds": comment.at_seconds,
-        "author": comment.author.username, "video_id": str(video) if video else None,
+        "id": str(comment.id),
+        "exercise_id": str(comment.exercise_id),
+        "parent_id": str(parent) if parent else None,
+        "at_seconds": comment.at_seconds,
+        "author": comment.author.username,
+        "video_id": str(video) if video else None,
         "created_at": _iso(comment.created_at),
-    }  # fmt: skip
+    }
 
 
 DATA = {
@@ -270,8 +288,12 @@ DATA = {
 def payload(event: str, subject: Any) -> str:
     """The JSON body for ``event`` about ``subject`` (a video, an attempt, a comment): ids,
     states and user names, never an email address or a secret."""
-    body = {"id": str(uuid.uuid4()), "event": event, "created_at": _iso(utcnow()),
-            "data": DATA[Event(event)](subject)}  # fmt: skip
+    body = {
+        "id": str(uuid.uuid4()),
+        "event": event,
+        "created_at": _iso(utcnow()),
+        "data": DATA[Event(event)](subject),
+    }
     return json.dumps(body, separators=(",", ":"))
 
 

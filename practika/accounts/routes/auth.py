@@ -98,8 +98,12 @@ def signup():
             form.email.errors.append(f"This invitation is for {invitation.email}.")
         else:
             try:
-                sign_up(username=form.username.data, email=form.email.data,
-                        password=form.password.data, invitation=invitation)  # fmt: skip
+                sign_up(
+                    username=form.username.data,
+                    email=form.email.data,
+                    password=form.password.data,
+                    invitation=invitation,
+                )
             except AccountError as error:
                 form.username.errors.append(str(error))
             else:
@@ -224,9 +228,15 @@ def logout_everywhere():
 
 # Pages a user without a role may still reach (everything else sends them to choose one).
 ONBOARDING_OPEN = {
-    "static", "core.health", "accounts.onboarding", "accounts.logout", "accounts.verify",
-    "accounts.resend_verification", "accounts.confirm_email", "accounts.logout_everywhere",
-}  # fmt: skip
+    "static",
+    "core.health",
+    "accounts.onboarding",
+    "accounts.logout",
+    "accounts.verify",
+    "accounts.resend_verification",
+    "accounts.confirm_email",
+    "accounts.logout_everywhere",
+}
 
 
 @bp.before_app_request

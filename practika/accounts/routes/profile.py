@@ -25,9 +25,14 @@ EMAIL_TAKEN = "That email is used by another account."
 # Requests that say nothing about a person being there: assets, health checks, and the
 # status polls a page makes on its own every second.
 ACTIVITY_EXEMPT = {
-    "static", "core.health", "core.metrics", "core.media", "core.clip_media", "core.video_status",
+    "static",
+    "core.health",
+    "core.metrics",
+    "core.media",
+    "core.clip_media",
+    "core.video_status",
     "core.clip_status",
-}  # fmt: skip
+}
 
 
 def _keeps_email() -> bool:
@@ -44,9 +49,11 @@ def _mail_limit() -> str:
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 @limiter.limit(
-    _mail_limit, methods=["POST"], key_func=lambda: f"profile-email:{current_user.id}",
+    _mail_limit,
+    methods=["POST"],
+    key_func=lambda: f"profile-email:{current_user.id}",
     exempt_when=_keeps_email,
-)  # fmt: skip
+)
 def profile():
     user = current_user._get_current_object()
     preferences = preferences_of(user.profile)
@@ -79,8 +86,11 @@ def profile():
             db.session.commit()
             if email_changed:
                 request_email_change(user, email)
-                flash(f"Saved. Open the link we sent to {email} to move your account there; "
-                      f"until then we write to {user.email}.", "warning")  # fmt: skip
+                flash(
+                    f"Saved. Open the link we sent to {email} to move your account there; "
+                    f"until then we write to {user.email}.",
+                    "warning",
+                )
             else:
                 flash("Your profile is saved.", "success")
             return hx_redirect(request.path)

@@ -123,10 +123,13 @@ def sign_up(
     if existing is not None:
         check_password_hash(_unknown_user_hash(), password)  # the same work as a new account
         send_mail(
-            "account_exists", existing.email, "Your Practika account",
-            name=existing.display_name, login_link=absolute_url("accounts.login"),
+            "account_exists",
+            existing.email,
+            "Your Practika account",
+            name=existing.display_name,
+            login_link=absolute_url("accounts.login"),
             reset_link=absolute_url("accounts.reset_request"),
-        )  # fmt: skip
+        )
         return None
     user = create_user(email=email, username=username, password=password, role=None)
     if invitation is not None and not claim(invitation):
@@ -139,8 +142,13 @@ def sign_up(
 
 def send_verification(user: User) -> None:
     link = absolute_url("accounts.verify", token=make_token(user, Purpose.VERIFY_EMAIL))
-    send_mail("verify_email", user.email, "Confirm your email for Practika",
-              name=user.display_name, link=link)  # fmt: skip
+    send_mail(
+        "verify_email",
+        user.email,
+        "Confirm your email for Practika",
+        name=user.display_name,
+        link=link,
+    )
 
 
 def verify_email(token: str) -> User:
@@ -159,8 +167,13 @@ def send_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     link = absolute_url("accounts.reset_password", token=make_token(user, Purpose.RESET_PASSWORD))
-    send_mail("reset_password", user.email, "Choose a new Practika password",
-              name=user.display_name, link=link)  # fmt: skip
+    send_mail(
+        "reset_password",
+        user.email,
+        "Choose a new Practika password",
+        name=user.display_name,
+        link=link,
+    )
 
 
 def choose_role(user: User, role: str) -> None:
@@ -187,13 +200,24 @@ def end_every_session(user: User) -> None:
 def request_email_change(user: User, email: str) -> None:
     """Ask the new address to confirm itself and tell the old one. The account keeps writing
     to the old address until the link is opened, so a stolen session cannot take it over."""
-    link = absolute_url("accounts.confirm_email", token=make_token(user, Purpose.CHANGE_EMAIL,
-                                                                   email=email))  # fmt: skip
-    send_mail("confirm_email_change", email, "Confirm your new email for Practika",
-              name=user.display_name, link=link)  # fmt: skip
-    send_mail("email_change_requested", user.email, "Your Practika email is being changed",
-              name=user.display_name, new_email=email,
-              reset_link=absolute_url("accounts.reset_request"))  # fmt: skip
+    link = absolute_url(
+        "accounts.confirm_email", token=make_token(user, Purpose.CHANGE_EMAIL, email=email)
+    )
+    send_mail(
+        "confirm_email_change",
+        email,
+        "Confirm your new email for Practika",
+        name=user.display_name,
+        link=link,
+    )
+    send_mail(
+        "email_change_requested",
+        user.email,
+        "Your Practika email is being changed",
+        name=user.display_name,
+        new_email=email,
+        reset_link=absolute_url("accounts.reset_request"),
+    )
 
 
 def confirm_email_change(token: str) -> User:

@@ -21,8 +21,10 @@ def _json(schema: dict) -> dict:
 
 
 def _problem(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": _ref("Problem")}}}  # fmt: skip
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
 
 
 def _items(name: str, cursor: bool = False) -> dict:
@@ -43,20 +45,31 @@ PATH_ID = {"in": "path", "required": True, "schema": {"type": "string"}}
 BINARY = {"type": "string", "format": "binary"}
 # The resumable protocol answers in tus' own way: plain text, the state in headers.
 TUS_ERRORS = {
-    "401": ERRORS["401"], "422": ERRORS["422"],
-    "429": {"description": "Too many requests for this token (problem details), or too many "
-            "uploads in progress or videos waiting to be processed (the text says which)",
-            "content": {"application/problem+json": {"schema": _ref("Problem")},
-                        "text/plain": {"schema": {"type": "string"}}}},
-    "4XX": {"description": "The protocol or a limit refused it (404: no such upload of "
-            "yours; 409: not at that offset; 413: too large; 423: another piece is being "
-            "written, retry); the text says why",
-            "content": {"text/plain": {"schema": {"type": "string"}}}},
-    "507": {"description": "The server is out of space: the upload is kept, resume it later",
-            "content": {"text/plain": {"schema": {"type": "string"}}}},
-}  # fmt: skip
-TUS_HEADERS = {"Tus-Resumable": {"schema": {"type": "string"}},
-               "Upload-Offset": {"schema": {"type": "integer"}}}  # fmt: skip
+    "401": ERRORS["401"],
+    "422": ERRORS["422"],
+    "429": {
+        "description": "Too many requests for this token (problem details), or too many "
+        "uploads in progress or videos waiting to be processed (the text says which)",
+        "content": {
+            "application/problem+json": {"schema": _ref("Problem")},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    },
+    "4XX": {
+        "description": "The protocol or a limit refused it (404: no such upload of "
+        "yours; 409: not at that offset; 413: too large; 423: another piece is being "
+        "written, retry); the text says why",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
+    "507": {
+        "description": "The server is out of space: the upload is kept, resume it later",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
+}
+TUS_HEADERS = {
+    "Tus-Resumable": {"schema": {"type": "string"}},
+    "Upload-Offset": {"schema": {"type": "integer"}},
+}
 UPLOAD_LENGTH = {"Upload-Length": {"schema": {"type": "integer"}}}
 VIDEO_MADE = {"X-Video-Asset": {"schema": UUID}, "X-Video-Status": {"schema": {"type": "string"}}}
 
@@ -90,25 +103,34 @@ SCHEMAS = {
         "type": "object",
         "required": ["type", "title", "status"],
         "properties": {
-            "type": {"type": "string"}, "title": {"type": "string"},
-            "status": {"type": "integer"}, "detail": {"type": "string"},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
             "errors": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
     "Person": {
         "type": "object",
         "required": ["id", "username", "display_name"],
-        "properties": {"id": {"type": "integer"}, "username": {"type": "string"},
-                       "display_name": {"type": "string"}},
+        "properties": {
+            "id": {"type": "integer"},
+            "username": {"type": "string"},
+            "display_name": {"type": "string"},
+        },
     },
     "Me": {
         "type": "object",
         "required": ["id", "username", "email", "role", "is_staff"],
         "properties": {
-            "id": {"type": "integer"}, "username": {"type": "string"},
-            "email": {"type": "string"}, "first_name": {"type": "string"},
-            "last_name": {"type": "string"}, "display_name": {"type": "string"},
-            "role": {"enum": ["student", "teacher", None]}, "is_staff": {"type": "boolean"},
+            "id": {"type": "integer"},
+            "username": {"type": "string"},
+            "email": {"type": "string"},
+            "first_name": {"type": "string"},
+            "last_name": {"type": "string"},
+            "display_name": {"type": "string"},
+            "role": {"enum": ["student", "teacher", None]},
+            "is_staff": {"type": "boolean"},
         },
     },
     "Video": {
@@ -117,28 +139,42 @@ SCHEMAS = {
         "properties": {
             "id": UUID,
             "status": {"enum": ["uploaded", "queued", "processing", "ready", "failed"]},
-            "stage": NULLABLE_STRING, "progress": {"type": "integer"},
-            "eta_seconds": {"type": ["integer", "null"]}, "error": NULLABLE_STRING,
-            "duration": NULLABLE_NUMBER, "width": {"type": ["integer", "null"]},
-            "height": {"type": ["integer", "null"]}, "youtube_url": NULLABLE_STRING,
+            "stage": NULLABLE_STRING,
+            "progress": {"type": "integer"},
+            "eta_seconds": {"type": ["integer", "null"]},
+            "error": NULLABLE_STRING,
+            "duration": NULLABLE_NUMBER,
+            "width": {"type": ["integer", "null"]},
+            "height": {"type": ["integer", "null"]},
+            "youtube_url": NULLABLE_STRING,
             "renditions": {"type": "array", "items": {"type": "string"}},
-            "video_url": NULLABLE_STRING, "poster_url": NULLABLE_STRING,
+            "video_url": NULLABLE_STRING,
+            "poster_url": NULLABLE_STRING,
         },
     },
     "Clip": {
         "type": "object",
         "required": ["id", "title", "position", "start", "end", "status"],
-        "properties": {"id": UUID, "title": {"type": "string"}, "position": {"type": "integer"},
-                       "start": {"type": "number"}, "end": {"type": "number"},
-                       "status": {"type": "string"}},
+        "properties": {
+            "id": UUID,
+            "title": {"type": "string"},
+            "position": {"type": "integer"},
+            "start": {"type": "number"},
+            "end": {"type": "number"},
+            "status": {"type": "string"},
+        },
     },
     "Exercise": {
         "type": "object",
         "required": ["id", "name", "description", "author", "video", "created_at"],
         "properties": {
-            "id": UUID, "name": {"type": "string"}, "description": {"type": "string"},
-            "author": _ref("Person"), "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
-            "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+            "id": UUID,
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "author": _ref("Person"),
+            "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
+            "created_at": {"type": "string"},
+            "updated_at": {"type": "string"},
             "clips": {"type": "array", "items": _ref("Clip")},
         },
     },
@@ -146,14 +182,19 @@ SCHEMAS = {
         "type": "object",
         "required": ["id", "exercise_id", "kind", "author", "text", "parent_id", "at_seconds"],
         "properties": {
-            "id": UUID, "exercise_id": UUID, "kind": {"enum": ["comment", "attempt"]},
-            "author": _ref("Person"), "text": {"type": "string"},
-            "parent_id": {"type": ["string", "null"]}, "at_seconds": NULLABLE_NUMBER,
+            "id": UUID,
+            "exercise_id": UUID,
+            "kind": {"enum": ["comment", "attempt"]},
+            "author": _ref("Person"),
+            "text": {"type": "string"},
+            "parent_id": {"type": ["string", "null"]},
+            "at_seconds": NULLABLE_NUMBER,
             "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
-            "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+            "created_at": {"type": "string"},
+            "updated_at": {"type": "string"},
         },
     },
-}  # fmt: skip
+}
 
 EXERCISE_INPUT = {
     "type": "object",
@@ -166,160 +207,266 @@ EXERCISE_INPUT = {
 }
 
 PATHS = {
-    "/me": {"get": {"summary": "The token's user", "operationId": "me",
-                    "responses": {"200": {"description": "You", **_json(_ref("Me"))},
-                                  **READ_ERRORS}}},
+    "/me": {
+        "get": {
+            "summary": "The token's user",
+            "operationId": "me",
+            "responses": {"200": {"description": "You", **_json(_ref("Me"))}, **READ_ERRORS},
+        }
+    },
     "/exercises": {
         "get": {
-            "summary": "Exercises you see, newest first", "operationId": "listExercises",
+            "summary": "Exercises you see, newest first",
+            "operationId": "listExercises",
             "parameters": [
                 {"name": "q", "in": "query", "schema": {"type": "string"}},
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
             ],
-            "responses": {"200": {"description": "A page", **_json(_items("Exercise", True))},
-                          **ERRORS},
+            "responses": {
+                "200": {"description": "A page", **_json(_items("Exercise", True))},
+                **ERRORS,
+            },
         },
         "post": {
-            "summary": "Create an exercise (teachers)", "operationId": "createExercise",
+            "summary": "Create an exercise (teachers)",
+            "operationId": "createExercise",
             "requestBody": _body({**EXERCISE_INPUT, "required": ["name"]}),
-            "responses": {"201": {"description": "Created", **_json(_ref("Exercise"))},
-                          **ERRORS},
+            "responses": {"201": {"description": "Created", **_json(_ref("Exercise"))}, **ERRORS},
         },
     },
     "/exercises/{exercise_id}": {
         "parameters": _params("exercise_id"),
-        "get": {"summary": "One exercise, with its clips", "operationId": "getExercise",
-                "responses": {"200": {"description": "It", **_json(_ref("Exercise"))},
-                              **READ_ERRORS}},
-        "patch": {"summary": "Change an exercise (its author, staff)",
-                  "operationId": "updateExercise", "requestBody": _body(EXERCISE_INPUT),
-                  "responses": {"200": {"description": "Changed", **_json(_ref("Exercise"))},
-                                **ERRORS}},
-        "delete": {"summary": "Delete an exercise and everything in it",
-                   "operationId": "deleteExercise",
-                   "responses": {"204": {"description": "Deleted"}, **READ_ERRORS}},
+        "get": {
+            "summary": "One exercise, with its clips",
+            "operationId": "getExercise",
+            "responses": {"200": {"description": "It", **_json(_ref("Exercise"))}, **READ_ERRORS},
+        },
+        "patch": {
+            "summary": "Change an exercise (its author, staff)",
+            "operationId": "updateExercise",
+            "requestBody": _body(EXERCISE_INPUT),
+            "responses": {"200": {"description": "Changed", **_json(_ref("Exercise"))}, **ERRORS},
+        },
+        "delete": {
+            "summary": "Delete an exercise and everything in it",
+            "operationId": "deleteExercise",
+            "responses": {"204": {"description": "Deleted"}, **READ_ERRORS},
+        },
     },
     "/exercises/{exercise_id}/clips": {
         "parameters": _params("exercise_id"),
-        "get": {"summary": "Its clips, in order", "operationId": "listClips",
-                "responses": {"200": {"description": "Clips", **_json(_items("Clip"))},
-                              **READ_ERRORS}},
-        "post": {"summary": "Mark a clip (its author, staff)", "operationId": "createClip",
-                 "requestBody": _body({"type": "object", "required": ["start", "end"],
-                                       "properties": {"start": {"type": "number", "minimum": 0},
-                                                      "end": {"type": "number", "minimum": 0},
-                                                      "title": {"type": "string",
-                                                                "maxLength": 200}}}),
-                 "responses": {"201": {"description": "Marked", **_json(_ref("Clip"))},
-                               **ERRORS}},
+        "get": {
+            "summary": "Its clips, in order",
+            "operationId": "listClips",
+            "responses": {"200": {"description": "Clips", **_json(_items("Clip"))}, **READ_ERRORS},
+        },
+        "post": {
+            "summary": "Mark a clip (its author, staff)",
+            "operationId": "createClip",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["start", "end"],
+                    "properties": {
+                        "start": {"type": "number", "minimum": 0},
+                        "end": {"type": "number", "minimum": 0},
+                        "title": {"type": "string", "maxLength": 200},
+                    },
+                }
+            ),
+            "responses": {"201": {"description": "Marked", **_json(_ref("Clip"))}, **ERRORS},
+        },
     },
     "/exercises/{exercise_id}/attempts": {
         "parameters": _params("exercise_id"),
-        "get": {"summary": "Attempts you may see, newest first", "operationId": "listAttempts",
-                "parameters": [{"name": "limit", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
-                "responses": {"200": {"description": "Attempts", **_json(_items("Comment"))},
-                              **ERRORS}},
-        "post": {"summary": "Send an attempt (students)", "operationId": "createAttempt",
-                 "requestBody": _body({"type": "object", "required": ["video_id"],
-                                       "properties": {"video_id": UUID,
-                                                      "note": {"type": "string",
-                                                               "maxLength": 5000}}}),
-                 "responses": {"201": {"description": "Sent", **_json(_ref("Comment"))},
-                               **ERRORS}},
+        "get": {
+            "summary": "Attempts you may see, newest first",
+            "operationId": "listAttempts",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                }
+            ],
+            "responses": {"200": {"description": "Attempts", **_json(_items("Comment"))}, **ERRORS},
+        },
+        "post": {
+            "summary": "Send an attempt (students)",
+            "operationId": "createAttempt",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["video_id"],
+                    "properties": {"video_id": UUID, "note": {"type": "string", "maxLength": 5000}},
+                }
+            ),
+            "responses": {"201": {"description": "Sent", **_json(_ref("Comment"))}, **ERRORS},
+        },
     },
     "/exercises/{exercise_id}/comments": {
         "parameters": _params("exercise_id"),
-        "get": {"summary": "The discussion: threads, each followed by its replies",
-                "operationId": "listComments",
-                "parameters": [{"name": "limit", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
-                "responses": {"200": {"description": "Comments", **_json(_items("Comment"))},
-                              **ERRORS}},
-        "post": {"summary": "Comment on the exercise", "operationId": "createComment",
-                 "requestBody": _body(COMMENT_INPUT),
-                 "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))},
-                               **ERRORS}},
+        "get": {
+            "summary": "The discussion: threads, each followed by its replies",
+            "operationId": "listComments",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                }
+            ],
+            "responses": {"200": {"description": "Comments", **_json(_items("Comment"))}, **ERRORS},
+        },
+        "post": {
+            "summary": "Comment on the exercise",
+            "operationId": "createComment",
+            "requestBody": _body(COMMENT_INPUT),
+            "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))}, **ERRORS},
+        },
     },
     "/comments/{comment_id}/replies": {
         "parameters": _params("comment_id"),
-        "get": {"summary": "A thread's replies (an attempt's feedback)",
-                "operationId": "listReplies",
-                "responses": {"200": {"description": "Replies", **_json(_items("Comment"))},
-                              **READ_ERRORS}},
-        "post": {"summary": "Reply in the thread; on an attempt, feedback at a moment",
-                 "operationId": "createReply", "requestBody": _body(COMMENT_INPUT),
-                 "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))},
-                               **ERRORS}},
+        "get": {
+            "summary": "A thread's replies (an attempt's feedback)",
+            "operationId": "listReplies",
+            "responses": {
+                "200": {"description": "Replies", **_json(_items("Comment"))},
+                **READ_ERRORS,
+            },
+        },
+        "post": {
+            "summary": "Reply in the thread; on an attempt, feedback at a moment",
+            "operationId": "createReply",
+            "requestBody": _body(COMMENT_INPUT),
+            "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))}, **ERRORS},
+        },
     },
     "/videos": {
-        "post": {"summary": "Upload a video in one request", "operationId": "uploadVideo",
-                 "requestBody": {"required": True, "content": {"multipart/form-data": {
-                     "schema": {"type": "object", "required": ["video"],
-                                "properties": {"video": {"type": "string",
-                                                         "format": "binary"}}}}}},
-                 "responses": {"201": {"description": "Stored, queued", **_json(_ref("Video"))},
-                               **ERRORS}},
+        "post": {
+            "summary": "Upload a video in one request",
+            "operationId": "uploadVideo",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["video"],
+                            "properties": {"video": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {"description": "Stored, queued", **_json(_ref("Video"))},
+                **ERRORS,
+            },
+        },
     },
     "/videos/{video_id}": {
         "parameters": _params("video_id"),
-        "get": {"summary": "A video's state: stage, progress, ETA, URLs",
-                "operationId": "getVideo",
-                "responses": {"200": {"description": "It", **_json(_ref("Video"))},
-                              **READ_ERRORS}},
+        "get": {
+            "summary": "A video's state: stage, progress, ETA, URLs",
+            "operationId": "getVideo",
+            "responses": {"200": {"description": "It", **_json(_ref("Video"))}, **READ_ERRORS},
+        },
     },
-    **{f"/videos/{{video_id}}/{kind}": {
-        "parameters": _params("video_id"),
-        "get": {"summary": summary, "operationId": f"get{kind.title()}",
+    **{
+        f"/videos/{{video_id}}/{kind}": {
+            "parameters": _params("video_id"),
+            "get": {
+                "summary": summary,
+                "operationId": f"get{kind.title()}",
                 "parameters": [_header("Range", {"type": "string"}, required=False)],
                 "responses": {
                     "200": {"description": "The file", "content": {mimetype: {"schema": BINARY}}},
-                    "206": {"description": "The part asked for by Range",
-                            "content": {mimetype: {"schema": BINARY}}},
-                    "302": {"description": "With S3 storage: a short-lived presigned URL",
-                            "headers": {"Location": {"schema": {"type": "string"}}}},
+                    "206": {
+                        "description": "The part asked for by Range",
+                        "content": {mimetype: {"schema": BINARY}},
+                    },
+                    "302": {
+                        "description": "With S3 storage: a short-lived presigned URL",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
                     "416": {"description": "The Range is outside the file"},
-                    **READ_ERRORS}}}
-       for kind, mimetype, summary in [
-           ("video", "video/mp4", "The video's best playable rendition (its video_url)"),
-           ("poster", "image/jpeg", "The video's poster image (its poster_url)")]},
+                    **READ_ERRORS,
+                },
+            },
+        }
+        for kind, mimetype, summary in [
+            ("video", "video/mp4", "The video's best playable rendition (its video_url)"),
+            ("poster", "image/jpeg", "The video's poster image (its poster_url)"),
+        ]
+    },
     "/uploads/": {
-        "post": {"summary": "Start a resumable upload (tus 1.0 creation)",
-                 "operationId": "createUpload",
-                 "parameters": [TUS_VERSION_HEADER,
-                                _header("Upload-Length", {"type": "integer", "minimum": 0}),
-                                _header("Upload-Metadata", {"type": "string"}, required=False)],
-                 "responses": {"201": {"description": "Created: PATCH the bytes to Location",
-                                       "headers": {**TUS_HEADERS,
-                                                   "Location": {"schema": {"type": "string"}}}},
-                               **TUS_ERRORS}},
+        "post": {
+            "summary": "Start a resumable upload (tus 1.0 creation)",
+            "operationId": "createUpload",
+            "parameters": [
+                TUS_VERSION_HEADER,
+                _header("Upload-Length", {"type": "integer", "minimum": 0}),
+                _header("Upload-Metadata", {"type": "string"}, required=False),
+            ],
+            "responses": {
+                "201": {
+                    "description": "Created: PATCH the bytes to Location",
+                    "headers": {**TUS_HEADERS, "Location": {"schema": {"type": "string"}}},
+                },
+                **TUS_ERRORS,
+            },
+        },
     },
     "/uploads/{upload_id}": {
         "parameters": [TUS_VERSION_HEADER, *_params("upload_id")],
-        "head": {"summary": "How far the upload got", "operationId": "getUploadOffset",
-                 "responses": {"200": {"description": "Upload-Offset bytes of Upload-Length",
-                                       "headers": {**TUS_HEADERS, **UPLOAD_LENGTH}},
-                               **TUS_ERRORS}},
-        "patch": {"summary": "Send the next piece, at Upload-Offset; the last one makes the video",
-                  "operationId": "continueUpload",
-                  "parameters": [_header("Upload-Offset", {"type": "integer", "minimum": 0})],
-                  "requestBody": {"required": True, "content": {
-                      "application/offset+octet-stream": {"schema": BINARY}}},
-                  "responses": {"204": {"description": "Stored; after the last piece "
-                                        "X-Video-Asset names the video, X-Video-Status its URL",
-                                        "headers": {**TUS_HEADERS, **VIDEO_MADE}},
-                                **TUS_ERRORS}},
-        "delete": {"summary": "Abandon the upload", "operationId": "deleteUpload",
-                   "responses": {"204": {"description": "Deleted"}, **TUS_ERRORS}},
+        "head": {
+            "summary": "How far the upload got",
+            "operationId": "getUploadOffset",
+            "responses": {
+                "200": {
+                    "description": "Upload-Offset bytes of Upload-Length",
+                    "headers": {**TUS_HEADERS, **UPLOAD_LENGTH},
+                },
+                **TUS_ERRORS,
+            },
+        },
+        "patch": {
+            "summary": "Send the next piece, at Upload-Offset; the last one makes the video",
+            "operationId": "continueUpload",
+            "parameters": [_header("Upload-Offset", {"type": "integer", "minimum": 0})],
+            "requestBody": {
+                "required": True,
+                "content": {"application/offset+octet-stream": {"schema": BINARY}},
+            },
+            "responses": {
+                "204": {
+                    "description": "Stored; after the last piece "
+                    "X-Video-Asset names the video, X-Video-Status its URL",
+                    "headers": {**TUS_HEADERS, **VIDEO_MADE},
+                },
+                **TUS_ERRORS,
+            },
+        },
+        "delete": {
+            "summary": "Abandon the upload",
+            "operationId": "deleteUpload",
+            "responses": {"204": {"description": "Deleted"}, **TUS_ERRORS},
+        },
     },
     "/openapi.json": {
-        "get": {"summary": "This description", "operationId": "openapi", "security": [],
-                "responses": {"200": {"description": "OpenAPI 3.1",
-                                      **_json({"type": "object"})}}},
+        "get": {
+            "summary": "This description",
+            "operationId": "openapi",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", **_json({"type": "object"})}},
+        },
     },
-}  # fmt: skip
+}
 
 DOCUMENT = {
     "openapi": "3.1.0",

@@ -139,8 +139,9 @@ def _exercise_fields(data: dict, *, creating: bool) -> tuple[dict, dict]:
 
 def _save_video(exercise: Exercise, fields: dict, video: VideoAsset | None) -> None:
     try:
-        discarded = set_model_video(exercise, video=video, youtube_url=fields["youtube_url"],
-                                    owner=g.api_user)  # fmt: skip
+        discarded = set_model_video(
+            exercise, video=video, youtube_url=fields["youtube_url"], owner=g.api_user
+        )
     except NotYouTube as error:
         db.session.rollback()
         raise Invalid({"youtube_url": str(error)}) from None
@@ -152,8 +153,9 @@ def create_exercise_view():
     if not (g.api_user.is_teacher or g.api_user.is_staff):
         abort(404)
     fields, extra = _exercise_fields(body(), creating=True)
-    exercise = create_exercise(name=fields["name"], description=fields["description"] or "",
-                               author=g.api_user)  # fmt: skip
+    exercise = create_exercise(
+        name=fields["name"], description=fields["description"] or "", author=g.api_user
+    )
     _save_video(exercise, fields, extra["video"])
     response = jsonify(serializers.exercise(exercise, full=True))
     response.status_code = 201
@@ -278,8 +280,9 @@ def _comment_fields() -> tuple[str | None, float | None, VideoAsset | None]:
 def _posted(exercise: Exercise, parent: VideoComment | None):
     words, at, video = _comment_fields()
     try:
-        comment = post_comment(exercise, g.api_user, text=words, parent=parent, at_seconds=at,
-                               video=video)  # fmt: skip
+        comment = post_comment(
+            exercise, g.api_user, text=words, parent=parent, at_seconds=at, video=video
+        )
     except CommentError as error:
         db.session.rollback()
         raise Invalid({"text": str(error)}) from None
