@@ -2,10 +2,20 @@
 
 Every test that uses ``app`` runs twice, once on SQLite and once on PostgreSQL; the schema is
 built by the migrations, as in production.
+
+One request, one context. The ``app`` fixture pushes an app context for the test's own
+database work (its rows, its queries: ``db.session`` in a test is the test's session, like a
+shell beside the running site). Each request the test client makes, and each command the CLI
+runner invokes, runs in a fresh ``contextvars.Context``, where no app context is current, so
+Flask pushes one for it alone: its own ``g`` and its own database session, removed at its end,
+as in production. A row the test loaded before a request is therefore the test's copy: read it
+again (``db.session.expire_all()`` or ``refresh``) to see what the request wrote. Build other
+apps with ``create_test_app`` to get the same client and runner.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import subprocess
 import sys
@@ -16,6 +26,8 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from practika import create_app
 from practika.accounts.models import Role, RoleName
@@ -63,6 +75,38 @@ def postgres_server():
     server.stop()
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+    def __enter__(self):
+        # Contexts kept after a request would live in that request's own contextvars.Context.
+        raise TypeError("each request has a context of its own: there is none to preserve")
+
+
+class CommandRunner(FlaskCliRunner):
+    """A CLI runner whose every command gets its own app context, pushed before the command
+    runs as ``flask`` pushes it (``app.cli`` alone pushes none for a plain click group such as
+    ``admin``)."""
+
+    def invoke(self, *args, **kwargs):
+        def in_own_context():
+            with self.app.app_context():
+                return super(CommandRunner, self).invoke(*args, **kwargs)
+
+        return contextvars.Context().run(in_own_context)
+
+
+def create_test_app(config: TestConfig) -> Flask:
+    """The app for ``config``, with the test client and CLI runner above."""
+    app = create_app(config)
+    app.test_client_class = RequestClient
+    app.test_cli_runner_class = CommandRunner
+    return app
+
+
 def make_config(database_url: str, redis_url: str, instance: Path, **env: str) -> TestConfig:
     environ = {
         "DATABASE_URL": database_url,
@@ -101,8 +145,8 @@ def app(database_url, redis_server, tmp_path):
     # The limiter is one object per process: a test that stopped Redis leaves it counting in
     # memory until it next probes Redis, and the switch back splits the next test's counts.
     limiter._storage_dead = False
-    app = create_app(make_config(database_url, redis_server.url, tmp_path / "instance"))
-    with app.app_context():
+    app = create_test_app(make_config(database_url, redis_server.url, tmp_path / "instance"))
+    with app.app_context():  # the test's own, for its direct database work
         yield app
         db.session.remove()
         _empty_tables()

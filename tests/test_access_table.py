@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from flask import g
 from werkzeug.security import generate_password_hash
 
 from practika.accounts import models as account_models
@@ -134,9 +133,7 @@ def build_world(monkeypatch) -> World:
 
 
 def act_as(client, world: World, role: str | None) -> None:
-    """Log in by setting the session Flask-Login reads (the login form has its own tests).
-    The test's app context is shared with the requests, so forget whom it last loaded."""
-    g.pop("_login_user", None)
+    """Log in by setting the session Flask-Login reads (the login form has its own tests)."""
     with client.session_transaction() as session:
         session.clear()
         if role is not None:

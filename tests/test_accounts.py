@@ -5,12 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Blueprint
 
-from practika import create_app
 from practika.accounts.guards import is_safe_next, staff_required, teacher_required
 from practika.accounts.services.api_tokens import issue_token
 from practika.accounts.services.signed_links import Purpose, make_token
 from practika.extensions import db
-from tests.conftest import PASSWORD, log_in, make_config
+from tests.conftest import PASSWORD, create_test_app, log_in, make_config
 
 
 def test_login_page_renders_labelled_fields(client):
@@ -172,7 +171,7 @@ def test_brute_forcing_login_gets_429(client, app, teacher):
 def test_login_throttling_does_not_fail_open_when_redis_is_down(
     database_url, own_redis, tmp_path, app, teacher
 ):
-    app = create_app(make_config(database_url, own_redis.url, tmp_path / "own"))
+    app = create_test_app(make_config(database_url, own_redis.url, tmp_path / "own"))
     client = app.test_client()
     own_redis.stop()
     statuses = [log_in(client, teacher.email, f"guess-{i}").status_code for i in range(11)]
@@ -223,13 +222,6 @@ def _api_works(client, raw: str) -> bool:
     return client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
 
 
-def _status(app, client, url: str) -> int:
-    """A request in an app context of its own, as in production: Flask-Login keeps the
-    user it loaded in ``g``, which the test's own context would share between clients."""
-    with app.app_context():
-        return client.get(url).status_code
-
-
 def test_changing_the_password_needs_the_old_one_and_ends_everything_else(app, teacher):
     here, elsewhere = app.test_client(), app.test_client()
     log_in(here, teacher.email)
@@ -251,11 +243,10 @@ def test_changing_the_password_needs_the_old_one_and_ends_everything_else(app, t
         data={"current_password": PASSWORD, "password": "a new long passphrase"},
     )
     assert done.status_code == 303
-    assert _status(app, here, "/exercises/") == 200  # this device goes on
-    assert _status(app, elsewhere, "/exercises/") == 303  # every other one is out
+    assert here.get("/exercises/").status_code == 200  # this device goes on
+    assert elsewhere.get("/exercises/").status_code == 303  # every other one is out
     assert not _api_works(here, raw)  # and so is every API token
-    with app.app_context():
-        assert log_in(app.test_client(), teacher.email, "a new long passphrase").status_code == 303
+    assert log_in(app.test_client(), teacher.email, "a new long passphrase").status_code == 303
 
 
 def test_a_password_reset_ends_the_api_tokens_too(client, app, teacher):
@@ -278,6 +269,6 @@ def test_log_out_everywhere_ends_every_session_and_api_token(app, teacher):
     _, raw = issue_token(teacher, "script", None)
     db.session.commit()
     assert here.post("/accounts/logout-everywhere").status_code == 303
-    assert _status(app, here, "/exercises/") == 303
-    assert _status(app, elsewhere, "/exercises/") == 303
+    assert here.get("/exercises/").status_code == 303
+    assert elsewhere.get("/exercises/").status_code == 303
     assert not _api_works(here, raw)

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from practika import create_app
 from practika.core.services import store_upload
 from practika.core.uploads import PartialStore
 from practika.extensions import db
 from practika.storage import LocalStorage, get_storage
-from tests.conftest import make_config
+from tests.conftest import create_test_app, make_config
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -22,7 +21,7 @@ def any_app(request, app, database_url, redis_server, tmp_path):
         yield app
         return
     s3 = request.getfixturevalue("s3_bucket")
-    other = create_app(make_config(database_url, redis_server.url, tmp_path / "s3", **s3))
+    other = create_test_app(make_config(database_url, redis_server.url, tmp_path / "s3", **s3))
     with other.app_context():
         yield other
         db.session.remove()

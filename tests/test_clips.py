@@ -96,7 +96,6 @@ def test_the_clip_fragment_polls_until_cut_then_offers_the_download(app, ready_a
     assert 'hx-trigger="load delay:1s"' in waiting
     with app.app_context():  # as in the worker: its own context, session and g
         cut_video_clip(str(clip_id))
-    db.session.expire_all()  # requests here share the test's session: forget what it read
     ready = client.get(f"/core/clips/{clip_id}/status").get_data(as_text=True)
     assert "hx-trigger" not in ready
     assert f'href="/core/clips/{clip_id}.mp4?download=1"' in ready
@@ -184,7 +183,6 @@ def test_each_untitled_clips_buttons_name_that_clip(client, exercise_with_video)
     third = exercise_with_video.clips[2].id
     with current_app.app_context():  # as in the worker: its own context and session
         cut_video_clip(str(third))
-    db.session.expire_all()
     page = client.get(f"/exercises/{exercise_with_video.id}").get_data(as_text=True)
     rows = [row.split("</li>")[0] for row in page.split('<li class="clip-row">')[1:]]
     assert len(rows) == 4

@@ -1,9 +1,8 @@
 """GET /core/health/: every dependency named, 200 when all are well, 503 naming what is not;
 GET /core/live: 200 while the process answers and reaches its database, whatever Redis does."""
 
-from practika import create_app
 from practika.extensions import db
-from tests.conftest import PASSWORD, log_in, make_config
+from tests.conftest import PASSWORD, create_test_app, log_in, make_config
 from tests.services import free_port
 
 DEPENDENCIES = {"database", "redis", "storage", "ffmpeg", "workers"}
@@ -41,7 +40,7 @@ def test_missing_ffmpeg_is_named(client, app, worker):
 def test_redis_going_down_is_reported_and_pages_still_render(
     database_url, own_redis, tmp_path, app, teacher
 ):
-    app = create_app(make_config(database_url, own_redis.url, tmp_path / "own"))
+    app = create_test_app(make_config(database_url, own_redis.url, tmp_path / "own"))
     client = app.test_client()
     assert client.get("/core/health/").get_json()["checks"]["redis"]["status"] == "ok"
 
@@ -75,14 +74,14 @@ def test_live_answers_ok_with_the_database_up(client):
 
 def test_live_answers_503_when_the_database_is_unreachable(redis_server, tmp_path):
     nowhere = f"postgresql://practika:x@127.0.0.1:{free_port()}/practika?connect_timeout=2"
-    app = create_app(make_config(nowhere, redis_server.url, tmp_path))
+    app = create_test_app(make_config(nowhere, redis_server.url, tmp_path))
     response = app.test_client().get("/core/live")
     assert response.status_code == 503
     assert response.get_data(as_text=True) == "database unreachable"
 
 
 def test_live_stays_ok_while_redis_and_the_workers_are_down(database_url, own_redis, tmp_path):
-    app = create_app(make_config(database_url, own_redis.url, tmp_path / "own"))
+    app = create_test_app(make_config(database_url, own_redis.url, tmp_path / "own"))
     client = app.test_client()
     own_redis.stop()
     assert client.get("/core/health/").status_code == 503  # the full report says so...

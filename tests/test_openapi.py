@@ -44,8 +44,7 @@ def test_the_description_is_served_without_a_token(client):
 
 def described(app) -> set[tuple[str, str]]:
     """(method, path) of every operation in the description."""
-    with app.test_client() as client:
-        paths = client.get(f"{API_PREFIX}/openapi.json").json["paths"]
+    paths = app.test_client().get(f"{API_PREFIX}/openapi.json").json["paths"]
     return {(method.upper(), path) for path, item in paths.items()
             for method in item if method.upper() in HTTP_METHODS}  # fmt: skip
 

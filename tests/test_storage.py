@@ -105,11 +105,12 @@ def test_s3_refuses_unsafe_keys_too(s3, key):
 def test_app_on_s3_reports_healthy_storage_and_redirects_media(
     database_url, redis_server, s3_bucket, tmp_path, app
 ):
-    from practika import create_app
     from practika.extensions import db
-    from tests.conftest import log_in, make_config, seed_demo_processed
+    from tests.conftest import create_test_app, log_in, make_config, seed_demo_processed
 
-    s3_app = create_app(make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket))
+    s3_app = create_test_app(
+        make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket)
+    )
     client = s3_app.test_client()
     checks = client.get("/core/health/").get_json()["checks"]
     assert checks["storage"] == {**checks["storage"], "status": "ok", "detail": "S3Storage"}

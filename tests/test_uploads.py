@@ -168,10 +168,11 @@ def test_an_upload_over_http_is_processed_into_s3_and_played_by_range(
     import time
     import urllib.request
 
-    from practika import create_app
-    from tests.conftest import make_config, running_worker
+    from tests.conftest import create_test_app, make_config, running_worker
 
-    s3_app = create_app(make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket))
+    s3_app = create_test_app(
+        make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket)
+    )
     client = s3_app.test_client()
     log_in(client, teacher.email)
     url = create(client, len(video_bytes), "on s3.mp4").headers["Location"]
@@ -271,18 +272,17 @@ class HeldBody(io.RawIOBase):
 
 
 def test_two_pieces_at_the_same_offset_make_one_asset_of_the_declared_length(
-    app, teacher_client, video_bytes
+    teacher_client, video_bytes
 ):
     url = create(teacher_client, len(video_bytes)).headers["Location"]
     reading, go = threading.Event(), threading.Event()
     answers = {}
 
     def first():
-        with app.app_context():
-            answers["first"] = teacher_client.patch(
-                url, input_stream=HeldBody(video_bytes, reading, go),
-                content_length=len(video_bytes), headers={**CHUNK, "Upload-Offset": "0"},
-            )  # fmt: skip
+        answers["first"] = teacher_client.patch(
+            url, input_stream=HeldBody(video_bytes, reading, go),
+            content_length=len(video_bytes), headers={**CHUNK, "Upload-Offset": "0"},
+        )  # fmt: skip
 
     thread = threading.Thread(target=first)
     thread.start()
@@ -394,8 +394,6 @@ def test_abandoned_uploads_expire_without_anyone_running_a_command(app, teacher,
     a_day_ago = time.time() - 25 * 3600
     for path in (Path(app.instance_path) / "uploads").glob("*"):
         os.utime(path, (a_day_ago, a_day_ago))
-    with app.app_context():
-        log_in(students, student.email)
-        assert create(students, 10).status_code == 201  # anyone's upload sweeps the folder
-    with app.app_context():
-        assert teachers.head(url, headers=TUS).status_code == 404
+    log_in(students, student.email)
+    assert create(students, 10).status_code == 201  # anyone's upload sweeps the folder
+    assert teachers.head(url, headers=TUS).status_code == 404

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
-from flask import g
+from flask import current_app
 from rq import SimpleWorker
 from rq.job import Job
 
@@ -123,10 +123,10 @@ def add_endpoint(url: str, events=EVENTS) -> tuple[int, str]:
 
 
 def run_jobs() -> None:
-    """Run what the webhooks queue holds, retries included, in this process. The job closes
-    the session that the test shares with its requests: forget the user they loaded."""
-    SimpleWorker(["webhooks"], connection=get_redis()).work(burst=True)
-    g.pop("_login_user", None)
+    """Run what the webhooks queue holds, retries included, in this process, in an app
+    context of its own as the worker runs them (not in the test's session)."""
+    with current_app.app_context():
+        SimpleWorker(["webhooks"], connection=get_redis()).work(burst=True)
 
 
 def deliveries() -> list[WebhookDelivery]:
