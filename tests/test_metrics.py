@@ -73,7 +73,15 @@ def test_queue_depth_is_published_to_cloudwatch(app, s3_endpoint, aws_credential
     assert [point["Maximum"] for point in stats["Datapoints"]] == [2.0]
 
 
-def test_nothing_is_published_without_a_namespace(app):
+def test_nothing_is_published_without_a_namespace(app, s3_endpoint, aws_credentials):
+    """The worker calls this every sweep: unless told where, CloudWatch hears nothing."""
+    import boto3
+
     from practika.metrics import publish_queue_metrics
 
-    publish_queue_metrics()  # no namespace: no AWS call (none is reachable here)
+    app.config.update(CLOUDWATCH_NAMESPACE="", CLOUDWATCH_ENDPOINT_URL=s3_endpoint)
+    get_queue("media").enqueue("practika.core.tasks.sweep")  # something it could report
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=s3_endpoint, region_name="us-east-1")
+    before = cloudwatch.list_metrics()["Metrics"]
+    publish_queue_metrics()
+    assert cloudwatch.list_metrics()["Metrics"] == before
