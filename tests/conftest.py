@@ -166,9 +166,13 @@ def runner(app):
 
 def _make_user(role: str | None, name: str, *, staff: bool = False):
     user = create_user(
-        email=f"{name}@example.com", username=name, password=PASSWORD, role=role,
-        is_staff=staff, email_verified=True,
-    )  # fmt: skip
+        email=f"{name}@example.com",
+        username=name,
+        password=PASSWORD,
+        role=role,
+        is_staff=staff,
+        email_verified=True,
+    )
     db.session.commit()
     return user
 
@@ -221,9 +225,12 @@ def running_worker(app, **env: str):
         "PRACTIKA_ENV": "development",
     }
     process = subprocess.Popen(
-        [sys.executable, "worker.py"], cwd=BASE_DIR, env={**os.environ, **settings, **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [sys.executable, "worker.py"],
+        cwd=BASE_DIR,
+        env={**os.environ, **settings, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(
             lambda: any(w.pid == process.pid for w in Worker.all(connection=get_redis())),

@@ -38,10 +38,29 @@ def small(media) -> Path:
 def hd_with_gps(media) -> Path:
     """1280x720, 2 s, H.264/AAC, moov at the end (no faststart), with a GPS location tag."""
     path = media / "hd.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi",
-           "-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264",
-           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-           "-metadata", f"location={GPS}", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-metadata",
+        f"location={GPS}",
+        str(path),
+    )
     return path
 
 
@@ -50,9 +69,19 @@ def rotated(media) -> Path:
     """Stored 320x240 with the top half white, shown rotated by 90 degrees (a phone held
     upright), made the way phones do it: a display matrix, not turned pixels."""
     stored = media / "stored.mp4"
-    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=320x240:r=30:d=1,"
-           "drawbox=x=0:y=0:w=320:h=120:color=white:t=fill", "-c:v", "libx264",
-           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(stored))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=320x240:r=30:d=1,drawbox=x=0:y=0:w=320:h=120:color=white:t=fill",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(stored),
+    )
     path = media / "rotated.mp4"
     ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
     return path
@@ -64,11 +93,35 @@ def hevc_hdr(media) -> Path:
     if not has_encoder("libx265"):
         pytest.skip("this ffmpeg has no libx265 to make an HEVC source")
     path = media / "hevc.mov"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi",
-           "-i", "sine", "-t", "1", "-c:v", "libx265", "-preset", "ultrafast",
-           "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
-           "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-           "-c:a", "aac", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine",
+        "-t",
+        "1",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        "smpte2084",
+        "-colorspace",
+        "bt2020nc",
+        "-c:a",
+        "aac",
+        str(path),
+    )
     return path
 
 
@@ -77,11 +130,37 @@ def recorder_webm(media) -> Path:
     """VP8/Opus WebM written to a pipe, as MediaRecorder does: no duration in the header."""
     path = media / "recording.webm"
     with subprocess.Popen(
-        ["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
-         "-f", "lavfi", "-i", "sine", "-t", "2", "-c:v", "libvpx", "-deadline", "realtime",
-         "-cpu-used", "8", "-c:a", "libopus", "-f", "webm", "-live", "1", "pipe:1"],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "2",
+            "-c:v",
+            "libvpx",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-c:a",
+            "libopus",
+            "-f",
+            "webm",
+            "-live",
+            "1",
+            "pipe:1",
+        ],
         stdout=subprocess.PIPE,
-    ) as recorder:  # fmt: skip
+    ) as recorder:
         path.write_bytes(recorder.stdout.read())
     assert recorder.returncode == 0
     return path
@@ -96,8 +175,19 @@ def mute(media) -> Path:
 def odd(media) -> Path:
     """321x241 pixels (4:4:4, which allows odd sizes; browsers do not play it)."""
     path = media / "odd.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=322x242:rate=30,format=yuv444p,crop=321:241",
-           "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=322x242:rate=30,format=yuv444p,crop=321:241",
+        "-t",
+        "1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(path),
+    )
     return path
 
 
@@ -105,10 +195,23 @@ def odd(media) -> Path:
 def vfr(media) -> Path:
     """Variable frame rate: 30 frames in the first second, 15 in the next."""
     path = media / "vfr.mp4"
-    ffmpeg("-f", "lavfi", "-i",
-           "testsrc2=size=320x240:rate=30,setpts='if(lt(N,30),N/30,1+(N-30)/15)/TB'",
-           "-frames:v", "45", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-           "-fps_mode", "passthrough", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30,setpts='if(lt(N,30),N/30,1+(N-30)/15)/TB'",
+        "-frames:v",
+        "45",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-fps_mode",
+        "passthrough",
+        str(path),
+    )
     return path
 
 
@@ -122,8 +225,19 @@ def lying_mkv(media) -> Path:
     """700 s of Matroska whose header says 5 s: its Duration element (in milliseconds, at the
     default timestamp scale) rewritten after muxing. Tiny frames, one a second: cheap to make."""
     path = media / "lying.mkv"
-    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=16x16:r=1", "-t", "700", "-c:v", "libx264",
-           "-preset", "ultrafast", str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=16x16:r=1",
+        "-t",
+        "700",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(path),
+    )
     data = bytearray(path.read_bytes())
     at = data.index(MATROSKA_DURATION) + len(MATROSKA_DURATION)
     data[at : at + 8] = struct.pack(">d", 5000.0)
@@ -132,9 +246,21 @@ def lying_mkv(media) -> Path:
 
 
 def _one_frame(path: Path, size: str, sar: str) -> Path:
-    ffmpeg("-f", "lavfi", "-i", f"color=c=black:s={size}:r=30", "-frames:v", "1",
-           "-vf", f"setsar={sar}", "-c:v", "libx264", "-preset", "ultrafast",
-           str(path))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=black:s={size}:r=30",
+        "-frames:v",
+        "1",
+        "-vf",
+        f"setsar={sar}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(path),
+    )
     return path
 
 
@@ -155,9 +281,27 @@ def phone_video(path: Path, size: str, rate: int, seconds: float, rotate: int = 
     matrix when ``rotate`` is set (written by a stream copy: an encode drops the tag). A flat
     picture, so even 4K frames encode in a moment."""
     encoded = path.with_stem(f"{path.stem}-encoded") if rotate else path
-    ffmpeg("-f", "lavfi", "-i", f"color=c=gray:s={size}:r={rate}", "-f", "lavfi",
-           "-i", "sine=sample_rate=48000", "-t", str(seconds), "-c:v", "libx264",
-           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(encoded))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=gray:s={size}:r={rate}",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=sample_rate=48000",
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(encoded),
+    )
     if rotate:
         ffmpeg("-i", str(encoded), "-c", "copy", "-metadata:s:v:0", f"rotate={rotate}", str(path))
     return path

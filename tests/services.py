@@ -63,10 +63,23 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", "0", "--unixsocket", str(self.socket),
-             "--save", "", "--appendonly", "no", "--dir", str(self.dir), "--loglevel", "warning"],
+            [
+                "redis-server",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--loglevel",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         wait_for(self.socket.exists, what="redis-server")
         return self
 
@@ -107,14 +120,33 @@ class PostgresServer:
         subprocess.run([*self.as_user, *args], check=True, capture_output=True)
 
     def start(self) -> PostgresServer:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                  "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
         options = (
             f"-k {self.dir} -p {self.port} -c listen_addresses='' -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
         )
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
-                  "-l", str(self.dir / "log"), "-w", "start")  # fmt: skip
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+        )
         return self
 
     def url(self, database: str) -> str:
@@ -124,9 +156,12 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(
-            host=str(self.dir), port=self.port, user="postgres", dbname="postgres",
+            host=str(self.dir),
+            port=self.port,
+            user="postgres",
+            dbname="postgres",
             autocommit=True,
-        ) as conn:  # fmt: skip
+        ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
@@ -134,8 +169,16 @@ class PostgresServer:
     def stop(self) -> None:
         if self.data.exists():
             subprocess.run(
-                [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data),
-                 "-m", "immediate", "stop"],
-                capture_output=True, check=False,
-            )  # fmt: skip
+                [
+                    *self.as_user,
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ],
+                capture_output=True,
+                check=False,
+            )
         shutil.rmtree(self.dir, ignore_errors=True)

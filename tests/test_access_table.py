@@ -52,13 +52,23 @@ class World:
 
 def _ready_video(owner, name: str) -> VideoAsset:
     """A processed video whose stored files exist (a few bytes: nothing plays them here)."""
-    asset = VideoAsset(owner=owner, orig_filename=f"{name}.mp4", processing_status="ready",
-                       progress_pct=100, duration_sec=10.0, width=640, height=360)  # fmt: skip
+    asset = VideoAsset(
+        owner=owner,
+        orig_filename=f"{name}.mp4",
+        processing_status="ready",
+        progress_pct=100,
+        duration_sec=10.0,
+        width=640,
+        height=360,
+    )
     db.session.add(asset)
     db.session.flush()
     storage = get_storage()
-    for key in (f"videos/{asset.id}/original", f"videos/{asset.id}/360p.mp4",
-                f"videos/{asset.id}/poster.jpg"):  # fmt: skip
+    for key in (
+        f"videos/{asset.id}/original",
+        f"videos/{asset.id}/360p.mp4",
+        f"videos/{asset.id}/poster.jpg",
+    ):
         storage.save(key, io.BytesIO(b"\0" * 64))
     asset.storage_path = f"videos/{asset.id}/original"
     asset.poster_path = f"videos/{asset.id}/poster.jpg"
@@ -91,19 +101,31 @@ def build_world(monkeypatch) -> World:
     exercise = Exercise(name="Scales", description="", created_by=author, video_asset=model)
     db.session.add(exercise)
     clip = VideoClip(
-        original_video=model, clip_hash="k" * 64, start_time=1, end_time=3, duration=2,
-        processing_status="ready", storage_path="clips/k.mp4",
-    )  # fmt: skip
+        original_video=model,
+        clip_hash="k" * 64,
+        start_time=1,
+        end_time=3,
+        duration=2,
+        processing_status="ready",
+        storage_path="clips/k.mp4",
+    )
     exercise.clips.append(clip)
     get_storage().save("clips/k.mp4", io.BytesIO(b"\0" * 64))
     attempt = VideoComment(
-        exercise=exercise, author=student, kind=CommentKind.ATTEMPT, text="Try 1",
+        exercise=exercise,
+        author=student,
+        kind=CommentKind.ATTEMPT,
+        text="Try 1",
         video_asset=_ready_video(student, "attempt"),
-    )  # fmt: skip
+    )
     feedback = VideoComment(
-        exercise=exercise, author=author, parent=attempt, at_seconds=2.0, text="Lift the wrist",
+        exercise=exercise,
+        author=author,
+        parent=attempt,
+        at_seconds=2.0,
+        text="Lift the wrist",
         video_asset=_ready_video(author, "feedback"),
-    )  # fmt: skip
+    )
     answer = VideoComment(exercise=exercise, author=student, parent=attempt, text="Ok")
     comment = VideoComment(
         exercise=exercise, author=other, text="How fast?", video_asset=_ready_video(other, "c")
@@ -113,19 +135,29 @@ def build_world(monkeypatch) -> World:
         email="guest@example.com", token_hash="i" * 64, expires_at=utcnow() + timedelta(days=7)
     )
     token, _ = issue_token(student, "Script", None)
-    webhook = WebhookEndpoint(url="https://93.184.215.14/hook", events=["video.ready"],
-                              secret="whsec_test")  # fmt: skip
-    delivery = WebhookDelivery(endpoint=webhook, event="video.ready", payload="{}",
-                               status="failed")  # fmt: skip
+    webhook = WebhookEndpoint(
+        url="https://93.184.215.14/hook", events=["video.ready"], secret="whsec_test"
+    )
+    delivery = WebhookDelivery(endpoint=webhook, event="video.ready", payload="{}", status="failed")
     db.session.add_all([clip, attempt, feedback, answer, comment, reply, invitation, delivery])
     db.session.commit()
     ids = {
-        "exercise": exercise.id, "clip": clip.id, "model": model.id, "attempt": attempt.id,
-        "attempt_video": attempt.video_asset_id, "feedback": feedback.id,
-        "feedback_video": feedback.video_asset_id, "answer": answer.id, "comment": comment.id,
-        "comment_video": comment.video_asset_id, "reply": reply.id, "invitation": invitation.id,
-        "token": token.id, "webhook": webhook.id, "delivery": delivery.id,
-    }  # fmt: skip
+        "exercise": exercise.id,
+        "clip": clip.id,
+        "model": model.id,
+        "attempt": attempt.id,
+        "attempt_video": attempt.video_asset_id,
+        "feedback": feedback.id,
+        "feedback_video": feedback.video_asset_id,
+        "answer": answer.id,
+        "comment": comment.id,
+        "comment_video": comment.video_asset_id,
+        "reply": reply.id,
+        "invitation": invitation.id,
+        "token": token.id,
+        "webhook": webhook.id,
+        "delivery": delivery.id,
+    }
     return World(
         {name: user.id for name, user in users.items()},
         {key: str(value) for key, value in ids.items()},
@@ -228,13 +260,28 @@ POST_ROWS = [
 # Routes that are about no one's resource: public pages, one's own account, and the upload
 # protocol (an upload belongs to whoever sends it; its own tests cover that).
 NOT_RESOURCES = {
-    "static", "core.health", "core.live", "core.metrics", "core.tus_options", "core.upload_create",
-    "core.upload_resume", "core.add_youtube", "accounts.login", "accounts.logout",
-    "accounts.signup", "accounts.verify", "accounts.resend_verification", "accounts.onboarding",
-    "accounts.reset_request", "accounts.reset_password", "accounts.profile",
-    "accounts.create_token", "accounts.confirm_email", "accounts.password",
+    "static",
+    "core.health",
+    "core.live",
+    "core.metrics",
+    "core.tus_options",
+    "core.upload_create",
+    "core.upload_resume",
+    "core.add_youtube",
+    "accounts.login",
+    "accounts.logout",
+    "accounts.signup",
+    "accounts.verify",
+    "accounts.resend_verification",
+    "accounts.onboarding",
+    "accounts.reset_request",
+    "accounts.reset_password",
+    "accounts.profile",
+    "accounts.create_token",
+    "accounts.confirm_email",
+    "accounts.password",
     "accounts.logout_everywhere",
-}  # fmt: skip
+}
 # The JSON API applies the same rules (practika/permissions.py) to bearer tokens; its own
 # cases are in tests/test_api.py and tests/test_api_tokens.py.
 API_BLUEPRINT = "api."
@@ -242,8 +289,11 @@ API_BLUEPRINT = "api."
 
 def test_every_route_is_in_the_table(app):
     covered = {row[0] for row in GET_ROWS + POST_ROWS} | NOT_RESOURCES
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()
-                 if not rule.endpoint.startswith(API_BLUEPRINT)}  # fmt: skip
+    endpoints = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if not rule.endpoint.startswith(API_BLUEPRINT)
+    }
     assert endpoints - covered == set(), "add these routes to the access table"
     assert covered - endpoints == set(), "the table names routes that do not exist"
 

@@ -77,18 +77,20 @@ def test_empty_form_shows_errors_next_to_fields(client):
 )
 def test_next_may_not_leave_the_site(client, teacher, target):
     response = client.post(
-        "/accounts/login", query_string={"next": target},
+        "/accounts/login",
+        query_string={"next": target},
         data={"email": teacher.email, "password": PASSWORD},
-    )  # fmt: skip
+    )
     assert response.status_code == 303
     assert response.location == "/exercises/"
 
 
 def test_next_to_a_local_page_is_followed(client, teacher):
     response = client.post(
-        "/accounts/login", query_string={"next": "/exercises/?q=scales"},
+        "/accounts/login",
+        query_string={"next": "/exercises/?q=scales"},
         data={"email": teacher.email, "password": PASSWORD},
-    )  # fmt: skip
+    )
     assert response.location == "/exercises/?q=scales"
 
 
@@ -201,17 +203,19 @@ def test_the_per_account_login_limit_counts_email_and_username_as_one(client, te
     def guess(i: int) -> int:
         login = teacher.email if i % 2 else teacher.username  # both name one account
         return client.post(
-            "/accounts/login", data={"email": login, "password": f"guess-{i}"},
+            "/accounts/login",
+            data={"email": login, "password": f"guess-{i}"},
             environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},  # a new address every time
-        ).status_code  # fmt: skip
+        ).status_code
 
     statuses = [guess(i) for i in range(11)]
     assert statuses[:10] == [422] * 10 and statuses[10] == 429
 
 
 def test_remember_me_lasts_a_month_not_a_year(client, teacher):
-    client.post("/accounts/login", data={"email": teacher.email, "password": PASSWORD,
-                                         "remember": "y"})  # fmt: skip
+    client.post(
+        "/accounts/login", data={"email": teacher.email, "password": PASSWORD, "remember": "y"}
+    )
     cookie = client.get_cookie("remember_token")
     assert cookie is not None
     lifetime = cookie.expires - datetime.now(UTC)

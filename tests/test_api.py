@@ -47,9 +47,11 @@ def exercise(call):
 def ready_model(exercise_id: str) -> VideoAsset:
     exercise = db.session.get(Exercise, __import__("uuid").UUID(exercise_id))
     exercise.video_asset = VideoAsset(
-        owner=exercise.created_by, processing_status="ready", duration_sec=8.0,
+        owner=exercise.created_by,
+        processing_status="ready",
+        duration_sec=8.0,
         renditions={"360p": {"path": "videos/x/360p.mp4", "height": 360}},
-    )  # fmt: skip
+    )
     db.session.commit()
     return exercise.video_asset
 
@@ -75,8 +77,12 @@ def test_bad_input_gets_field_errors(call, exercise):
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     assert set(response.json["errors"]) == {"name", "description"}
     assert call("teacher", "POST", "/exercises", data="not json").status_code == 422
-    youtube = call("teacher", "PATCH", f"/exercises/{exercise['id']}",
-                   json={"youtube_url": "https://vimeo.com/1"})  # fmt: skip
+    youtube = call(
+        "teacher",
+        "PATCH",
+        f"/exercises/{exercise['id']}",
+        json={"youtube_url": "https://vimeo.com/1"},
+    )
     assert youtube.status_code == 422 and "youtube_url" in youtube.json["errors"]
 
 
@@ -108,8 +114,13 @@ def test_clips(call, exercise):
 
 
 def upload(call, who: str) -> str:
-    response = call(who, "POST", "/videos", data={"video": (io.BytesIO(b"bytes"), "a.mp4")},
-                    content_type="multipart/form-data")  # fmt: skip
+    response = call(
+        who,
+        "POST",
+        "/videos",
+        data={"video": (io.BytesIO(b"bytes"), "a.mp4")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.json
     assert response.json["status"] in ("uploaded", "queued")
     return response.json["id"]

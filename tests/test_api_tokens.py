@@ -19,8 +19,9 @@ SECRET = re.compile(r'id="new-token" class="token-secret" value="(pk_[^"]+)"')
 
 
 def make_token(client, name="Script", expires="90") -> str:
-    html = client.post("/accounts/tokens", data={"name": name, "expires": expires},
-                       headers=HTMX).get_data(as_text=True)  # fmt: skip
+    html = client.post(
+        "/accounts/tokens", data={"name": name, "expires": expires}, headers=HTMX
+    ).get_data(as_text=True)
     return SECRET.search(html)[1]
 
 
@@ -43,8 +44,9 @@ def test_a_token_is_shown_once_stored_hashed_and_works(teacher_client, teacher):
 
 
 def test_with_htmx_the_new_secret_is_swapped_into_the_panel(teacher_client):
-    response = teacher_client.post("/accounts/tokens", data={"name": "LMS", "expires": "30"},
-                                   headers=HTMX)  # fmt: skip
+    response = teacher_client.post(
+        "/accounts/tokens", data={"name": "LMS", "expires": "30"}, headers=HTMX
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 201 and html.lstrip().startswith('<section id="api-tokens"')
     assert api(teacher_client, SECRET.search(html)[1]).status_code == 200
@@ -98,8 +100,9 @@ def test_only_the_owner_revokes_a_token_on_the_profile(client, teacher, student)
 
 
 def test_a_token_needs_a_name(teacher_client):
-    response = teacher_client.post("/accounts/tokens", data={"name": " ", "expires": "30"},
-                                   headers=HTMX)  # fmt: skip
+    response = teacher_client.post(
+        "/accounts/tokens", data={"name": " ", "expires": "30"}, headers=HTMX
+    )
     assert response.status_code == 422 and "Give the token a name" in response.get_data(
         as_text=True
     )

@@ -61,8 +61,11 @@ def test_a_write_that_cannot_wait_longer_is_a_503_with_retry_after(
     db.session.add(exercise)
     db.session.commit()
     with database_locked(app):
-        answer = teacher_client.post(f"/comments/exercises/{exercise.id}", data={"text": "Hi"},
-                                     headers={"HX-Request": "true"})  # fmt: skip
+        answer = teacher_client.post(
+            f"/comments/exercises/{exercise.id}",
+            data={"text": "Hi"},
+            headers={"HX-Request": "true"},
+        )
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert "busy" in answer.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Exercise)) == 1

@@ -23,10 +23,19 @@ def test_every_admin_command_has_help(runner, command):
 
 def test_create_user_reads_the_password_from_stdin(runner):
     result = runner.invoke(
-        args=["admin", "create-user", "--email", "New@Example.com", "--username", "newbie",
-              "--role", "teacher", "--password-stdin"],
+        args=[
+            "admin",
+            "create-user",
+            "--email",
+            "New@Example.com",
+            "--username",
+            "newbie",
+            "--role",
+            "teacher",
+            "--password-stdin",
+        ],
         input="a long secret\n",
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     assert "Created newbie <new@example.com> (teacher)." in result.output
     user = db.session.scalar(sa.select(User).where(User.username == "newbie"))
@@ -36,10 +45,17 @@ def test_create_user_reads_the_password_from_stdin(runner):
 
 def test_create_user_prompts_for_the_password_twice(runner):
     result = runner.invoke(
-        args=["admin", "create-user", "--email", "boss@example.com", "--username", "boss",
-              "--staff"],
+        args=[
+            "admin",
+            "create-user",
+            "--email",
+            "boss@example.com",
+            "--username",
+            "boss",
+            "--staff",
+        ],
         input="a long secret\na long secret\n",
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     assert "(staff)" in result.output
     assert db.session.scalar(sa.select(User).where(User.username == "boss")).is_staff
@@ -47,9 +63,17 @@ def test_create_user_prompts_for_the_password_twice(runner):
 
 def test_create_user_has_no_password_argument(runner):
     result = runner.invoke(
-        args=["admin", "create-user", "--email", "a@example.com", "--username", "a",
-              "--password", "on-the-command-line"],
-    )  # fmt: skip
+        args=[
+            "admin",
+            "create-user",
+            "--email",
+            "a@example.com",
+            "--username",
+            "a",
+            "--password",
+            "on-the-command-line",
+        ],
+    )
     assert result.exit_code == 2
     assert "No such option" in result.output
 

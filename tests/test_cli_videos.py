@@ -13,9 +13,18 @@ def test_import_video_waits_and_reports_each_file(runner, teacher, worker, tmp_p
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
     result = runner.invoke(
-        args=["admin", "import-video", str(good), str(bad), "--owner", "TESS@example.com",
-              "--wait", "--timeout", "120"],
-    )  # fmt: skip
+        args=[
+            "admin",
+            "import-video",
+            str(good),
+            str(bad),
+            "--owner",
+            "TESS@example.com",
+            "--wait",
+            "--timeout",
+            "120",
+        ],
+    )
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     good_report = [line for line in lines if line.startswith(f"{good}:")][-1]
@@ -47,8 +56,13 @@ def test_import_video_errors(runner, teacher, tmp_path):
 
 
 def test_reprocess_failed_and_sweep_and_queue(runner, teacher):
-    failed = VideoAsset(owner=teacher, storage_path="videos/x/original", processing_status="failed",
-                        processing_error="Gave up.", attempts=3)  # fmt: skip
+    failed = VideoAsset(
+        owner=teacher,
+        storage_path="videos/x/original",
+        processing_status="failed",
+        processing_error="Gave up.",
+        attempts=3,
+    )
     db.session.add(failed)
     db.session.commit()
     result = runner.invoke(args=["admin", "reprocess", "--failed"])

@@ -31,11 +31,15 @@ def ready_asset(app, teacher, tmp_path):
 
 @pytest.mark.parametrize(
     ("start", "end", "reason"),
-    [(2, 1, "start before it ends"), (1, 1, "start before it ends"),
-     (-1, 1, "seconds from 0 to 86400"), (float("nan"), 1, "seconds from 0"),
-     (0, float("inf"), "seconds from 0"),
-     (1, 9, "end within the video (3.0 s)")],
-)  # fmt: skip
+    [
+        (2, 1, "start before it ends"),
+        (1, 1, "start before it ends"),
+        (-1, 1, "seconds from 0 to 86400"),
+        (float("nan"), 1, "seconds from 0"),
+        (0, float("inf"), "seconds from 0"),
+        (1, 9, "end within the video (3.0 s)"),
+    ],
+)
 def test_clips_are_validated(ready_asset, start, end, reason):
     with pytest.raises(ClipError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         request_clip(ready_asset, start, end)
@@ -130,8 +134,11 @@ def test_the_teacher_marks_renames_reorders_and_deletes_clips(client, exercise_w
     client.post(f"/exercises/{exercise.id}/clips/{exit_clip.id}/up", headers={"HX-Request": "true"})
     db.session.expire_all()
     assert clips() == [("Exit", 0), ("Entry", 1)]
-    client.post(f"/exercises/{exercise.id}/clips/{exit_clip.id}/title", data={"title": "Out"},
-                headers={"HX-Request": "true"})  # fmt: skip
+    client.post(
+        f"/exercises/{exercise.id}/clips/{exit_clip.id}/title",
+        data={"title": "Out"},
+        headers={"HX-Request": "true"},
+    )
     with current_app.app_context():  # as in the worker: its own context and session
         cut_video_clip(str(exit_clip.id))
     db.session.expire_all()
@@ -139,19 +146,22 @@ def test_the_teacher_marks_renames_reorders_and_deletes_clips(client, exercise_w
     assert get_storage().exists(key)
     page = client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
     assert 'data-loop-start="1.5" data-loop-end="2.5"' in page and "Out" in page
-    client.post(f"/exercises/{exercise.id}/clips/{exit_clip.id}/delete",
-                headers={"HX-Request": "true"})  # fmt: skip
+    client.post(
+        f"/exercises/{exercise.id}/clips/{exit_clip.id}/delete", headers={"HX-Request": "true"}
+    )
     db.session.expire_all()
     assert [title for title, _ in clips()] == ["Entry"] and not get_storage().exists(key)
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({"start": "2", "end": "1"}, "A clip must start before it ends."),
-     ({"start": "1", "end": "9"}, "A clip must end within the video (3.0 s)."),
-     ({"start": "", "end": "1"}, "Where does it start?"),
-     ({"start": "0", "end": "1", "title": "x" * 201}, "Field cannot be longer than 200")],
-)  # fmt: skip
+    [
+        ({"start": "2", "end": "1"}, "A clip must start before it ends."),
+        ({"start": "1", "end": "9"}, "A clip must end within the video (3.0 s)."),
+        ({"start": "", "end": "1"}, "Where does it start?"),
+        ({"start": "0", "end": "1", "title": "x" * 201}, "Field cannot be longer than 200"),
+    ],
+)
 def test_a_clip_that_cannot_be_marked_says_why(client, exercise_with_video, data, message):
     log_in(client, "tess@example.com")
     response = mark(client, exercise_with_video, **data)
@@ -168,8 +178,9 @@ def test_the_same_clip_twice_is_refused(client, exercise_with_video):
 
 def test_without_javascript_marking_returns_to_the_page(client, exercise_with_video):
     log_in(client, "tess@example.com")
-    response = client.post(f"/exercises/{exercise_with_video.id}/clips",
-                           data={"start": "2", "end": "1"})  # fmt: skip
+    response = client.post(
+        f"/exercises/{exercise_with_video.id}/clips", data={"start": "2", "end": "1"}
+    )
     assert response.status_code == 303 and response.location.endswith("#clips")
 
 
@@ -189,8 +200,12 @@ def test_each_untitled_clips_buttons_name_that_clip(client, exercise_with_video)
     for number, row in enumerate(rows, start=1):
         buttons = re.findall(r'<button type="submit"[^>]*>(.*?)</button>', row, re.DOTALL)
         named = [" ".join(re.sub(r"<[^>]+>", "", button).split()) for button in buttons]
-        assert named == [f"Rename Clip {number}", f"Move up: Clip {number}",
-                         f"Move down: Clip {number}", f"Delete Clip {number}"]  # fmt: skip
+        assert named == [
+            f"Rename Clip {number}",
+            f"Move up: Clip {number}",
+            f"Move down: Clip {number}",
+            f"Delete Clip {number}",
+        ]
     fragment = client.get(f"/core/clips/{third}/status").get_data(as_text=True)
     labelled_by = re.search(r'class="clip-download" aria-labelledby="([^"]+)"', fragment)[1]
     names = [

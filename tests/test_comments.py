@@ -41,24 +41,34 @@ def mail_jobs() -> list[str]:
 
 def upload_ahead(client, content: bytes = b"attempt bytes") -> str:
     """Send a video the way the page's script does (tus); returns the new asset's id."""
-    created = client.post("/core/uploads/", headers={"Tus-Resumable": "1.0.0",
-                          "Upload-Length": str(len(content))})  # fmt: skip
+    created = client.post(
+        "/core/uploads/", headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(content))}
+    )
     done = client.patch(
-        created.headers["Location"], data=content,
-        headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-                 "Content-Type": "application/offset+octet-stream"},
-    )  # fmt: skip
+        created.headers["Location"],
+        data=content,
+        headers={
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
     return done.headers["X-Video-Asset"]
 
 
 def submit(client, exercise, **data):
-    return client.post(f"/comments/exercises/{exercise.id}/attempts", data=data, headers=HTMX,
-                       content_type="multipart/form-data")  # fmt: skip
+    return client.post(
+        f"/comments/exercises/{exercise.id}/attempts",
+        data=data,
+        headers=HTMX,
+        content_type="multipart/form-data",
+    )
 
 
 def test_a_comment_is_posted_in_place_with_the_count_out_of_band(teacher_client, exercise):
-    response = teacher_client.post(f"/comments/exercises/{exercise.id}", data={"text": "Hi"},
-                                   headers=HTMX)  # fmt: skip
+    response = teacher_client.post(
+        f"/comments/exercises/{exercise.id}", data={"text": "Hi"}, headers=HTMX
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="comment-form-new"' in html  # a fresh form replaces the one that was sent
@@ -75,21 +85,24 @@ def test_a_reply_to_a_reply_joins_the_thread(client, exercise, student, teacher)
     first = db.session.scalar(sa.select(VideoComment).where(VideoComment.text == "First"))
     response = client.post(f"/comments/{first.id}/replies", data={"text": "2"}, headers=HTMX)
     assert f'hx-swap-oob="beforeend:#replies-{root.id}"' in response.get_data(as_text=True)
-    parents = db.session.scalars(sa.select(VideoComment.parent_id).where(
-        VideoComment.parent_id.is_not(None))).all()  # fmt: skip
+    parents = db.session.scalars(
+        sa.select(VideoComment.parent_id).where(VideoComment.parent_id.is_not(None))
+    ).all()
     assert parents == [root.id, root.id]  # threads stay one level deep
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({"text": "  "}, "Write something, or add a video."),
-     ({"text": "x" * 5001}, "5000 characters"),
-     ({"text": "ok", "at_seconds": "-1"}, "seconds from 0 to 86400"),
-     ({"text": "ok", "at_seconds": "inf"}, "seconds from 0 to 86400"),
-     ({"text": "ok", "at_seconds": "nan"}, "seconds from 0 to 86400"),
-     ({"text": "ok", "at_seconds": "1e309"}, "seconds from 0 to 86400"),
-     ({"text": "ok", "at_seconds": "13"}, "within the video (12 s)")],
-)  # fmt: skip
+    [
+        ({"text": "  "}, "Write something, or add a video."),
+        ({"text": "x" * 5001}, "5000 characters"),
+        ({"text": "ok", "at_seconds": "-1"}, "seconds from 0 to 86400"),
+        ({"text": "ok", "at_seconds": "inf"}, "seconds from 0 to 86400"),
+        ({"text": "ok", "at_seconds": "nan"}, "seconds from 0 to 86400"),
+        ({"text": "ok", "at_seconds": "1e309"}, "seconds from 0 to 86400"),
+        ({"text": "ok", "at_seconds": "13"}, "within the video (12 s)"),
+    ],
+)
 def test_a_comment_that_cannot_be_saved_says_why(student_client, exercise, student, data, message):
     student_client.post(f"/comments/exercises/{exercise.id}", data={"text": "Root"}, headers=HTMX)
     root = db.session.scalar(sa.select(VideoComment))
@@ -103,8 +116,12 @@ def test_a_moment_that_is_no_number_is_refused_and_the_discussion_stays_up(
     teacher_client, teacher, moment
 ):
     # A YouTube model has no duration to check against: the moment must be finite anyway.
-    linked = VideoAsset(owner=teacher, video_type="youtube", processing_status="ready",
-                        youtube_url="https://www.youtube.com/watch?v=dQw4w9WgXcQ")  # fmt: skip
+    linked = VideoAsset(
+        owner=teacher,
+        video_type="youtube",
+        processing_status="ready",
+        youtube_url="https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    )
     exercise = Exercise(name="Linked", created_by=teacher, video_asset=linked)
     db.session.add(exercise)
     db.session.commit()
@@ -117,8 +134,11 @@ def test_a_moment_that_is_no_number_is_refused_and_the_discussion_stays_up(
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "0", "-1", "x", "1e3", "²"])
 def test_a_page_number_out_of_range_is_a_422_not_a_500(student_client, exercise, page):
-    for url in (f"/comments/exercises/{exercise.id}", f"/comments/exercises/{exercise.id}/attempts",
-                "/exercises/"):  # fmt: skip
+    for url in (
+        f"/comments/exercises/{exercise.id}",
+        f"/comments/exercises/{exercise.id}/attempts",
+        "/exercises/",
+    ):
         answer = student_client.get(url, query_string={"page": page})
         assert answer.status_code == 422, url
         assert "whole number from 1 to 10000" in answer.get_data(as_text=True)
@@ -139,9 +159,10 @@ def test_a_student_submits_an_attempt_uploaded_ahead(student_client, exercise, s
 
 def test_an_attempt_posts_its_file_without_javascript(student_client, exercise):
     response = student_client.post(
-        f"/comments/exercises/{exercise.id}/attempts", content_type="multipart/form-data",
+        f"/comments/exercises/{exercise.id}/attempts",
+        content_type="multipart/form-data",
         data={"video": (io.BytesIO(b"phone video"), "clip.mov")},
-    )  # fmt: skip
+    )
     attempt = db.session.scalar(sa.select(VideoComment))
     assert response.status_code == 303 and response.location.endswith(f"/{attempt.id}")
     assert attempt.video_asset.orig_filename == "clip.mov"
@@ -177,8 +198,11 @@ def test_feedback_at_a_moment_reaches_the_student_unless_they_opted_out(
     client.post("/accounts/logout")
     get_queue("mail").empty()
     log_in(client, teacher.email)
-    response = client.post(f"/comments/{attempt.id}/replies", headers=HTMX,
-                           data={"text": "Wrist up", "at_seconds": "4.5"})  # fmt: skip
+    response = client.post(
+        f"/comments/{attempt.id}/replies",
+        headers=HTMX,
+        data={"text": "Wrist up", "at_seconds": "4.5"},
+    )
     html = response.get_data(as_text=True)
     assert 'data-seek="4.5"' in html and f'data-for="player-{attempt.video_asset_id}"' in html
     assert f'id="feedback-count-{attempt.id}" hx-swap-oob="true">1<' in html
@@ -194,8 +218,7 @@ def test_editing_in_place(student_client, exercise):
     comment = db.session.scalar(sa.select(VideoComment))
     form = student_client.get(f"/comments/{comment.id}/edit").get_data(as_text=True)
     assert f'id="comment-{comment.id}"' in form and "Tpyo</textarea>" in form
-    saved = student_client.post(f"/comments/{comment.id}/edit", data={"text": "Typo"},
-                                headers=HTMX)  # fmt: skip
+    saved = student_client.post(f"/comments/{comment.id}/edit", data={"text": "Typo"}, headers=HTMX)
     assert ">Typo</p>" in saved.get_data(as_text=True)
     empty = student_client.post(f"/comments/{comment.id}/edit", data={"text": ""}, headers=HTMX)
     db.session.expire_all()  # the test's copy of the comment predates the edits
@@ -205,8 +228,11 @@ def test_editing_in_place(student_client, exercise):
 def test_deleting_takes_the_replies_videos_and_counts_with_it(client, exercise, student, teacher):
     log_in(client, student.email)
     video_id = upload_ahead(client)
-    client.post(f"/comments/exercises/{exercise.id}", headers=HTMX,
-                data={"text": "Look", "video_asset_id": video_id})  # fmt: skip
+    client.post(
+        f"/comments/exercises/{exercise.id}",
+        headers=HTMX,
+        data={"text": "Look", "video_asset_id": video_id},
+    )
     root = db.session.scalar(sa.select(VideoComment))
     stored = get_storage().exists(f"videos/{video_id}/original")
     client.post("/accounts/logout")

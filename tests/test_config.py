@@ -85,9 +85,10 @@ def test_production_answers_only_its_own_host_names():
 def test_production_never_trusts_x_forwarded_host():
     app = create_app(config_from_env({**PRODUCTION_ENV, "PROXY_HOPS": "2"}))
     answer = app.test_client().get(
-        "/accounts/login", base_url="https://practika.example.com",
+        "/accounts/login",
+        base_url="https://practika.example.com",
         headers={"X-Forwarded-Host": "attacker.example, attacker.example"},
-    )  # fmt: skip
+    )
     assert answer.status_code == 200
     assert "attacker" not in answer.get_data(as_text=True)
 

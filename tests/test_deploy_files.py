@@ -466,8 +466,13 @@ def nginx_values(tmp_path: Path, **overrides: str) -> dict[str, str]:
 def test_the_renderer_reads_the_environment_and_names_what_is_missing(tmp_path):
     env = {"PATH": os.environ["PATH"], "LISTEN_PORT": "8080", "MEDIA_ROOT": str(tmp_path)}
     script = str(BASE_DIR / "deploy" / "render_nginx.py")
-    missing = subprocess.run([sys.executable, script, str(tmp_path / "nginx")], env=env,
-                             capture_output=True, text=True, check=False)  # fmt: skip
+    missing = subprocess.run(
+        [sys.executable, script, str(tmp_path / "nginx")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert missing.returncode != 0 and "APP_UPSTREAM" in missing.stderr
     env["APP_UPSTREAM"] = "unix:/run/gunicorn.sock"
     subprocess.run([sys.executable, script, str(tmp_path / "nginx")], env=env, check=True)
@@ -511,8 +516,10 @@ def test_compose_nginx_settings_make_a_config_nginx_accepts(tmp_path):
     """The proxy role renders what compose gives it (the renderer's defaults for the rest);
     nginx must take the result as it stands: no setting left unfilled, none folded away."""
     services = load_compose("docker-compose.yml")["services"]
-    env = {name: as_compose_passes_it(value) for name, value in
-           services["nginx"]["environment"].items()}  # fmt: skip
+    env = {
+        name: as_compose_passes_it(value)
+        for name, value in services["nginx"]["environment"].items()
+    }
     env["APP_UPSTREAM"] = "127.0.0.1:8000"  # only Docker's network knows the name "web"
     render["write_config"](tmp_path / "nginx", render["settings"](env))
     result = subprocess.run(
@@ -729,8 +736,10 @@ def hold(port: int, source: str, count: int, **headers: str) -> list[socket.sock
     held = []
     for _ in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
-        sock.sendall(f"POST /accounts/login HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n"
-                     f"{extra}\r\nx".encode())  # fmt: skip
+        sock.sendall(
+            f"POST /accounts/login HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n"
+            f"{extra}\r\nx".encode()
+        )
         held.append(sock)
     return held
 
@@ -775,8 +784,9 @@ def test_behind_a_load_balancer_the_cap_counts_the_address_it_appended(start_ngi
         forwarded = {"X_Forwarded_For": "203.0.113.7"}
         # nginx counts a request once it has read its header: on a loaded machine the 64
         # held ones may take a while to be read, so the wait is long (it ends at the 429).
-        wait_for(lambda: status_from(port, "127.0.0.1", **forwarded) == 429, timeout=30,
-                 what="the cap")  # fmt: skip
+        wait_for(
+            lambda: status_from(port, "127.0.0.1", **forwarded) == 429, timeout=30, what="the cap"
+        )
         assert status_from(port, "127.0.0.1", X_Forwarded_For="203.0.113.8") == 200
         assert status_from(port, "127.0.0.1") == 200  # the load balancer's own health check
     finally:

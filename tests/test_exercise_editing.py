@@ -61,9 +61,10 @@ def exercise(teacher_client):
 def test_the_author_edits_and_keeps_the_video(teacher_client, exercise):
     video_id = exercise.video_asset_id
     response = teacher_client.post(
-        f"/exercises/{exercise.id}/edit", data={"name": "Scales, faster", "description": ""},
+        f"/exercises/{exercise.id}/edit",
+        data={"name": "Scales, faster", "description": ""},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 303
     db.session.expire_all()
     assert exercise.name == "Scales, faster" and exercise.video_asset_id == video_id

@@ -16,16 +16,18 @@ HTMX_SEARCH = {"HX-Request": "true", "HX-Target": "exercise-results"}
 
 
 def exercises(teacher, count: int, name: str = "Drill"):
-    made = [create_exercise(name=f"{name} {n}", description="", author=teacher)
-            for n in range(count)]  # fmt: skip
+    made = [
+        create_exercise(name=f"{name} {n}", description="", author=teacher) for n in range(count)
+    ]
     db.session.commit()
     return made
 
 
 def attempt(exercise, student, status: str = "ready", answered_by=None) -> VideoComment:
     video = VideoAsset(owner=student, processing_status=status)
-    made = VideoComment(exercise=exercise, author=student, kind=CommentKind.ATTEMPT,
-                        video_asset=video)  # fmt: skip
+    made = VideoComment(
+        exercise=exercise, author=student, kind=CommentKind.ATTEMPT, video_asset=video
+    )
     db.session.add(made)
     if answered_by is not None:
         db.session.add(VideoComment(exercise=exercise, author=answered_by, parent=made, text="Ok"))
@@ -101,8 +103,9 @@ def test_the_exercise_page_and_discussion_run_fixed_numbers_of_queries(client, t
 
     def talk(who):
         thread = VideoComment(exercise=exercise, author=who, text="Q")
-        db.session.add_all([thread, VideoComment(exercise=exercise, author=teacher,
-                                                 parent=thread, text="A")])  # fmt: skip
+        db.session.add_all(
+            [thread, VideoComment(exercise=exercise, author=teacher, parent=thread, text="A")]
+        )
         attempt(exercise, who, answered_by=teacher)
 
     talk(student)

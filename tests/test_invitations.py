@@ -90,8 +90,12 @@ def test_two_simultaneous_accepts_make_one_account(app, runner):
             invitation = find_pending(token)
             start.wait()
             try:
-                sign_up(username=username, email="new@example.com",
-                        password="a sound passphrase", invitation=invitation)  # fmt: skip
+                sign_up(
+                    username=username,
+                    email="new@example.com",
+                    password="a sound passphrase",
+                    invitation=invitation,
+                )
                 outcomes.append("account")
             except (AccountError, sa.exc.IntegrityError, sa.exc.OperationalError):
                 db.session.rollback()

@@ -147,9 +147,10 @@ def test_a_run_the_sweep_gave_up_on_cannot_finish_the_video(app, teacher, h264):
     asset_id = upload(teacher, h264).id
     assert claim(asset_id) == 1
     db.session.execute(
-        sa.update(VideoAsset).where(VideoAsset.id == asset_id)
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == asset_id)
         .values(updated_at=utcnow().replace(year=2000))
-    )  # fmt: skip
+    )
     db.session.commit()
     assert sweep()["videos_retried"] == 1
     assert claim(asset_id) == 2  # the retry holds it now
@@ -181,8 +182,11 @@ def test_a_worker_killed_mid_job_is_noticed_and_the_video_retried(app, teacher, 
     heartbeat tells the next worker's sweep, which retries the video to ready."""
     source = synth_video(tmp_path / "long.mp4", seconds=20, width=1280, height=720)
     asset = upload(teacher, source)
-    fast = {"JOB_HEARTBEAT_SECONDS": "1", "JOB_DEAD_AFTER_SECONDS": "4",
-            "SWEEP_INTERVAL_SECONDS": "1"}  # fmt: skip
+    fast = {
+        "JOB_HEARTBEAT_SECONDS": "1",
+        "JOB_DEAD_AFTER_SECONDS": "4",
+        "SWEEP_INTERVAL_SECONDS": "1",
+    }
     with running_worker(app, **fast) as first:
         assert enqueue_processing(asset)
         wait_for(lambda: reload(asset.id).processing_status == "processing", 60, "processing")
@@ -223,9 +227,10 @@ def test_a_stuck_clip_is_retried_then_failed_so_its_fragment_stops_polling(
     clip_id, long_ago = clip.id, utcnow().replace(year=2000)
     for attempts, outcome in ((1, "clips_retried"), (3, "clips_failed")):
         db.session.execute(
-            sa.update(VideoClip).where(VideoClip.id == clip_id)
+            sa.update(VideoClip)
+            .where(VideoClip.id == clip_id)
             .values(processing_status="processing", attempts=attempts, updated_at=long_ago)
-        )  # fmt: skip
+        )
         db.session.commit()
         assert sweep()[outcome] == 1
     db.session.expire_all()

@@ -8,10 +8,16 @@ from practika.media.ladder import plan_ladder, reusable_top_rung
 from practika.media.probe import ProbeResult
 
 H264_720P = ProbeResult(
-    format_name="mov,mp4,m4a,3gp,3g2,mj2", duration=30.0, width=1280, height=720,
-    video_codec="h264", audio_codec="aac", pix_fmt="yuv420p", display_width=1280,
+    format_name="mov,mp4,m4a,3gp,3g2,mj2",
+    duration=30.0,
+    width=1280,
+    height=720,
+    video_codec="h264",
+    audio_codec="aac",
+    pix_fmt="yuv420p",
+    display_width=1280,
     display_height=720,
-)  # fmt: skip
+)
 LADDER = plan_ladder(1280, 720)
 
 

@@ -107,8 +107,9 @@ def test_local_storage_refuses_keys_that_leave_its_folder(tmp_path, key):
         ("VIDEO_MAX_PIXEL_RATE", 320 * 240 * 20, "pixel_rate"),
     ],
 )
-def test_the_job_holds_videos_to_the_configured_limits(app, teacher, small_video, setting, value,
-                                                        code):  # fmt: skip
+def test_the_job_holds_videos_to_the_configured_limits(
+    app, teacher, small_video, setting, value, code
+):
     """A 320x240 video at 30 fps, refused once a setting says it costs too much."""
     app.config[setting] = value
     asset = store_upload(io.BytesIO(small_video.read_bytes()), owner=teacher, filename="v.mp4")

@@ -35,10 +35,21 @@ ENDLESS = ["ffmpeg", "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc2=size=64x6
 
 def ffprobe(path: Path) -> dict:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-         str(path)],
-        check=True, capture_output=True, text=True, timeout=30,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
     return json.loads(out)
 
 
@@ -88,10 +99,24 @@ def _state(pid: int) -> str | None:
 def gray_frame(path: Path, width: int, height: int) -> list[bytes]:
     """The first frame as rows of 8-bit luma."""
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
-         "-pix_fmt", "gray", "-"],
-        check=True, capture_output=True, timeout=30,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    ).stdout
     return [raw[row * width : (row + 1) * width] for row in range(height)]
 
 
@@ -185,8 +210,19 @@ def test_video_without_audio_odd_sizes_and_variable_frame_rate_are_accepted(mute
 
 def test_a_video_longer_than_the_limit_is_refused_before_it_is_read(media):
     long_video = media / "long.mp4"
-    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=16x16:r=1", "-t", "601", "-c:v", "libx264",
-           "-preset", "ultrafast", str(long_video))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=16x16:r=1",
+        "-t",
+        "601",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(long_video),
+    )
     with pytest.raises(MediaRejected, match=r"^This video is longer than 10 minutes\.$"):
         validate(long_video)
 
@@ -259,13 +295,33 @@ def hostile(media, small, listener, bait) -> dict[str, Path]:
         paths[name] = media / f"{name}.mp4"
         paths[name].write_text(text)
     paths["png"] = media / "png.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", "-f", "image2",
-           "-c:v", "png", str(paths["png"]))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x64",
+        "-frames:v",
+        "1",
+        "-f",
+        "image2",
+        "-c:v",
+        "png",
+        str(paths["png"]),
+    )
     paths["audio_only"] = media / "audio_only.mp4"
     ffmpeg("-f", "lavfi", "-i", "sine", "-t", "1", "-c:a", "aac", str(paths["audio_only"]))
     paths["mjpeg"] = media / "mjpeg.mov"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64", "-t", "0.2", "-c:v", "mjpeg",
-           str(paths["mjpeg"]))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x64",
+        "-t",
+        "0.2",
+        "-c:v",
+        "mjpeg",
+        str(paths["mjpeg"]),
+    )
     paths["empty"] = media / "empty.mp4"
     paths["empty"].touch()
     data = small.read_bytes()  # faststart: the index is whole, the media is cut off
@@ -453,10 +509,23 @@ def test_remux_keeps_the_rotation_browsers_apply(rotated, tmp_path):
 
 def _video_packet_sizes(path: Path) -> list[str]:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=size",
-         "-of", "csv=p=0", str(path)],
-        check=True, capture_output=True, text=True, timeout=30,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=size",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
     return out.split()
 
 
@@ -532,8 +601,9 @@ def test_an_exception_in_the_caller_kills_ffmpeg():
         raise TimeoutError("job exceeded its timeout")
 
     with pytest.raises(TimeoutError):
-        run_with_progress([*ENDLESS, "-f", "null", "-"], duration=60, timeout=30,
-                          progress=job_killed, interval=0)  # fmt: skip
+        run_with_progress(
+            [*ENDLESS, "-f", "null", "-"], duration=60, timeout=30, progress=job_killed, interval=0
+        )
     assert seen and not any(alive(pid) for pid in seen)
 
 
@@ -561,8 +631,17 @@ def test_ffmpeg_dies_with_a_worker_killed_outright():
 
 def test_full_range_source_is_converted_to_tv_range_and_bt709_is_left_alone(tmp_path):
     full = tmp_path / "full.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=1",
-           "-c:v", "libx264", "-pix_fmt", "yuvj420p", str(full))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=10:duration=1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuvj420p",
+        str(full),
+    )
     facts = validate(full)
     assert facts.color_range == "pc" and not facts.is_bt709_tv
     out = make_renditions(full, facts, plan_ladder(320, 240), tmp_path)
@@ -672,7 +751,23 @@ def test_what_phones_film_is_accepted(media, size, rate, rotate, shown):
 def test_a_camera_a_little_fast_is_still_under_its_cap(media):
     """A 120 fps setting whose clock runs fast: 121 frames a second over the file."""
     video = media / "fast120.mp4"
-    ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240:r=120", "-t", "2",
-           "-vf", "setpts=PTS*120/121", "-fps_mode", "passthrough", "-c:v", "libx264",
-           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=320x240:r=120",
+        "-t",
+        "2",
+        "-vf",
+        "setpts=PTS*120/121",
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(video),
+    )
     assert validate(video).display_width == 320

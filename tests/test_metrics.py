@@ -65,11 +65,14 @@ def test_queue_depth_is_published_to_cloudwatch(app, s3_endpoint, aws_credential
     names = {(m["MetricName"], m["Dimensions"][0]["Value"]) for m in metrics}
     assert ("QueueDepth", "media") in names and ("FailedJobs", "mail") in names
     stats = cloudwatch.get_metric_statistics(
-        Namespace=namespace, MetricName="QueueDepth",
-        Dimensions=[{"Name": "Queue", "Value": "media"}], Statistics=["Maximum"], Period=60,
+        Namespace=namespace,
+        MetricName="QueueDepth",
+        Dimensions=[{"Name": "Queue", "Value": "media"}],
+        Statistics=["Maximum"],
+        Period=60,
         StartTime=datetime.now(UTC) - timedelta(minutes=5),
         EndTime=datetime.now(UTC) + timedelta(minutes=5),
-    )  # fmt: skip
+    )
     assert [point["Maximum"] for point in stats["Datapoints"]] == [2.0]
 
 

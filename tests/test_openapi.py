@@ -45,8 +45,12 @@ def test_the_description_is_served_without_a_token(client):
 def described(app) -> set[tuple[str, str]]:
     """(method, path) of every operation in the description."""
     paths = app.test_client().get(f"{API_PREFIX}/openapi.json").json["paths"]
-    return {(method.upper(), path) for path, item in paths.items()
-            for method in item if method.upper() in HTTP_METHODS}  # fmt: skip
+    return {
+        (method.upper(), path)
+        for path, item in paths.items()
+        for method in item
+        if method.upper() in HTTP_METHODS
+    }
 
 
 def registered(app) -> set[tuple[str, str]]:
@@ -121,8 +125,12 @@ def test_the_api_matches_its_description(app, teacher):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
-                      database=None)  # fmt: skip
+            @settings(
+                max_examples=15,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                database=None,
+            )
             def check(case):
                 case.call_and_validate(headers=headers, checks=CHECKS)
 

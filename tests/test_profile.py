@@ -79,8 +79,13 @@ def test_the_page_shows_every_field_with_a_label(teacher_client, teacher):
 
 
 def test_names_and_preferences_are_saved(teacher_client, teacher):
-    response = save(teacher_client, first_name=" Tessa ", last_name="Ng",
-                    email_notifications="", playback_speed="0.75")  # fmt: skip
+    response = save(
+        teacher_client,
+        first_name=" Tessa ",
+        last_name="Ng",
+        email_notifications="",
+        playback_speed="0.75",
+    )
     assert response.status_code == 303 and response.location == "/accounts/profile"
     user = fresh(teacher)
     assert (user.first_name, user.last_name) == ("Tessa", "Ng")
@@ -143,8 +148,9 @@ def test_an_email_change_link_for_an_address_taken_since_is_refused(
 
 
 def test_an_email_another_account_uses_is_refused(teacher_client, teacher, student):
-    response = save(teacher_client, email="SAM@example.com", first_name="Changed",
-                    current_password=PASSWORD)  # fmt: skip
+    response = save(
+        teacher_client, email="SAM@example.com", first_name="Changed", current_password=PASSWORD
+    )
     assert response.status_code == 422
     assert EMAIL_TAKEN in response.get_data(as_text=True)
     user = fresh(teacher)
@@ -154,8 +160,14 @@ def test_an_email_another_account_uses_is_refused(teacher_client, teacher, stude
 
 
 def test_role_and_staff_cannot_be_posted(student_client, student):
-    response = save(student_client, email="sam@example.com", role="teacher", is_staff="y",
-                    is_superuser="y", role_id="1")  # fmt: skip
+    response = save(
+        student_client,
+        email="sam@example.com",
+        role="teacher",
+        is_staff="y",
+        is_superuser="y",
+        role_id="1",
+    )
     assert response.status_code == 303
     user = fresh(student)
     assert user.role == "student"
@@ -191,8 +203,13 @@ def test_the_interval_is_a_setting(app, teacher_client, teacher):
 
 
 def test_the_first_visit_sets_first_login_too(app, client):
-    user = create_user(email="new@example.com", username="newbie", password=PASSWORD,
-                       role="student", email_verified=True)  # fmt: skip
+    user = create_user(
+        email="new@example.com",
+        username="newbie",
+        password=PASSWORD,
+        role="student",
+        email_verified=True,
+    )
     db.session.commit()
     with client.session_transaction() as session:  # a remembered login: no login form
         session["_user_id"] = user.get_id()

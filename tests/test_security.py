@@ -319,9 +319,11 @@ FIVE_MB = 5 * 2**20
 
 def post_unread(client, path: str, **headers: str):
     return client.post(
-        path, input_stream=Unread(FIVE_MB), headers=headers,
+        path,
+        input_stream=Unread(FIVE_MB),
+        headers=headers,
         content_type="multipart/form-data; boundary=x",
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("path", ["/accounts/login", "/accounts/signup", "/core/uploads/"])
@@ -335,17 +337,19 @@ def test_a_logged_in_user_sends_a_large_body_only_to_an_upload_route(teacher_cli
     assert post_unread(teacher_client, "/accounts/profile").status_code == 413
     big = os.urandom(3 * 2**20)
     response = teacher_client.post(
-        "/core/uploads/", data={"video": (io.BytesIO(big), "long.mp4")},
+        "/core/uploads/",
+        data={"video": (io.BytesIO(big), "long.mp4")},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 303
     assert db.session.scalar(sa.select(VideoAsset)).size_bytes == len(big)
     tus = {"Tus-Resumable": "1.0.0"}  # and a resumable upload's piece
     created = teacher_client.post("/core/uploads/", headers={**tus, "Upload-Length": str(len(big))})
     piece = teacher_client.patch(
-        created.headers["Location"], data=big,
+        created.headers["Location"],
+        data=big,
         headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
-    )  # fmt: skip
+    )
     assert piece.status_code == 204 and piece.headers["Upload-Offset"] == str(len(big))
 
 
@@ -359,9 +363,11 @@ def test_an_api_upload_needs_a_token_before_its_body_is_read(client, teacher):
     db.session.commit()
     big = os.urandom(3 * 2**20)
     response = client.post(
-        "/api/v1/videos", data={"video": (io.BytesIO(big), "long.mp4")},
-        headers={"Authorization": f"Bearer {raw}"}, content_type="multipart/form-data",
-    )  # fmt: skip
+        "/api/v1/videos",
+        data={"video": (io.BytesIO(big), "long.mp4")},
+        headers={"Authorization": f"Bearer {raw}"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201
 
 
@@ -391,19 +397,25 @@ def test_names_posted_with_line_breaks_are_kept_to_one_line(teacher_client, teac
     assert response.status_code == 303
     exercise = db.session.scalar(sa.select(Exercise))
     assert exercise.name == FOLDED and exercise.description == "a\nb"  # text keeps its lines
-    teacher_client.post("/accounts/profile", data={
-        "first_name": "Tess\r\nX-Evil: 1", "last_name": "Ng\n", "email": teacher.email,
-        "playback_speed": "1",
-    })  # fmt: skip
+    teacher_client.post(
+        "/accounts/profile",
+        data={
+            "first_name": "Tess\r\nX-Evil: 1",
+            "last_name": "Ng\n",
+            "email": teacher.email,
+            "playback_speed": "1",
+        },
+    )
     db.session.expire_all()
     user = db.session.get(User, teacher.id)
     assert (user.first_name, user.last_name) == ("Tess X-Evil: 1", "Ng")
     raw = issue_token(teacher, "api", None)[1]
     db.session.commit()
     response = teacher_client.patch(
-        f"/api/v1/exercises/{exercise.id}", json={"name": "Arpeggios\nfast"},
+        f"/api/v1/exercises/{exercise.id}",
+        json={"name": "Arpeggios\nfast"},
         headers={"Authorization": f"Bearer {raw}"},
-    )  # fmt: skip
+    )
     assert response.status_code == 200 and response.json["name"] == "Arpeggios fast"
     blank = teacher_client.post("/exercises/new", data={"name": "\r\n\t"})
     assert blank.status_code == 422 and "Give the exercise a name." in blank.get_data(as_text=True)
@@ -413,6 +425,7 @@ def test_a_webhook_description_is_one_line(app):
     from practika.webhooks.services import register_endpoint
 
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True
-    endpoint, _ = register_endpoint("http://127.0.0.1:9/hook", ["attempt.submitted"],
-                                    description=BROKEN)  # fmt: skip
+    endpoint, _ = register_endpoint(
+        "http://127.0.0.1:9/hook", ["attempt.submitted"], description=BROKEN
+    )
     assert endpoint.description == FOLDED

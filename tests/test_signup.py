@@ -20,8 +20,10 @@ NEW = {"username": "new.student", "email": "New@Example.com", "password": "a sou
 
 def sent_mail() -> list:
     """The messages queued on the mail queue (the worker would deliver them)."""
-    return [parse_message(db.session.get(OutgoingMail, uuid.UUID(job.args[0])).message)
-            for job in get_queue("mail").get_jobs()]  # fmt: skip
+    return [
+        parse_message(db.session.get(OutgoingMail, uuid.UUID(job.args[0])).message)
+        for job in get_queue("mail").get_jobs()
+    ]
 
 
 def link_in(message, path: str) -> str:
@@ -153,8 +155,9 @@ def test_password_reset_works_once_and_ends_every_other_session(client, app, tea
 
 def test_mail_links_are_on_base_url_whatever_host_the_request_names(client, app, teacher):
     app.config["BASE_URL"] = "https://practika.example.com"
-    client.post("/accounts/reset", data={"email": teacher.email},
-                base_url="http://attacker.example")  # fmt: skip
+    client.post(
+        "/accounts/reset", data={"email": teacher.email}, base_url="http://attacker.example"
+    )
     [mail] = sent_mail()
     body = mail.get_body(("plain",)).get_content()
     assert "attacker" not in body
@@ -182,7 +185,8 @@ def test_unverified_users_are_told_when_they_log_in(client, app):
     create_user(email="u@example.com", username="unverified", password=PASSWORD, role="student")
     db.session.commit()
     page = client.post(
-        "/accounts/login", data={"email": "u@example.com", "password": PASSWORD},
+        "/accounts/login",
+        data={"email": "u@example.com", "password": PASSWORD},
         follow_redirects=True,
-    ).get_data(as_text=True)  # fmt: skip
+    ).get_data(as_text=True)
     assert "Please confirm your email" in page

@@ -36,21 +36,35 @@ def status(client, asset):
         ({"processing_status": "uploaded"}, "Waiting for a free worker", True),
         ({"processing_status": "queued"}, "Waiting for a free worker", True),
         (
-            {"processing_status": "processing", "processing_stage": "renditions",
-             "progress_pct": 42, "eta_seconds": 75},
-            "42% · about 1 min left", True,
+            {
+                "processing_status": "processing",
+                "processing_stage": "renditions",
+                "progress_pct": 42,
+                "eta_seconds": 75,
+            },
+            "42% · about 1 min left",
+            True,
         ),
         (
-            {"processing_status": "processing",
-             "renditions": {"playable": {"path": "p", "height": 1}}},
-            "Playable now", False,
+            {
+                "processing_status": "processing",
+                "renditions": {"playable": {"path": "p", "height": 1}},
+            },
+            "Playable now",
+            False,
         ),
-        ({"processing_status": "ready", "renditions": {"360p": {"path": "r", "height": 360}}},
-         "<video", False),
-        ({"processing_status": "failed", "processing_error": "This file has no video track."},
-         "This file has no video track.", False),
+        (
+            {"processing_status": "ready", "renditions": {"360p": {"path": "r", "height": 360}}},
+            "<video",
+            False,
+        ),
+        (
+            {"processing_status": "failed", "processing_error": "This file has no video track."},
+            "This file has no video track.",
+            False,
+        ),
     ],
-)  # fmt: skip
+)
 def test_every_state_renders_and_polls_only_while_waiting(
     client, teacher, asset, state, shows, polls
 ):

@@ -37,9 +37,9 @@ def metadata(name: str) -> str:
 
 def create(client, length: int, name: str = "take 1.mp4"):
     return client.post(
-        "/core/uploads/", headers={**TUS, "Upload-Length": str(length),
-                                   "Upload-Metadata": metadata(name)},
-    )  # fmt: skip
+        "/core/uploads/",
+        headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata(name)},
+    )
 
 
 def test_options_announces_the_protocol(client):
@@ -138,9 +138,10 @@ def test_uploads_need_a_login(client):
 
 def test_the_plain_form_upload_works_without_javascript(teacher_client, video_bytes):
     response = teacher_client.post(
-        "/core/uploads/", data={"video": (io.BytesIO(video_bytes), "phone clip.MOV")},
+        "/core/uploads/",
+        data={"video": (io.BytesIO(video_bytes), "phone clip.MOV")},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 303 and response.location == "/core/videos/"
     page = teacher_client.get("/core/videos/").get_data(as_text=True)
     assert "phone clip.MOV" in page and "Uploaded. Your video is being processed." in page
@@ -280,9 +281,11 @@ def test_two_pieces_at_the_same_offset_make_one_asset_of_the_declared_length(
 
     def first():
         answers["first"] = teacher_client.patch(
-            url, input_stream=HeldBody(video_bytes, reading, go),
-            content_length=len(video_bytes), headers={**CHUNK, "Upload-Offset": "0"},
-        )  # fmt: skip
+            url,
+            input_stream=HeldBody(video_bytes, reading, go),
+            content_length=len(video_bytes),
+            headers={**CHUNK, "Upload-Offset": "0"},
+        )
 
     thread = threading.Thread(target=first)
     thread.start()
@@ -338,8 +341,9 @@ def test_a_write_cut_short_keeps_exactly_the_bytes_that_got_down(app, teacher_cl
     assert full.headers["Upload-Offset"] == str(room)
     part = next((Path(app.instance_path) / "uploads").glob("*.part"))
     assert part.read_bytes() == content[:room]  # nothing counted that is not there, no zeros
-    rest = teacher_client.patch(url, data=content[room:],
-                                headers={**CHUNK, "Upload-Offset": str(room)})  # fmt: skip
+    rest = teacher_client.patch(
+        url, data=content[room:], headers={**CHUNK, "Upload-Offset": str(room)}
+    )
     assert rest.status_code == 204
     asset = db.session.get(VideoAsset, uuid.UUID(rest.headers["X-Video-Asset"]))
     assert asset.checksum_sha256 == hashlib.sha256(content).hexdigest()
@@ -363,15 +367,21 @@ def test_uploads_in_progress_are_capped_per_person(teacher_client, app):
 
 def test_one_person_cannot_fill_the_media_queue(teacher_client, teacher, app):
     app.config["VIDEOS_WAITING_MAX"] = 2
-    db.session.add_all([VideoAsset(owner=teacher, processing_status=status, size_bytes=1)
-                        for status in ("queued", "processing")])  # fmt: skip
+    db.session.add_all(
+        [
+            VideoAsset(owner=teacher, processing_status=status, size_bytes=1)
+            for status in ("queued", "processing")
+        ]
+    )
     db.session.commit()
     refused = create(teacher_client, 10)
     assert refused.status_code == 429 and "still being processed" in refused.get_data(as_text=True)
     form = teacher_client.post(
-        "/core/uploads/", data={"video": (io.BytesIO(b"x"), "v.mp4")},
-        content_type="multipart/form-data", follow_redirects=True,
-    )  # fmt: skip
+        "/core/uploads/",
+        data={"video": (io.BytesIO(b"x"), "v.mp4")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "still being processed" in form.get_data(as_text=True)
     assert count_rows(VideoAsset) == 2
 

@@ -155,8 +155,9 @@ def test_a_signature_verifies_only_the_body_it_signed_within_the_tolerance():
     assert header.startswith("t=1700000000,v1=") and len(header.split("v1=")[1]) == 64
     assert verify_signature("whsec_abc", header, body, now=1_700_000_100)
     assert verify_signature("whsec_abc", header, body.decode(), now=1_700_000_100)
-    assert not verify_signature("whsec_abc", header, body.replace(b"ready", b"fails"),
-                                now=1_700_000_100)  # fmt: skip
+    assert not verify_signature(
+        "whsec_abc", header, body.replace(b"ready", b"fails"), now=1_700_000_100
+    )
     assert not verify_signature("whsec_other", header, body, now=1_700_000_100)
     assert not verify_signature("whsec_abc", header, body, now=1_700_000_301)  # a replay
     forged_time = header.replace("t=1700000000", "t=1700000200")
@@ -176,8 +177,9 @@ def test_a_comment_posted_on_the_page_is_delivered_signed(
     exercise_id = exercise.id
     log_in(client, student.email)
 
-    response = client.post(f"/comments/exercises/{exercise_id}", data={"text": "How fast?"},
-                           headers=HTMX)  # fmt: skip
+    response = client.post(
+        f"/comments/exercises/{exercise_id}", data={"text": "How fast?"}, headers=HTMX
+    )
 
     assert response.status_code == 200
     [delivery] = deliveries()
@@ -201,10 +203,14 @@ def test_a_comment_posted_on_the_page_is_delivered_signed(
     assert set(message) == {"id", "event", "created_at", "data"}
     assert message["event"] == "comment.created" and message["created_at"].endswith("Z")
     assert message["data"] == {
-        "id": str(comment.id), "exercise_id": str(exercise_id), "parent_id": None,
-        "at_seconds": None, "author": "sam", "video_id": None,
+        "id": str(comment.id),
+        "exercise_id": str(exercise_id),
+        "parent_id": None,
+        "at_seconds": None,
+        "author": "sam",
+        "video_id": None,
         "created_at": message["data"]["created_at"],
-    }  # fmt: skip
+    }
     assert b"@example.com" not in body and secret.encode() not in body
     [delivery] = deliveries()
     assert (delivery.status, delivery.attempts) == ("succeeded", 1)
@@ -217,8 +223,9 @@ def test_a_comment_posted_on_the_page_is_delivered_signed(
 def test_a_500_is_retried_and_every_attempt_is_recorded(hook_app, receivers, teacher):
     receiver = receivers(500)
     add_endpoint(receiver.url)
-    asset = VideoAsset(owner=teacher, processing_status="ready", duration_sec=2.0, width=320,
-                       height=240)  # fmt: skip
+    asset = VideoAsset(
+        owner=teacher, processing_status="ready", duration_sec=2.0, width=320, height=240
+    )
     db.session.add(asset)
     db.session.commit()
     asset_id = asset.id
@@ -234,8 +241,14 @@ def test_a_500_is_retried_and_every_attempt_is_recorded(hook_app, receivers, tea
     assert first["body"] == second["body"]  # a retry sends the very same message
     assert first["headers"]["X-Practika-Delivery"] == second["headers"]["X-Practika-Delivery"]
     data = json.loads(second["body"])["data"]
-    assert data == {"id": str(asset_id), "status": "ready", "duration_sec": 2.0, "width": 320,
-                    "height": 240, "error": None}  # fmt: skip
+    assert data == {
+        "id": str(asset_id),
+        "status": "ready",
+        "duration_sec": 2.0,
+        "width": 320,
+        "height": 240,
+        "error": None,
+    }
 
 
 def test_retries_are_bounded_and_staff_can_send_a_failed_delivery_again(
@@ -363,8 +376,9 @@ def test_emit_never_raises_when_redis_is_down_and_the_row_goes_out_later(
     )
     log_in(client, student.email)
     with caplog.at_level(logging.ERROR, logger="practika.webhooks.services"):
-        response = client.post(f"/comments/exercises/{exercise.id}", data={"text": "Hi"},
-                               headers=HTMX)  # fmt: skip
+        response = client.post(
+            f"/comments/exercises/{exercise.id}", data={"text": "Hi"}, headers=HTMX
+        )
     assert response.status_code == 200 and count_rows(VideoComment) == 1
     assert "not queued, Redis is unavailable" in caplog.text
     [delivery] = deliveries()
@@ -393,17 +407,23 @@ def test_an_attempt_sent_on_the_page_records_attempt_submitted(client, exercise,
     asset = store_upload(io.BytesIO(b"attempt bytes"), owner=student, filename="a.mp4")
     db.session.commit()
     asset_id = asset.id
-    client.post(f"/comments/exercises/{exercise.id}/attempts", headers=HTMX,
-                data={"video_asset_id": str(asset_id), "note": "Try 1"},
-                content_type="multipart/form-data")  # fmt: skip
+    client.post(
+        f"/comments/exercises/{exercise.id}/attempts",
+        headers=HTMX,
+        data={"video_asset_id": str(asset_id), "note": "Try 1"},
+        content_type="multipart/form-data",
+    )
 
     [delivery] = deliveries()
     attempt = db.session.scalar(sa.select(VideoComment))
     assert delivery.event == "attempt.submitted"
     assert json.loads(delivery.payload)["data"] == {
-        "id": str(attempt.id), "exercise_id": str(exercise.id), "author": "sam",
-        "video_id": str(asset_id), "created_at": json.loads(delivery.payload)["data"]["created_at"],
-    }  # fmt: skip
+        "id": str(attempt.id),
+        "exercise_id": str(exercise.id),
+        "author": "sam",
+        "video_id": str(asset_id),
+        "created_at": json.loads(delivery.payload)["data"]["created_at"],
+    }
 
 
 def test_a_reply_records_comment_created_with_its_parent_and_time(client, exercise, teacher):
@@ -411,8 +431,9 @@ def test_a_reply_records_comment_created_with_its_parent_and_time(client, exerci
     log_in(client, teacher.email)
     client.post(f"/comments/exercises/{exercise.id}", data={"text": "Root"}, headers=HTMX)
     root = db.session.scalar(sa.select(VideoComment))
-    client.post(f"/comments/{root.id}/replies", data={"text": "At 3 s", "at_seconds": "3"},
-                headers=HTMX)  # fmt: skip
+    client.post(
+        f"/comments/{root.id}/replies", data={"text": "At 3 s", "at_seconds": "3"}, headers=HTMX
+    )
     reply = deliveries()[1]
     data = json.loads(reply.payload)["data"]
     assert data["parent_id"] == str(root.id) and data["at_seconds"] == 3.0
@@ -519,10 +540,15 @@ def test_staff_register_an_endpoint_and_see_its_secret_once(client, staff_user):
     page = client.get("/webhooks/").get_data(as_text=True)
     assert "No endpoints yet" in page and "Nothing sent yet" in page
 
-    response = client.post("/webhooks/", headers=HTMX, data={
-        "url": "https://93.184.215.14/hook", "description": "LMS",
-        "events": ["video.ready", "comment.created"],
-    })  # fmt: skip
+    response = client.post(
+        "/webhooks/",
+        headers=HTMX,
+        data={
+            "url": "https://93.184.215.14/hook",
+            "description": "LMS",
+            "events": ["video.ready", "comment.created"],
+        },
+    )
 
     html = response.get_data(as_text=True)
     assert response.status_code == 201
@@ -590,9 +616,13 @@ def test_only_staff_see_webhooks(client, teacher, student):
         log_in(client, user.email)
         for url in ("/webhooks/", "/webhooks/deliveries"):
             assert client.get(url).status_code == 404
-        for url in ("/webhooks/", f"/webhooks/{endpoint_id}/toggle",
-                    f"/webhooks/{endpoint_id}/secret", f"/webhooks/{endpoint_id}/delete",
-                    f"/webhooks/deliveries/{delivery.id}/redeliver"):  # fmt: skip
+        for url in (
+            "/webhooks/",
+            f"/webhooks/{endpoint_id}/toggle",
+            f"/webhooks/{endpoint_id}/secret",
+            f"/webhooks/{endpoint_id}/delete",
+            f"/webhooks/deliveries/{delivery.id}/redeliver",
+        ):
             assert client.post(url, data={"url": "https://93.184.215.14/"}).status_code == 404
         client.post("/accounts/logout")
     assert db.session.get(WebhookEndpoint, endpoint_id).is_active  # untouched

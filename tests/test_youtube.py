@@ -57,9 +57,10 @@ def test_stored_canonical_and_embedded_without_cookies():
 
 def test_adding_a_link_from_the_videos_page(teacher_client):
     response = teacher_client.post(
-        "/core/videos/youtube", data={"youtube_url": f"https://youtu.be/{ID}?t=3"},
+        "/core/videos/youtube",
+        data={"youtube_url": f"https://youtu.be/{ID}?t=3"},
         follow_redirects=True,
-    )  # fmt: skip
+    )
     html = response.get_data(as_text=True)
     assert "YouTube video added." in html
     assert f'src="https://www.youtube-nocookie.com/embed/{ID}"' in html
@@ -70,8 +71,9 @@ def test_adding_a_link_from_the_videos_page(teacher_client):
 
 def test_a_bad_link_is_refused_with_a_reason(teacher_client):
     response = teacher_client.post(
-        "/core/videos/youtube", data={"youtube_url": "https://vimeo.com/123"},
+        "/core/videos/youtube",
+        data={"youtube_url": "https://vimeo.com/123"},
         follow_redirects=True,
-    )  # fmt: skip
+    )
     assert "That is not a YouTube video link." in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(VideoAsset)) == 0

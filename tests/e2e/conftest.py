@@ -116,10 +116,12 @@ def live_server(live_env) -> Iterator[str]:
 def live_worker(live_server, live_env) -> Iterator[subprocess.Popen]:
     """A real RQ worker (``python worker.py``) processing the live server's uploads."""
     process = subprocess.Popen(
-        [sys.executable, "worker.py"], cwd=BASE_DIR,
+        [sys.executable, "worker.py"],
+        cwd=BASE_DIR,
         env={**os.environ, **live_env, "PRACTIKA_ENV": "development"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     yield process
     process.terminate()
     process.wait(timeout=15)

@@ -35,8 +35,11 @@ def message_in(outbox: Path, to: str, subject: str) -> EmailMessage | None:
 
 def link_from_outbox(outbox: Path, to: str, subject: str, base: str) -> str:
     """The link in that message, once the worker has delivered it."""
-    wait_for(lambda: message_in(outbox, to, subject) is not None, timeout=PROCESSED / 1000,
-             what=f"the message {subject!r} to {to} in {outbox}")  # fmt: skip
+    wait_for(
+        lambda: message_in(outbox, to, subject) is not None,
+        timeout=PROCESSED / 1000,
+        what=f"the message {subject!r} to {to} in {outbox}",
+    )
     body = message_in(outbox, to, subject).get_body(("plain",)).get_content()
     return re.search(rf"{re.escape(base)}/\S+", body).group(0)
 
@@ -48,9 +51,13 @@ def test_invited_teacher_signs_up_verifies_resets_and_logs_in(
     outbox = Path(live_env["INSTANCE_PATH"]) / "outbox"
     env = {**os.environ, **live_env, "FLASK_APP": "wsgi", "PRACTIKA_ENV": "development"}
     invited = subprocess.run(
-        [sys.executable, "-m", "flask", "admin", "invite", email], cwd=BASE_DIR, env=env,
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "flask", "admin", "invite", email],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"Invited {email}" in invited.stdout
 
     page.goto(link_from_outbox(outbox, email, "You are invited to Practika", live_server))

@@ -53,9 +53,12 @@ TITLE_ROOM = """title => [title.clientWidth, title.scrollWidth,
 def second_page(browser: Browser, base_url: str, size: str, errors: list[str]) -> Page:
     """Another person's browser, watched for errors like the ``page`` fixture's."""
     context = browser.new_context(
-        base_url=base_url, viewport=VIEWPORTS[size], is_mobile=size == "phone",
-        has_touch=size == "phone", permissions=["camera", "microphone"],
-    )  # fmt: skip
+        base_url=base_url,
+        viewport=VIEWPORTS[size],
+        is_mobile=size == "phone",
+        has_touch=size == "phone",
+        permissions=["camera", "microphone"],
+    )
     context.set_default_timeout(PATIENCE)
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))

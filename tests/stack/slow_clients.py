@@ -31,8 +31,14 @@ class SlowClients:
     """`count` connections spread over `paths`, each sending a POST body of a megabyte one
     byte every `interval` seconds, from `source`, until the block ends."""
 
-    def __init__(self, port: int, count: int = 50, paths=SLOW_PATHS, interval: float = 2.0,
-                 source: str = ATTACKER) -> None:  # fmt: skip
+    def __init__(
+        self,
+        port: int,
+        count: int = 50,
+        paths=SLOW_PATHS,
+        interval: float = 2.0,
+        source: str = ATTACKER,
+    ) -> None:
         self.port, self.count, self.paths = port, count, paths
         self.interval, self.source = interval, source
         self.sockets: list[socket.socket] = []
@@ -41,8 +47,9 @@ class SlowClients:
 
     def __enter__(self) -> SlowClients:
         for i in range(self.count):
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=10,
-                                            source_address=(self.source, 0))  # fmt: skip
+            sock = socket.create_connection(
+                ("127.0.0.1", self.port), timeout=10, source_address=(self.source, 0)
+            )
             path = self.paths[i % len(self.paths)]
             sock.sendall(
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
@@ -95,13 +102,21 @@ def make_run(port: int, instance: Path, log: Path) -> Iterator[subprocess.Popen]
     env = {k: v for k, v in os.environ.items() if k not in APP_SETTINGS}
     env |= {"PORT": str(port), "INSTANCE_PATH": str(instance)}
     with log.open("ab") as out:
-        process = subprocess.Popen(["bash", str(BASE_DIR / "scripts" / "run.sh")], cwd=BASE_DIR,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            ["bash", str(BASE_DIR / "scripts" / "run.sh")],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         live = f"http://127.0.0.1:{port}/core/live"
-        wait_for(lambda: answers(live, 2) == 200 or process.poll() is not None, timeout=180,
-                 what="make run to answer")  # fmt: skip
+        wait_for(
+            lambda: answers(live, 2) == 200 or process.poll() is not None,
+            timeout=180,
+            what="make run to answer",
+        )
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]
         yield process
     finally:

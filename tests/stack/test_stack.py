@@ -55,9 +55,13 @@ class Stack:
     def start(self, name: str, *args: str) -> subprocess.Popen:
         log = (self.tmp / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            args, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            args,
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill it with its children
-        )  # fmt: skip
+        )
         self.processes[name] = process
         return process
 
@@ -81,8 +85,9 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
 
     def sql(self, query: str, *params):
-        with psycopg.connect(host=str(self.pg.dir), port=self.pg.port, user="postgres",
-                             dbname="practika_stack") as conn:  # fmt: skip
+        with psycopg.connect(
+            host=str(self.pg.dir), port=self.pg.port, user="postgres", dbname="practika_stack"
+        ) as conn:
             return conn.execute(query, params).fetchone()
 
     def log(self, name: str) -> str:
@@ -90,25 +95,36 @@ class Stack:
 
 
 def _descendants(pid: int) -> list[int]:
-    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
-                           text=True, check=False).stdout.split()  # fmt: skip
+    found = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
     children = [int(child) for child in found]
     return [grandchild for child in children for grandchild in _descendants(child)] + children
 
 
 def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "flask", *args], cwd=BASE_DIR, env=env, input=stdin,
-                   text=True, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=BASE_DIR,
+        env=env,
+        input=stdin,
+        text=True,
+        check=True,
+        capture_output=True,
+    )
 
 
 def nginx_config(tmp: Path, listen: int, app_port: int, media: Path) -> Path:
     """deploy/nginx.conf rendered by deploy/render_nginx.py, as the image's proxy role does."""
     values = {
-        "LISTEN_PORT": str(listen), "APP_UPSTREAM": f"127.0.0.1:{app_port}",
-        "STATIC_ROOT": str(BASE_DIR / "static"), "MEDIA_ROOT": str(media),
-        "MAX_BODY_MB": str(MAX_UPLOAD_MB + 1), "SERVER_NAME": "localhost",
+        "LISTEN_PORT": str(listen),
+        "APP_UPSTREAM": f"127.0.0.1:{app_port}",
+        "STATIC_ROOT": str(BASE_DIR / "static"),
+        "MEDIA_ROOT": str(media),
+        "MAX_BODY_MB": str(MAX_UPLOAD_MB + 1),
+        "SERVER_NAME": "localhost",
         "CLIENT_ADDRESS": "$binary_remote_addr",
-    }  # fmt: skip
+    }
     return RENDER["write_config"](tmp / "nginx", values)
 
 
@@ -125,33 +141,66 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     app_port, web_port = free_port(), free_port()
     env = {
         **os.environ,
-        "PRACTIKA_ENV": "production", "FLASK_APP": "wsgi",
-        "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": pg.create_database("practika_stack"),
-        "REDIS_URL": redis.url, "STORAGE_URL": "s3://practika-stack/media",
-        "S3_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing", "INSTANCE_PATH": str(tmp / "instance"),
-        "BASE_URL": f"http://127.0.0.1:{web_port}", "PROXY_HOPS": "1",
-        "MAX_UPLOAD_MB": str(MAX_UPLOAD_MB), "VIDEO_JOB_TIMEOUT": "15",
-        "SWEEP_INTERVAL_SECONDS": "3", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
-        "PORT": str(app_port), "WEB_CONCURRENCY": "2",
-    }  # fmt: skip
+        "PRACTIKA_ENV": "production",
+        "FLASK_APP": "wsgi",
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": pg.create_database("practika_stack"),
+        "REDIS_URL": redis.url,
+        "STORAGE_URL": "s3://practika-stack/media",
+        "S3_ENDPOINT_URL": endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "BASE_URL": f"http://127.0.0.1:{web_port}",
+        "PROXY_HOPS": "1",
+        "MAX_UPLOAD_MB": str(MAX_UPLOAD_MB),
+        "VIDEO_JOB_TIMEOUT": "15",
+        "SWEEP_INTERVAL_SECONDS": "3",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
+        "PORT": str(app_port),
+        "WEB_CONCURRENCY": "2",
+    }
     (tmp / "prometheus").mkdir()
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing",
-                 ).create_bucket(Bucket="practika-stack")  # fmt: skip
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket="practika-stack")
     stack = Stack(f"http://127.0.0.1:{web_port}", env, tmp, pg)
     try:
         flask(env, "db", "upgrade")  # the release step
         teacher = ["--email", "teacher@stack.test", "--username", "teacher", "--role", "teacher"]
         flask(env, "admin", "create-user", *teacher, "--password-stdin", stdin=PASSWORD + "\n")
-        stack.start("web", sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-                    "--bind", f"127.0.0.1:{app_port}", "wsgi:app")  # fmt: skip
+        stack.start(
+            "web",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "deploy/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{app_port}",
+            "wsgi:app",
+        )
         stack.start("worker", sys.executable, "worker.py")
         config = nginx_config(tmp, web_port, app_port, tmp / "instance" / "media")
-        stack.start("nginx", str(NGINX), "-p", str(config.parent), "-e", "stderr", "-c",
-                    str(config), "-g", "daemon off;")  # fmt: skip
+        stack.start(
+            "nginx",
+            str(NGINX),
+            "-p",
+            str(config.parent),
+            "-e",
+            "stderr",
+            "-c",
+            str(config),
+            "-g",
+            "daemon off;",
+        )
         wait_for(lambda: _answers(stack.base + "/core/health/"), timeout=60, what="the stack")
         yield stack
     finally:
@@ -182,8 +231,9 @@ class Browser:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if self.csrf:
             headers.setdefault("X-CSRFToken", self.csrf)
-        response = requests.request(method, self.base + path, headers=headers, timeout=30,
-                                    allow_redirects=False, **kwargs)  # fmt: skip
+        response = requests.request(
+            method, self.base + path, headers=headers, timeout=30, allow_redirects=False, **kwargs
+        )
         for cookie in response.raw.headers.getlist("Set-Cookie"):
             name, _, rest = cookie.partition("=")
             self.cookies[name] = rest.split(";", 1)[0]
@@ -200,15 +250,23 @@ class Browser:
         """tus, in 1 MB pieces, as the page's script sends it; returns the new video's id."""
         data = video.read_bytes()
         tus = {"Tus-Resumable": "1.0.0"}
-        created = self.request("POST", "/core/uploads/",
-                               headers={**tus, "Upload-Length": str(len(data))})  # fmt: skip
+        created = self.request(
+            "POST", "/core/uploads/", headers={**tus, "Upload-Length": str(len(data))}
+        )
         assert created.status_code == 201, created.text
         location, offset = created.headers["Location"], 0
         while offset < len(data):
             piece = data[offset : offset + 2**20]
-            sent = self.request("PATCH", location, data=piece, headers={
-                **tus, "Upload-Offset": str(offset),
-                "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+            sent = self.request(
+                "PATCH",
+                location,
+                data=piece,
+                headers={
+                    **tus,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+            )
             assert sent.status_code == 204, sent.text
             offset = int(sent.headers["Upload-Offset"])
         return sent.headers["X-Video-Asset"]
@@ -249,8 +307,11 @@ def test_live_answers_through_nginx(stack):
 
 
 def test_static_files_come_from_nginx_with_caching_and_gzip(stack):
-    vendor = requests.get(stack.base + "/static/vendor/htmx-2.0.11.min.js", timeout=5,
-                          headers={"Accept-Encoding": "gzip"})  # fmt: skip
+    vendor = requests.get(
+        stack.base + "/static/vendor/htmx-2.0.11.min.js",
+        timeout=5,
+        headers={"Accept-Encoding": "gzip"},
+    )
     assert vendor.status_code == 200
     assert "immutable" in vendor.headers["Cache-Control"]
     assert vendor.headers.get("Content-Encoding") == "gzip"
@@ -280,13 +341,17 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_video_still_gets_ready(stac
     asset_id = browser.upload(video)
 
     def processing() -> bool:
-        return stack.sql("SELECT processing_status FROM video_assets WHERE id = %s",
-                         asset_id)[0] == "processing"  # fmt: skip
+        return (
+            stack.sql("SELECT processing_status FROM video_assets WHERE id = %s", asset_id)[0]
+            == "processing"
+        )
 
     wait_for(processing, timeout=60, what="the job to start")
     stack.kill("worker")
-    assert stack.sql("SELECT processing_status FROM video_assets WHERE id = %s",
-                     asset_id)[0] != "ready"  # fmt: skip
+    assert (
+        stack.sql("SELECT processing_status FROM video_assets WHERE id = %s", asset_id)[0]
+        != "ready"
+    )
     stack.start("worker", sys.executable, "worker.py")
     # The sweep finds the row stalled once VIDEO_JOB_TIMEOUT + 60 s have passed, requeues it,
     # and the new worker processes it from the start.
