@@ -46,16 +46,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = 30
 QUIET = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 X264 = [
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-crf",
-    "23",
-    "-profile:v",
-    "high",
-    "-pix_fmt",
-    "yuv420p",
+    *"-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p".split(),
 ]
 
 
@@ -88,14 +79,7 @@ def make_sources(folder: Path) -> dict[str, Path]:
         [
             *pattern,
             *x265,
-            "-pix_fmt",
-            "yuv420p",
-            "-tag:v",
-            "hvc1",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
+            *"-pix_fmt yuv420p -tag:v hvc1 -c:a aac -b:a 128k".split(),
             str(hevc),
         ]
     )
@@ -124,25 +108,13 @@ def hand_written(source: Path, out: Path, renditions: dict[str, dict]) -> None:
             str(r["cap"]),
             "-bufsize",
             str(2 * r["cap"]),
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-movflags",
-            "+faststart",
+            *"-c:a aac -b:a 128k -movflags +faststart".split(),
             str(out / f"{name}.mp4"),
         ]
     for name, r in renditions.items():
         if r.get("reused"):
             outputs += [
-                "-map",
-                "0:v",
-                "-map",
-                "0:a",
-                "-c",
-                "copy",
-                "-movflags",
-                "+faststart",
+                *"-map 0:v -map 0:a -c copy -movflags +faststart".split(),
                 str(out / f"{name}.mp4"),
             ]
     run([*args, "-filter_complex", graph, *outputs])
@@ -163,12 +135,7 @@ def per_rendition(source: Path, out: Path) -> None:
                 str(rung.video_bitrate),
                 "-bufsize",
                 str(2 * rung.video_bitrate),
-                "-c:a",
-                "aac",
-                "-b:a",
-                "128k",
-                "-movflags",
-                "+faststart",
+                *"-c:a aac -b:a 128k -movflags +faststart".split(),
                 str(out / f"{rung.name}.mp4"),
             ]
         )

@@ -74,15 +74,10 @@ def main() -> None:
     subprocess.run(
         [
             *flask,
-            "admin",
-            "create-user",
-            "--email",
-            "b@example.com",
-            "--username",
-            "bench",
-            "--role",
-            "teacher",
-            "--password-stdin",
+            *(
+                "admin create-user --email b@example.com --username bench --role teacher "
+                "--password-stdin"
+            ).split(),
         ],
         input="upload passphrase\n",
         text=True,
@@ -95,12 +90,7 @@ def main() -> None:
     server = subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
-            "wsgi:app",
-            "-w",
-            "1",
-            "--threads",
-            "2",
-            "-b",
+            *"wsgi:app -w 1 --threads 2 -b".split(),
             f"127.0.0.1:{port}",
             "--timeout",
             "600",

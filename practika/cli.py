@@ -66,15 +66,9 @@ def create_user_command(
 ) -> None:
     """Create a user. The password is prompted for (or read from stdin), never an argument."""
     password = _read_password(password_stdin)
+    account = {"email": email, "username": username, "role": role, "is_staff": staff}
     try:
-        user = create_user(
-            email=email,
-            username=username,
-            password=password,
-            role=role,
-            is_staff=staff,
-            email_verified=True,
-        )
+        user = create_user(**account, password=password, email_verified=True)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()

@@ -19,6 +19,12 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-nostdin", *args], check=True, timeout=60)
 
 
+def encode(path: Path, command: str) -> Path:
+    """``path``, made by FFmpeg from ``command`` (its arguments as the shell would write them)."""
+    ffmpeg(*command.split(), str(path))
+    return path
+
+
 def has_encoder(name: str) -> bool:
     out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
     return any(line.split()[1:2] == [name] for line in out.stdout.splitlines())
@@ -39,25 +45,11 @@ def hd_with_gps(media) -> Path:
     """1280x720, 2 s, H.264/AAC, moov at the end (no faststart), with a GPS location tag."""
     path = media / "hd.mp4"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=1280x720:rate=30",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        "2",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-metadata",
+        *(
+            "-f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i "
+            "sine=frequency=440:sample_rate=48000 -t 2 -c:v libx264 -preset ultrafast -pix_fmt "
+            "yuv420p -c:a aac -metadata"
+        ).split(),
         f"location={GPS}",
         str(path),
     )
@@ -70,16 +62,11 @@ def rotated(media) -> Path:
     upright), made the way phones do it: a display matrix, not turned pixels."""
     stored = media / "stored.mp4"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=black:s=320x240:r=30:d=1,drawbox=x=0:y=0:w=320:h=120:color=white:t=fill",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
+        *(
+            "-f lavfi -i "
+            "color=c=black:s=320x240:r=30:d=1,drawbox=x=0:y=0:w=320:h=120:color=white:t=fill -c:v "
+            "libx264 -preset ultrafast -pix_fmt yuv420p"
+        ).split(),
         str(stored),
     )
     path = media / "rotated.mp4"
@@ -92,37 +79,12 @@ def hevc_hdr(media) -> Path:
     """What an iPhone records: HEVC Main 10, BT.2020, HDR transfer."""
     if not has_encoder("libx265"):
         pytest.skip("this ffmpeg has no libx265 to make an HEVC source")
-    path = media / "hevc.mov"
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=30",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine",
-        "-t",
-        "1",
-        "-c:v",
-        "libx265",
-        "-preset",
-        "ultrafast",
-        "-x265-params",
-        "log-level=error",
-        "-pix_fmt",
-        "yuv420p10le",
-        "-color_primaries",
-        "bt2020",
-        "-color_trc",
-        "smpte2084",
-        "-colorspace",
-        "bt2020nc",
-        "-c:a",
-        "aac",
-        str(path),
+    return encode(
+        media / "hevc.mov",
+        "-f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i sine -t 1 -c:v libx265 -preset "
+        "ultrafast -x265-params log-level=error -pix_fmt yuv420p10le -color_primaries bt2020 "
+        "-color_trc smpte2084 -colorspace bt2020nc -c:a aac",
     )
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -131,33 +93,11 @@ def recorder_webm(media) -> Path:
     path = media / "recording.webm"
     with subprocess.Popen(
         [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-nostdin",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=30",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-            "-t",
-            "2",
-            "-c:v",
-            "libvpx",
-            "-deadline",
-            "realtime",
-            "-cpu-used",
-            "8",
-            "-c:a",
-            "libopus",
-            "-f",
-            "webm",
-            "-live",
-            "1",
-            "pipe:1",
+            *(
+                "ffmpeg -v error -nostdin -f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i "
+                "sine -t 2 -c:v libvpx -deadline realtime -cpu-used 8 -c:a libopus -f webm -live 1 "
+                "pipe:1"
+            ).split(),
         ],
         stdout=subprocess.PIPE,
     ) as recorder:
@@ -174,45 +114,18 @@ def mute(media) -> Path:
 @pytest.fixture(scope="session")
 def odd(media) -> Path:
     """321x241 pixels (4:4:4, which allows odd sizes; browsers do not play it)."""
-    path = media / "odd.mp4"
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=322x242:rate=30,format=yuv444p,crop=321:241",
-        "-t",
-        "1",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        str(path),
-    )
-    return path
+    source = "-f lavfi -i testsrc2=size=322x242:rate=30,format=yuv444p,crop=321:241 -t 1"
+    return encode(media / "odd.mp4", f"{source} -c:v libx264 -preset ultrafast")
 
 
 @pytest.fixture(scope="session")
 def vfr(media) -> Path:
     """Variable frame rate: 30 frames in the first second, 15 in the next."""
-    path = media / "vfr.mp4"
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=30,setpts='if(lt(N,30),N/30,1+(N-30)/15)/TB'",
-        "-frames:v",
-        "45",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-fps_mode",
-        "passthrough",
-        str(path),
+    return encode(
+        media / "vfr.mp4",
+        "-f lavfi -i testsrc2=size=320x240:rate=30,setpts='if(lt(N,30),N/30,1+(N-30)/15)/TB' "
+        "-frames:v 45 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -fps_mode passthrough",
     )
-    return path
 
 
 # --- what the file really holds: headers that lie, pixels that are not square, high rates ---
@@ -226,16 +139,7 @@ def lying_mkv(media) -> Path:
     default timestamp scale) rewritten after muxing. Tiny frames, one a second: cheap to make."""
     path = media / "lying.mkv"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=black:s=16x16:r=1",
-        "-t",
-        "700",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
+        *"-f lavfi -i color=c=black:s=16x16:r=1 -t 700 -c:v libx264 -preset ultrafast".split(),
         str(path),
     )
     data = bytearray(path.read_bytes())
@@ -292,14 +196,7 @@ def phone_video(path: Path, size: str, rate: int, seconds: float, rotate: int = 
         "sine=sample_rate=48000",
         "-t",
         str(seconds),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
+        *"-c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac".split(),
         str(encoded),
     )
     if rotate:

@@ -124,13 +124,7 @@ class PostgresServer:
             str(self.bindir / "initdb"),
             "-D",
             str(self.data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C",
+            *"-U postgres --auth=trust --no-sync -E UTF8 --locale=C".split(),
         )
         options = (
             f"-k {self.dir} -p {self.port} -c listen_addresses='' -c fsync=off "

@@ -24,15 +24,10 @@ def test_every_admin_command_has_help(runner, command):
 def test_create_user_reads_the_password_from_stdin(runner):
     result = runner.invoke(
         args=[
-            "admin",
-            "create-user",
-            "--email",
-            "New@Example.com",
-            "--username",
-            "newbie",
-            "--role",
-            "teacher",
-            "--password-stdin",
+            *(
+                "admin create-user --email New@Example.com --username newbie --role teacher "
+                "--password-stdin"
+            ).split(),
         ],
         input="a long secret\n",
     )
@@ -46,13 +41,7 @@ def test_create_user_reads_the_password_from_stdin(runner):
 def test_create_user_prompts_for_the_password_twice(runner):
     result = runner.invoke(
         args=[
-            "admin",
-            "create-user",
-            "--email",
-            "boss@example.com",
-            "--username",
-            "boss",
-            "--staff",
+            *"admin create-user --email boss@example.com --username boss --staff".split(),
         ],
         input="a long secret\na long secret\n",
     )
@@ -64,14 +53,10 @@ def test_create_user_prompts_for_the_password_twice(runner):
 def test_create_user_has_no_password_argument(runner):
     result = runner.invoke(
         args=[
-            "admin",
-            "create-user",
-            "--email",
-            "a@example.com",
-            "--username",
-            "a",
-            "--password",
-            "on-the-command-line",
+            *(
+                "admin create-user --email a@example.com --username a --password "
+                "on-the-command-line"
+            ).split(),
         ],
     )
     assert result.exit_code == 2

@@ -33,24 +33,14 @@ from tests.media_samples import GPS, ffmpeg, phone_video
 ENDLESS = ["ffmpeg", "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10"]
 
 
+def ffprobe_output(command: str, path: Path) -> str:
+    """What ``ffprobe -v error`` and ``command`` print about ``path``."""
+    args = ["ffprobe", "-v", "error", *command.split(), str(path)]
+    return subprocess.run(args, check=True, capture_output=True, text=True, timeout=30).stdout
+
+
 def ffprobe(path: Path) -> dict:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout
-    return json.loads(out)
+    return json.loads(ffprobe_output("-print_format json -show_format -show_streams", path))
 
 
 def video_stream(path: Path) -> dict:
@@ -105,13 +95,7 @@ def gray_frame(path: Path, width: int, height: int) -> list[bytes]:
             "error",
             "-i",
             str(path),
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "gray",
-            "-",
+            *"-frames:v 1 -f rawvideo -pix_fmt gray -".split(),
         ],
         check=True,
         capture_output=True,
@@ -211,16 +195,7 @@ def test_video_without_audio_odd_sizes_and_variable_frame_rate_are_accepted(mute
 def test_a_video_longer_than_the_limit_is_refused_before_it_is_read(media):
     long_video = media / "long.mp4"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=black:s=16x16:r=1",
-        "-t",
-        "601",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
+        *"-f lavfi -i color=c=black:s=16x16:r=1 -t 601 -c:v libx264 -preset ultrafast".split(),
         str(long_video),
     )
     with pytest.raises(MediaRejected, match=r"^This video is longer than 10 minutes\.$"):
@@ -296,30 +271,14 @@ def hostile(media, small, listener, bait) -> dict[str, Path]:
         paths[name].write_text(text)
     paths["png"] = media / "png.mp4"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=64x64",
-        "-frames:v",
-        "1",
-        "-f",
-        "image2",
-        "-c:v",
-        "png",
+        *"-f lavfi -i testsrc2=size=64x64 -frames:v 1 -f image2 -c:v png".split(),
         str(paths["png"]),
     )
     paths["audio_only"] = media / "audio_only.mp4"
     ffmpeg("-f", "lavfi", "-i", "sine", "-t", "1", "-c:a", "aac", str(paths["audio_only"]))
     paths["mjpeg"] = media / "mjpeg.mov"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=64x64",
-        "-t",
-        "0.2",
-        "-c:v",
-        "mjpeg",
+        *"-f lavfi -i testsrc2=size=64x64 -t 0.2 -c:v mjpeg".split(),
         str(paths["mjpeg"]),
     )
     paths["empty"] = media / "empty.mp4"
@@ -508,25 +467,7 @@ def test_remux_keeps_the_rotation_browsers_apply(rotated, tmp_path):
 
 
 def _video_packet_sizes(path: Path) -> list[str]:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=size",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout
-    return out.split()
+    return ffprobe_output("-select_streams v:0 -show_entries packet=size -of csv=p=0", path).split()
 
 
 def test_a_failed_ladder_leaves_no_partial_output(small, tmp_path):
@@ -632,14 +573,9 @@ def test_ffmpeg_dies_with_a_worker_killed_outright():
 def test_full_range_source_is_converted_to_tv_range_and_bt709_is_left_alone(tmp_path):
     full = tmp_path / "full.mp4"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=10:duration=1",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuvj420p",
+        *(
+            "-f lavfi -i testsrc2=size=320x240:rate=10:duration=1 -c:v libx264 -pix_fmt yuvj420p"
+        ).split(),
         str(full),
     )
     facts = validate(full)
@@ -752,22 +688,10 @@ def test_a_camera_a_little_fast_is_still_under_its_cap(media):
     """A 120 fps setting whose clock runs fast: 121 frames a second over the file."""
     video = media / "fast120.mp4"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=gray:s=320x240:r=120",
-        "-t",
-        "2",
-        "-vf",
-        "setpts=PTS*120/121",
-        "-fps_mode",
-        "passthrough",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
+        *(
+            "-f lavfi -i color=c=gray:s=320x240:r=120 -t 2 -vf setpts=PTS*120/121 -fps_mode "
+            "passthrough -c:v libx264 -preset ultrafast -pix_fmt yuv420p"
+        ).split(),
         str(video),
     )
     assert validate(video).display_width == 320

@@ -79,13 +79,8 @@ def test_the_page_shows_every_field_with_a_label(teacher_client, teacher):
 
 
 def test_names_and_preferences_are_saved(teacher_client, teacher):
-    response = save(
-        teacher_client,
-        first_name=" Tessa ",
-        last_name="Ng",
-        email_notifications="",
-        playback_speed="0.75",
-    )
+    names = {"first_name": " Tessa ", "last_name": "Ng"}
+    response = save(teacher_client, **names, email_notifications="", playback_speed="0.75")
     assert response.status_code == 303 and response.location == "/accounts/profile"
     user = fresh(teacher)
     assert (user.first_name, user.last_name) == ("Tessa", "Ng")
@@ -160,14 +155,8 @@ def test_an_email_another_account_uses_is_refused(teacher_client, teacher, stude
 
 
 def test_role_and_staff_cannot_be_posted(student_client, student):
-    response = save(
-        student_client,
-        email="sam@example.com",
-        role="teacher",
-        is_staff="y",
-        is_superuser="y",
-        role_id="1",
-    )
+    admin_only = {"role": "teacher", "is_staff": "y", "is_superuser": "y", "role_id": "1"}
+    response = save(student_client, email="sam@example.com", **admin_only)
     assert response.status_code == 303
     user = fresh(student)
     assert user.role == "student"

@@ -59,12 +59,7 @@ def probe(
     out = run_tool(
         [
             ffprobe,
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
+            *"-v error -print_format json -show_format -show_streams".split(),
             *input_args(path),
         ],
         timeout=timeout,

@@ -103,15 +103,11 @@ def _descendants(pid: int) -> list[int]:
 
 
 def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "flask", *args],
-        cwd=BASE_DIR,
-        env=env,
-        input=stdin,
-        text=True,
-        check=True,
-        capture_output=True,
+    command = [sys.executable, "-m", "flask", *args]
+    done = subprocess.run(
+        command, cwd=BASE_DIR, env=env, input=stdin, capture_output=True, text=True
     )
+    done.check_returncode()
 
 
 def nginx_config(tmp: Path, listen: int, app_port: int, media: Path) -> Path:

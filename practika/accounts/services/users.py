@@ -142,13 +142,8 @@ def sign_up(
 
 def send_verification(user: User) -> None:
     link = absolute_url("accounts.verify", token=make_token(user, Purpose.VERIFY_EMAIL))
-    send_mail(
-        "verify_email",
-        user.email,
-        "Confirm your email for Practika",
-        name=user.display_name,
-        link=link,
-    )
+    subject = "Confirm your email for Practika"
+    send_mail("verify_email", user.email, subject, name=user.display_name, link=link)
 
 
 def verify_email(token: str) -> User:
@@ -167,13 +162,8 @@ def send_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     link = absolute_url("accounts.reset_password", token=make_token(user, Purpose.RESET_PASSWORD))
-    send_mail(
-        "reset_password",
-        user.email,
-        "Choose a new Practika password",
-        name=user.display_name,
-        link=link,
-    )
+    subject = "Choose a new Practika password"
+    send_mail("reset_password", user.email, subject, name=user.display_name, link=link)
 
 
 def choose_role(user: User, role: str) -> None:
