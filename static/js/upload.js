@@ -4,9 +4,11 @@
 // Loaded on every page (htmx-boosted navigation does not run a new page's head scripts);
 // tus-js-client itself is fetched only when a page has such a form.
 //
+// Every such form takes the one path below; what follows the upload depends on the form.
 // A form that also has data-video-form (an attempt, a model video: a form that saves more
-// than the file) uploads its file with tus first, then submits itself again with only the
-// uploaded video's id in video_asset_id, to htmx or to the browser as it would have anyway.
+// than the file) then submits itself again with only the uploaded video's id in
+// video_asset_id, to htmx or to the browser as it would have anyway. A form that holds only
+// the file (the Videos page) is done once the file is up: the page reloads to show it.
 (function () {
   "use strict";
 
@@ -24,66 +26,6 @@
     }
     return tusLoading;
   }
-
-  function enhance(form) {
-    if (form.dataset.enhanced) return;
-    form.dataset.enhanced = "true";
-    loadTus(form.dataset.tusScript).then(function () {
-      if (window.tus.isSupported) listen(form);
-    }, function () {}); // without tus-js-client the form posts its file as usual
-  }
-
-  function listen(form) {
-    var input = form.querySelector("input[type=file]");
-    var bar = form.querySelector("progress");
-    var message = form.querySelector(".upload-message");
-    var button = form.querySelector("button[type=submit]");
-    var token = form.querySelector("input[name=csrf_token]").value;
-
-    function fail(text) {
-      button.disabled = false;
-      bar.hidden = true;
-      message.textContent = text;
-    }
-
-    form.addEventListener("submit", function (event) {
-      var file = input.files[0];
-      if (!file) return; // the browser says the field is required
-      event.preventDefault();
-      button.disabled = true;
-      bar.hidden = false;
-      bar.value = 0;
-      message.textContent = "Starting the upload…";
-      var upload = new window.tus.Upload(file, {
-        endpoint: form.dataset.tusEndpoint,
-        chunkSize: 5 * 1024 * 1024,
-        retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
-        metadata: { filename: file.name, filetype: file.type },
-        headers: { "X-CSRFToken": token },
-        removeFingerprintOnSuccess: true,
-        onProgress: function (sent, total) {
-          var percent = total ? Math.floor((sent / total) * 100) : 0;
-          bar.value = percent;
-          message.textContent = "Uploading… " + percent + "%";
-        },
-        onError: function (error) {
-          var response = error.originalResponse;
-          var body = response && response.getBody();
-          fail(body || "The upload stopped. Choose the same file and upload again to resume.");
-        },
-        onSuccess: function () {
-          message.textContent = "Uploaded. Preparing your video…";
-          window.location.reload();
-        },
-      });
-      upload.findPreviousUploads().then(function (previous) {
-        if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
-        upload.start();
-      });
-    });
-  }
-
-  // Forms with data-video-form
 
   var uploading = new WeakSet(); // forms sending their file now
   var passing = new WeakSet(); // forms whose next submit goes to htmx or the browser untouched
@@ -148,11 +90,23 @@
     });
   }
 
+  // The hidden field that names the uploaded video when the form is sent again.
+  function assetField(form) {
+    var field = form.querySelector("input[name=video_asset_id]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "video_asset_id";
+      form.appendChild(field);
+    }
+    return field;
+  }
+
   function uploadVideo(form, file, submitter) {
     var bar = form.querySelector("progress");
     var message = form.querySelector(".upload-message");
     var token = form.querySelector("input[name=csrf_token]");
-    var assetField = form.querySelector("input[name=video_asset_id]");
+    var saves = form.hasAttribute("data-video-form");
     var buttons = submitButtons(form);
     var defaultRetry = window.tus.defaultOptions && window.tus.defaultOptions.onShouldRetry;
     var asset = "";
@@ -168,13 +122,7 @@
       say(text);
     }
 
-    if (!assetField) {
-      assetField = document.createElement("input");
-      assetField.type = "hidden";
-      assetField.name = "video_asset_id";
-      form.appendChild(assetField);
-    }
-    assetField.value = "";
+    if (saves) assetField(form).value = "";
     setDisabled(buttons, true);
     if (bar) {
       bar.hidden = false;
@@ -212,8 +160,12 @@
       },
       onSuccess: function () {
         if (!asset) return fail("The upload finished but was not confirmed. Send again.");
-        assetField.value = asset;
         if (bar) bar.value = 100;
+        if (!saves) {
+          say("Uploaded. Preparing your video…");
+          return window.location.reload();
+        }
+        assetField(form).value = asset;
         say("Uploaded. Saving…");
         uploading.delete(form);
         setDisabled(buttons, false);
@@ -230,7 +182,7 @@
   // with a file is held back until the file is up, and one without goes on as usual.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-video-form")) return;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-tus-endpoint")) return;
     if (passing.has(form)) return;
     if (uploading.has(form)) { // pressed Enter while the file is going up
       event.preventDefault();
@@ -241,7 +193,7 @@
       return field.files && field.files.length;
     });
     var input = withFile.indexOf(chosen.get(form)) !== -1 ? chosen.get(form) : withFile[0];
-    if (!input || !form.dataset.tusEndpoint || !form.dataset.tusScript) return;
+    if (!input || !form.dataset.tusScript) return;
     event.preventDefault();
     event.stopImmediatePropagation();
     var file = input.files[0];
@@ -264,15 +216,14 @@
   document.addEventListener("change", function (event) {
     var input = event.target;
     var form = input.form;
-    if (form && form.hasAttribute("data-video-form") && input.type === "file" &&
+    if (form && form.hasAttribute("data-tus-endpoint") && input.type === "file" &&
         input.name === "video" && input.files && input.files.length) {
       chosen.set(form, input);
     }
   });
 
   function enhanceAll() {
-    document.querySelectorAll("form[data-tus-endpoint]:not([data-video-form])").forEach(enhance);
-    document.querySelectorAll("form[data-video-form][data-tus-script]").forEach(function (form) {
+    document.querySelectorAll("form[data-tus-endpoint][data-tus-script]").forEach(function (form) {
       loadTus(form.dataset.tusScript).catch(function () {}); // the form posts its file instead
     });
   }
