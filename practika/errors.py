@@ -55,14 +55,12 @@ def render_error(status: int, detail: str | None = None) -> Response:
 
 
 def _render_error(status: int, context: dict) -> Response:
-    if is_htmx():
-        response = Response(render_template("errors/_error.html", **context), status=status)
-        # Shown as an alert in the flash area, whatever the request meant to swap.
-        response.headers["HX-Retarget"] = "#flashes"
-        response.headers["HX-Reswap"] = "afterbegin"
-    else:
-        response = Response(render_template("errors/error.html", **context), status=status)
-    response.vary.add("HX-Request")
+    if not is_htmx():
+        return Response(render_template("errors/error.html", **context), status=status)
+    response = Response(render_template("errors/_error.html", **context), status=status)
+    # Shown as an alert in the flash area, whatever the request meant to swap.
+    response.headers["HX-Retarget"] = "#flashes"
+    response.headers["HX-Reswap"] = "afterbegin"
     return response
 
 

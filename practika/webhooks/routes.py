@@ -58,9 +58,7 @@ def _render(part: str, status: int = 200, *, also: str | None = None, **context)
             html += render_template(f"webhooks/_{also}.html", oob=True, **context)
     else:
         html = render_template("webhooks/index.html", **context)
-    response = make_response(html, status)
-    response.vary.add("HX-Request")
-    return response
+    return make_response(html, status)
 
 
 def _endpoint(endpoint_id: int) -> WebhookEndpoint:
@@ -97,9 +95,7 @@ def create():
 def deliveries():
     """The recent deliveries (it polls itself while some are pending)."""
     if not is_htmx():
-        response = redirect(url_for("webhooks.index", _anchor="deliveries"), 303)
-        response.vary.add("HX-Request")
-        return response
+        return redirect(url_for("webhooks.index", _anchor="deliveries"), 303)
     return _render("deliveries")
 
 

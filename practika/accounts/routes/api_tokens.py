@@ -28,7 +28,6 @@ def tokens_panel(new_secret: str | None = None, error: str | None = None, status
         status,
     )  # fmt: skip
     response.headers["Cache-Control"] = "no-store"  # a secret is kept by no cache, nor by Back
-    response.vary.add("HX-Request")
     return response
 
 
