@@ -95,3 +95,22 @@ def test_a_route_that_branches_on_hx_request_varies_on_it(
     response = client.open(path.format(**vars(world)), method=method, data=form, headers=headers)
     assert is_page(response) is not as_fragment  # the branch the test meant was taken
     assert "HX-Request" in response.vary
+
+
+@pytest.mark.parametrize(
+    ("headers", "fragment"),
+    [
+        ({"HX-Request": "true"}, True),  # the search box, whatever element it swaps
+        ({"HX-Request": "true", "HX-Boosted": "true"}, False),  # a boosted link to the list
+        ({"HX-History-Restore-Request": "true"}, False),  # Back, after the history cache
+        ({}, False),
+    ],
+)
+def test_the_search_gives_htmx_its_results_and_everyone_else_the_page(
+    client, world, headers, fragment
+):
+    log_in(client, "tess@example.com")
+    html = client.get("/exercises/?q=scal", headers=headers).get_data(as_text=True)
+    assert "Scales" in html
+    assert html.lstrip().startswith('<div id="exercise-results"') is fragment
+    assert ("<header" in html) is not fragment

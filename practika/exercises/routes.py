@@ -41,9 +41,10 @@ SHOWN_WITH = (
 @bp.get("/")
 @login_required
 def index():
-    """The list; as you type in the search box, htmx asks for the results alone."""
+    """The list; as you type in the search box, htmx asks for the results alone. Links to
+    the list are boosted and Back restores without HX-Request, so both get the page."""
     listing = list_exercises(current_user, query=request.args.get("q", ""), page=page_arg())
-    if is_htmx() and request.headers.get("HX-Target") == "exercise-results":
+    if is_htmx():
         return render_template("exercises/_results.html", listing=listing)
     return render_template("exercises/index.html", listing=listing)
 
