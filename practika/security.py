@@ -68,11 +68,17 @@ def init_host_check(app: Flask) -> None:
 # API routes that post a `video` file in one request. Only these, and only for a logged-in
 # user (or an API client with a token), may send up to MAX_CONTENT_LENGTH.
 VIDEO_BODY_ENDPOINTS = {
-    "core.upload_create", "core.upload_resume",
-    "exercises.create", "exercises.edit",
-    "comments.submit", "comments.comment_on_exercise", "comments.reply",
-    "api.upload_video", "api.upload_create", "api.upload_resume",
-}  # fmt: skip
+    "core.upload_create",
+    "core.upload_resume",
+    "exercises.create",
+    "exercises.edit",
+    "comments.submit",
+    "comments.comment_on_exercise",
+    "comments.reply",
+    "api.upload_video",
+    "api.upload_create",
+    "api.upload_resume",
+}
 # Every other body is a form or a JSON document: the longest field is a 5,000-character
 # text, so 1 MiB leaves room for any of them and keeps an anonymous client from making the
 # app read (and parse) a large body before CSRF or a login check turns it away.

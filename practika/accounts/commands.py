@@ -98,8 +98,10 @@ def invitations_command() -> None:
     ).all()
     for invitation in rows:
         by = invitation.invited_by.username if invitation.invited_by else "cli"
-        click.echo(f"{invitation.email:<40} {state(invitation):<9} by {by:<16} "
-                   f"expires {invitation.expires_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        click.echo(
+            f"{invitation.email:<40} {state(invitation):<9} by {by:<16} "
+            f"expires {invitation.expires_at:%Y-%m-%d %H:%M}"
+        )
     click.echo(f"{len(rows)} invitation(s).")
 
 

@@ -32,8 +32,9 @@ def body() -> dict[str, Any]:
     return data
 
 
-def text(data: dict, name: str, *, required: bool = False, max_length: int = 5000,
-         errors: dict) -> str | None:  # fmt: skip
+def text(
+    data: dict, name: str, *, required: bool = False, max_length: int = 5000, errors: dict
+) -> str | None:
     value = data.get(name)
     if value is None:
         if required:

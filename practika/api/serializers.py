@@ -47,9 +47,13 @@ def video(asset: VideoAsset | None) -> dict[str, Any] | None:
 
 def clip(item: VideoClip) -> dict[str, Any]:
     return {
-        "id": str(item.id), "title": item.title, "position": item.position,
-        "start": item.start_time, "end": item.end_time, "status": item.processing_status,
-    }  # fmt: skip
+        "id": str(item.id),
+        "title": item.title,
+        "position": item.position,
+        "start": item.start_time,
+        "end": item.end_time,
+        "status": item.processing_status,
+    }
 
 
 def exercise(item: Exercise, *, full: bool = False) -> dict[str, Any]:

@@ -13,9 +13,10 @@ class CommentForm(FlaskForm):
         "Comment", validators=[Optional(), Length(max=MAX_TEXT)], render_kw={"rows": 3}
     )
     at_seconds = FloatField(
-        "At (seconds)", validators=[Optional(), Seconds()],
+        "At (seconds)",
+        validators=[Optional(), Seconds()],
         render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
-    )  # fmt: skip
+    )
 
 
 class AttemptForm(FlaskForm):

@@ -49,8 +49,11 @@ def _page_of(comment: VideoComment) -> str:
     root = comment.parent or comment
     if root.kind == CommentKind.ATTEMPT:
         return url_for("comments.attempt", attempt_id=root.id, _anchor=f"comment-{comment.id}")
-    return url_for("comments.discussion_section", exercise_id=comment.exercise_id,
-                   _anchor=f"comment-{comment.id}")  # fmt: skip
+    return url_for(
+        "comments.discussion_section",
+        exercise_id=comment.exercise_id,
+        _anchor=f"comment-{comment.id}",
+    )
 
 
 def _back(url: str, error: str | None = None):
@@ -73,8 +76,14 @@ def _post(exercise: Exercise, parent: VideoComment | None):
     try:
         if not form.validate():
             raise CommentError(" ".join(e for errors in form.errors.values() for e in errors))
-        comment = post_comment(exercise, current_user, text=form.text.data, parent=parent,
-                               at_seconds=form.at_seconds.data, video=_video())  # fmt: skip
+        comment = post_comment(
+            exercise,
+            current_user,
+            text=form.text.data,
+            parent=parent,
+            at_seconds=form.at_seconds.data,
+            video=_video(),
+        )
     except CommentError as error:
         db.session.rollback()
         if not is_htmx():
@@ -84,9 +93,13 @@ def _post(exercise: Exercise, parent: VideoComment | None):
     if not is_htmx():
         return redirect(_page_of(comment), 303)
     return render_template(
-        "comments/_posted.html", comment=comment, exercise=exercise, parent=parent,
-        form=CommentForm(formdata=None), count=_count(exercise, parent),
-    )  # fmt: skip
+        "comments/_posted.html",
+        comment=comment,
+        exercise=exercise,
+        parent=parent,
+        form=CommentForm(formdata=None),
+        count=_count(exercise, parent),
+    )
 
 
 def _exercise_url(exercise: Exercise) -> str:
@@ -117,8 +130,11 @@ def discussion_section(exercise_id: uuid.UUID):
     """The exercise's discussion: fetched by its page when scrolled into view (the page
     itself stays quick however long the discussion), or a page of its own without htmx."""
     exercise = _exercise(exercise_id)
-    context = {"exercise": exercise, "discussion": discussion(exercise),
-               "comment_form": CommentForm(formdata=None)}  # fmt: skip
+    context = {
+        "exercise": exercise,
+        "discussion": discussion(exercise),
+        "comment_form": CommentForm(formdata=None),
+    }
     if is_htmx():
         return render_template("comments/_discussion.html", **context)
     return render_template("comments/discussion.html", **context)
@@ -130,9 +146,11 @@ def more_threads(exercise_id: uuid.UUID):
     """The next page of the discussion, for the "older comments" button."""
     exercise = _exercise(exercise_id)
     return render_template(
-        "comments/_threads.html", exercise=exercise, comment_form=CommentForm(formdata=None),
+        "comments/_threads.html",
+        exercise=exercise,
+        comment_form=CommentForm(formdata=None),
         discussion=discussion(exercise, page_arg()),
-    )  # fmt: skip
+    )
 
 
 @bp.get("/exercises/<uuid:exercise_id>/attempts")
@@ -210,11 +228,13 @@ def submit(exercise_id: uuid.UUID):
     except CommentError as error:
         db.session.rollback()
         if not is_htmx():
-            return _back(url_for("exercises.detail", exercise_id=exercise.id,
-                                 _anchor="attempts"), str(error))  # fmt: skip
+            return _back(
+                url_for("exercises.detail", exercise_id=exercise.id, _anchor="attempts"), str(error)
+            )
         form.form_errors.append(str(error))
-        return render_template("comments/_attempt_form.html", exercise=exercise,
-                               attempt_form=form), 422  # fmt: skip
+        return render_template(
+            "comments/_attempt_form.html", exercise=exercise, attempt_form=form
+        ), 422
     flash("Attempt sent. Your teacher has been told.", "success")
     return hx_redirect(url_for("comments.attempt", attempt_id=attempt.id))
 
@@ -227,7 +247,10 @@ def attempt(attempt_id: uuid.UUID):
     if attempt.kind != CommentKind.ATTEMPT or not may_view_thread(current_user, attempt):
         abort(404)
     return render_template(
-        "comments/attempt.html", attempt=attempt, exercise=attempt.exercise,
-        replies=replies_to([attempt])[attempt.id], form=CommentForm(formdata=None),
+        "comments/attempt.html",
+        attempt=attempt,
+        exercise=attempt.exercise,
+        replies=replies_to([attempt])[attempt.id],
+        form=CommentForm(formdata=None),
         speed=preferences_of(current_user.profile)["playback_speed"],
-    )  # fmt: skip
+    )

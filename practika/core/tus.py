@@ -56,8 +56,9 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
             upload = partials.get(upload_id, owner.id)
         except UploadError as error:
             return tus_response(error.status, str(error))
-        return tus_response(200, **{"Upload-Length": str(upload.length)},
-                             **_progress(upload, status_url))  # fmt: skip
+        return tus_response(
+            200, **{"Upload-Length": str(upload.length)}, **_progress(upload, status_url)
+        )
     upload = None
     try:
         with partials.writing(upload_id, owner.id) as upload:

@@ -26,9 +26,10 @@ class ClipForm(FlaskForm):
     """A clip of the model video; times in seconds, taken from the player or typed."""
 
     title = StringField(
-        "Title", validators=[Optional(), Length(max=200)],
+        "Title",
+        validators=[Optional(), Length(max=200)],
         render_kw={"placeholder": "e.g. The turn"},
-    )  # fmt: skip
+    )
     start = FloatField(
         "Start (s)",
         validators=[InputRequired(message="Where does it start?"), Seconds()],

@@ -150,9 +150,11 @@ def clips(exercise_id: uuid.UUID):
     """The clips panel alone: fetched again when the model video becomes ready."""
     exercise = _visible(exercise_id)
     return render_template(
-        "exercises/_clips.html", exercise=exercise, clip_form=ClipForm(formdata=None),
+        "exercises/_clips.html",
+        exercise=exercise,
+        clip_form=ClipForm(formdata=None),
         can_edit=may_edit_exercise(current_user, exercise),
-    )  # fmt: skip
+    )
 
 
 def _clips_fragment(exercise: Exercise, form: ClipForm | None = None, status: int = 200):
@@ -163,9 +165,11 @@ def _clips_fragment(exercise: Exercise, form: ClipForm | None = None, status: in
         return redirect(url_for("exercises.detail", exercise_id=exercise.id, _anchor="clips"), 303)
     db.session.expire(exercise, ["clips"])
     return render_template(
-        "exercises/_clips.html", exercise=exercise, can_edit=True,
+        "exercises/_clips.html",
+        exercise=exercise,
+        can_edit=True,
         clip_form=form or ClipForm(formdata=None),
-    ), status  # fmt: skip
+    ), status
 
 
 def _editable_clip(exercise_id: uuid.UUID, clip_id: uuid.UUID) -> tuple[Exercise, VideoClip]:

@@ -55,8 +55,13 @@ def delete_exercise(exercise: Exercise) -> None:
     """Delete the exercise with everything in it: clips, comments, attempts, their videos
     and stored files, and every author's running totals."""
     comments = VideoComment.exercise_id == exercise.id
-    videos = list(db.session.scalars(sa.select(VideoAsset).join(
-        VideoComment, VideoComment.video_asset_id == VideoAsset.id).where(comments)))  # fmt: skip
+    videos = list(
+        db.session.scalars(
+            sa.select(VideoAsset)
+            .join(VideoComment, VideoComment.video_asset_id == VideoAsset.id)
+            .where(comments)
+        )
+    )
     if exercise.video_asset is not None:
         videos.append(exercise.video_asset)
     uncount_comments(comments)

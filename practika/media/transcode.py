@@ -153,9 +153,15 @@ def _ladder_args(
         path = str(outputs[rendition.name])
         options = _encode(rendition.audio_bitrate if audio else None)
         streams.append(
-            ffmpeg.output(scaled, *audio, path, maxrate=rendition.video_bitrate,
-                          bufsize=2 * rendition.video_bitrate, **options)
-        )  # fmt: skip
+            ffmpeg.output(
+                scaled,
+                *audio,
+                path,
+                maxrate=rendition.video_bitrate,
+                bufsize=2 * rendition.video_bitrate,
+                **options,
+            )
+        )
     return (
         ffmpeg.merge_outputs(*streams)
         .global_args(*QUIET)

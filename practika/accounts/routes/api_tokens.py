@@ -23,10 +23,11 @@ def tokens_panel(new_secret: str | None = None, error: str | None = None, status
         return redirect(url_for("accounts.profile", _anchor="api-tokens"), 303)
     template = "accounts/_tokens.html" if is_htmx() else "accounts/tokens.html"
     response: Response = make_response(
-        render_template(template, tokens=tokens_of(current_user), new_secret=new_secret,
-                        error=error),
+        render_template(
+            template, tokens=tokens_of(current_user), new_secret=new_secret, error=error
+        ),
         status,
-    )  # fmt: skip
+    )
     response.headers["Cache-Control"] = "no-store"  # a secret is kept by no cache, nor by Back
     return response
 

@@ -31,9 +31,12 @@ def issue_token(user: User, name: str, days: int | None) -> tuple[ApiToken, str]
     """A new token for ``user`` and its secret (the caller commits, then shows it once)."""
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user=user, name=name.strip()[:100] or "API token", token_hash=_digest(raw),
-        prefix=raw[:10], expires_at=utcnow() + timedelta(days=days) if days else None,
-    )  # fmt: skip
+        user=user,
+        name=name.strip()[:100] or "API token",
+        token_hash=_digest(raw),
+        prefix=raw[:10],
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+    )
     db.session.add(token)
     return token, raw
 

@@ -54,8 +54,9 @@ def invite(email: str, *, invited_by: User | None, days: int = INVITATION_DAYS) 
     db.session.commit()
     link = absolute_url("accounts.signup", invitation=token)
     inviter = invited_by.display_name if invited_by else "The Practika team"
-    send_mail("invitation", email, "You are invited to Practika", link=link, inviter=inviter,
-              days=days)  # fmt: skip
+    send_mail(
+        "invitation", email, "You are invited to Practika", link=link, inviter=inviter, days=days
+    )
     return link
 
 

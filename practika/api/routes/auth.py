@@ -45,7 +45,12 @@ def _authenticate() -> None:
 def me():
     user = g.api_user
     return jsonify(
-        id=user.id, username=user.username, email=user.email, first_name=user.first_name,
-        last_name=user.last_name, display_name=user.display_name, role=user.role,
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        display_name=user.display_name,
+        role=user.role,
         is_staff=user.is_staff,
-    )  # fmt: skip
+    )

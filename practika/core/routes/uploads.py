@@ -22,9 +22,13 @@ def _finish(asset: VideoAsset) -> None:
 @bp.route("/core/uploads/", methods=["OPTIONS"])
 def tus_options():
     return tus_response(
-        204, **{"Tus-Version": TUS_VERSION, "Tus-Extension": "creation,termination",
-                "Tus-Max-Size": str(current_app.config["MAX_UPLOAD_BYTES"])},
-    )  # fmt: skip
+        204,
+        **{
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": "creation,termination",
+            "Tus-Max-Size": str(current_app.config["MAX_UPLOAD_BYTES"]),
+        },
+    )
 
 
 @bp.post("/core/uploads/")
