@@ -6,6 +6,7 @@ def load_all() -> None:
     """Import every model module so ``db.metadata`` knows every table."""
     from practika import mail_outbox as _mail_outbox  # noqa: F401
     from practika.accounts import models as _accounts  # noqa: F401
+    from practika.classes import models as _classes  # noqa: F401
     from practika.comments import models as _comments  # noqa: F401
     from practika.core import models as _core  # noqa: F401
     from practika.exercises import models as _exercises  # noqa: F401

@@ -1,9 +1,12 @@
 """Who sees and changes what: every rule of the who-sees-what table, in one place.
 
-- Exercises, their clips and the discussion on them: anyone logged in sees them; the
-  exercise's author and staff change them.
+- An exercise, its clips and the discussion on it: its author, staff, and the members
+  (students and teachers) of the classes it is published to; a draft (published to no
+  class) only its author and staff. The author and staff change it.
 - An attempt, and the feedback thread under it: the student who made it, the exercise's
-  teacher and staff; nobody else learns it exists (404).
+  author, the teachers of a class the exercise is published to that the student is in
+  (co-teachers share a class), and staff; nobody else learns it exists (404).
+- A student sends an attempt at an exercise published to a class they are a student of.
 - A comment is edited by its author and deleted by its author or staff.
 - A failed video is sent back to the workers by its owner or staff.
 - A video is seen by its owner, staff, and whoever may see the exercise or comment it is in.
@@ -18,10 +21,45 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.accounts.models import RoleName, User
+from practika.classes.models import ClassMember, MemberRole
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
-from practika.exercises.models import Exercise
+from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
+
+
+def _classes_of(user: User, role: MemberRole | None = None) -> sa.Select:
+    """The ids of the classes ``user`` is in (as ``role``, or either)."""
+    query = sa.select(ClassMember.class_id).where(ClassMember.user_id == user.id)
+    return query if role is None else query.where(ClassMember.role == role)
+
+
+def exercises_filter(user: User) -> sa.ColumnElement[bool]:
+    """The exercises ``user`` may see, as a WHERE clause (lists, search, the API)."""
+    if user.is_staff:
+        return sa.true()
+    published_to_them = sa.select(Publication.exercise_id).where(
+        Publication.class_id.in_(_classes_of(user))
+    )
+    return sa.or_(Exercise.created_by_id == user.id, Exercise.id.in_(published_to_them))
+
+
+def _published_to_a_class_of(user: User, exercise: Exercise, role: MemberRole | None) -> bool:
+    return db.session.scalar(
+        sa.select(
+            sa.exists().where(
+                Publication.exercise_id == exercise.id,
+                Publication.class_id.in_(_classes_of(user, role)),
+            )
+        )
+    )
+
+
+def may_view_exercise(user: User, exercise: Exercise) -> bool:
+    """See an exercise, its clips and its discussion (and so write in the discussion)."""
+    if user.is_staff or exercise.created_by_id == user.id:
+        return True
+    return _published_to_a_class_of(user, exercise, None)
 
 
 def may_edit_exercise(user: User, exercise: Exercise) -> bool:
@@ -29,7 +67,20 @@ def may_edit_exercise(user: User, exercise: Exercise) -> bool:
 
 
 def may_submit_attempt(user: User, exercise: Exercise) -> bool:
-    return user.role == RoleName.STUDENT and exercise.created_by_id != user.id
+    if user.role != RoleName.STUDENT or exercise.created_by_id == user.id:
+        return False
+    return _published_to_a_class_of(user, exercise, MemberRole.STUDENT)
+
+
+def _taught_students(user: User, exercise: Exercise) -> sa.Select:
+    """The students ``user`` teaches in the classes ``exercise`` is published to."""
+    taught = sa.select(Publication.class_id).where(
+        Publication.exercise_id == exercise.id,
+        Publication.class_id.in_(_classes_of(user, MemberRole.TEACHER)),
+    )
+    return sa.select(ClassMember.user_id).where(
+        ClassMember.class_id.in_(taught), ClassMember.role == MemberRole.STUDENT
+    )
 
 
 def thread_root(comment: VideoComment) -> VideoComment:
@@ -39,9 +90,12 @@ def thread_root(comment: VideoComment) -> VideoComment:
 
 def may_view_thread(user: User, root: VideoComment) -> bool:
     """See a thread, and so write in it."""
-    if user.is_staff or root.kind != CommentKind.ATTEMPT:
+    if root.kind != CommentKind.ATTEMPT:
+        return may_view_exercise(user, root.exercise)
+    if sees_every_attempt(user, root.exercise) or root.author_id == user.id:
         return True
-    return user.id in (root.author_id, root.exercise.created_by_id)
+    taught = _taught_students(user, root.exercise).where(ClassMember.user_id == root.author_id)
+    return db.session.scalar(sa.select(sa.exists(taught))) or False
 
 
 def may_view_comment(user: User, comment: VideoComment) -> bool:
@@ -67,7 +121,11 @@ def attempts_filter(user: User, exercise: Exercise) -> sa.ColumnElement[bool]:
     )
     if sees_every_attempt(user, exercise):
         return is_attempt
-    return sa.and_(is_attempt, VideoComment.author_id == user.id)
+    mine_or_taught = sa.or_(
+        VideoComment.author_id == user.id,
+        VideoComment.author_id.in_(_taught_students(user, exercise)),
+    )
+    return sa.and_(is_attempt, mine_or_taught)
 
 
 def may_retry_video(user: User, asset: VideoAsset) -> bool:
@@ -78,8 +136,8 @@ def may_retry_video(user: User, asset: VideoAsset) -> bool:
 def may_view_asset(user: User, asset: VideoAsset) -> bool:
     if user.is_staff or asset.owner_id == user.id:
         return True
-    model_of = sa.select(Exercise.id).where(Exercise.video_asset_id == asset.id)
-    if db.session.scalar(model_of.limit(1)) is not None:
+    model_of = sa.select(Exercise).where(Exercise.video_asset_id == asset.id)
+    if any(may_view_exercise(user, exercise) for exercise in db.session.scalars(model_of)):
         return True
     in_comment = db.session.scalar(
         sa.select(VideoComment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,10 @@ class VideoComment(Timestamped, db.Model):
     kind: so.Mapped[str] = so.mapped_column(
         sa.String(16), default=CommentKind.COMMENT, server_default=CommentKind.COMMENT
     )
+    # On attempts only: a teacher marked it reviewed without a comment; the student last
+    # opened it (feedback newer than that is "new" to them).
+    reviewed_at: so.Mapped[datetime | None]
+    seen_by_author_at: so.Mapped[datetime | None]
 
     exercise: so.Mapped[Exercise] = so.relationship()
     author: so.Mapped[User] = so.relationship()

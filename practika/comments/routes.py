@@ -29,12 +29,17 @@ from practika.permissions import (
     may_edit_comment,
     may_submit_attempt,
     may_view_comment,
+    may_view_exercise,
     may_view_thread,
 )
 
 
 def _exercise(exercise_id: uuid.UUID) -> Exercise:
-    return db.session.get(Exercise, exercise_id) or abort(404)
+    """The exercise if this user may see it (and so its discussion); 404 otherwise."""
+    exercise = db.session.get(Exercise, exercise_id)
+    if exercise is None or not may_view_exercise(current_user, exercise):
+        abort(404)
+    return exercise
 
 
 def _comment(comment_id: uuid.UUID) -> VideoComment:

@@ -17,6 +17,7 @@ from practika.comments.threads import is_answered
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
+from practika.permissions import exercises_filter
 
 PER_PAGE = 12
 
@@ -118,19 +119,17 @@ def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, Lat
 
 
 def listing_filters(reader: User, query: str) -> list[sa.ColumnElement[bool]]:
-    """What a reader's list holds: a teacher's own exercises, everyone's for the others;
-    with a search, those matching every word. Pages and the API list alike."""
-    where = []
-    if reader.is_teacher and not reader.is_staff:
-        where.append(Exercise.created_by_id == reader.id)
+    """What a reader's list holds: the exercises they may see (their own, and those
+    published to their classes; every one for staff); with a search, those matching every
+    word. Pages and the API list alike."""
+    where = [exercises_filter(reader)]
     if query:
         where.append(_matching(query))
     return where
 
 
 def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
-    """One page of the exercises ``reader`` sees: teachers their own, students and staff
-    every one; newest first."""
+    """One page of the exercises ``reader`` sees, newest first."""
     query = query.strip()[:100]
     where = listing_filters(reader, query)
     page = max(page, 1)

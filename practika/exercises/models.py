@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.extensions import db
-from practika.model_base import Timestamped
+from practika.model_base import Timestamped, utcnow
 from practika.text import single_line
 
 if TYPE_CHECKING:
     from practika.accounts.models import User
+    from practika.classes.models import Classroom
     from practika.core.models import VideoAsset, VideoClip
 
 
@@ -37,10 +39,38 @@ class Exercise(Timestamped, db.Model):
     clips: so.Mapped[list[VideoClip]] = so.relationship(
         order_by="VideoClip.position", cascade="all, delete-orphan"
     )
+    publications: so.Mapped[list[Publication]] = so.relationship(
+        back_populates="exercise", cascade="all, delete-orphan"
+    )
 
     @so.validates("name")
     def _one_line(self, _key: str, value: str | None) -> str | None:
         return single_line(value)  # names reach mail subjects and logs: never a line break
 
+    @property
+    def is_published(self) -> bool:
+        """A draft until it is published to at least one class."""
+        return bool(self.publications)
+
     def __repr__(self) -> str:
         return f"<Exercise {self.name!r}>"
+
+
+class Publication(db.Model):
+    """An exercise published to one class: the class's students see it, its teachers see
+    their attempts. Unpublishing deletes this row, never an attempt."""
+
+    __tablename__ = "exercise_publications"
+
+    exercise_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("exercises.id", ondelete="CASCADE"), primary_key=True
+    )
+    class_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    published_at: so.Mapped[datetime] = so.mapped_column(
+        default=utcnow, server_default=sa.func.now()
+    )
+
+    exercise: so.Mapped[Exercise] = so.relationship(back_populates="publications")
+    classroom: so.Mapped[Classroom] = so.relationship()

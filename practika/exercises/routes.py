@@ -29,7 +29,7 @@ from practika.exercises.services import (
 from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
 from practika.numbers import page_arg
-from practika.permissions import may_edit_exercise, may_submit_attempt
+from practika.permissions import may_edit_exercise, may_submit_attempt, may_view_exercise
 
 SHOWN_WITH = (
     so.joinedload(Exercise.video_asset),
@@ -50,8 +50,11 @@ def index():
 
 
 def _visible(exercise_id: uuid.UUID) -> Exercise:
-    """Any exercise, for anyone logged in; with what its page shows, in one query."""
-    return db.session.get(Exercise, exercise_id, options=SHOWN_WITH) or abort(404)
+    """The exercise if this user may see it, with what its page shows; 404 otherwise."""
+    exercise = db.session.get(Exercise, exercise_id, options=SHOWN_WITH)
+    if exercise is None or not may_view_exercise(current_user, exercise):
+        abort(404)
+    return exercise
 
 
 def _editable(exercise_id: uuid.UUID) -> Exercise:

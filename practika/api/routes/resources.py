@@ -37,6 +37,7 @@ from practika.permissions import (
     may_submit_attempt,
     may_view_asset,
     may_view_comment,
+    may_view_exercise,
     may_view_thread,
 )
 from practika.storage import get_storage
@@ -57,7 +58,10 @@ def _uuid(value: str) -> uuid.UUID:
 
 
 def _exercise(exercise_id: str) -> Exercise:
-    return db.session.get(Exercise, _uuid(exercise_id)) or abort(404)
+    exercise = db.session.get(Exercise, _uuid(exercise_id))
+    if exercise is None or not may_view_exercise(g.api_user, exercise):
+        abort(404)
+    return exercise
 
 
 def _editable(exercise_id: str) -> Exercise:
