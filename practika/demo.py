@@ -1,5 +1,6 @@
-"""Demo data for ``make run``: a teacher, a student, an admin, and one exercise with a model
-video, a student's attempt with the teacher's feedback at a moment, and a short discussion."""
+"""Demo data for ``make run``: a teacher, a student, an admin, the teacher's class with the
+student in it, and one exercise published to it, with a model video, a student's
+attempt with the teacher's feedback at a moment, and a short discussion."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from flask import current_app
 from practika.accounts.models import RoleName, User
 from practika.accounts.services.tallies import bump
 from practika.accounts.services.users import create_user
+from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.classes.services import create_class
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.core.services import enqueue_processing, store_upload
-from practika.exercises.models import Exercise
+from practika.exercises.models import Exercise, Publication
 from practika.exercises.services import create_exercise
 from practika.extensions import db
 from practika.media.synth import synth_video
@@ -37,6 +40,7 @@ DEMO_ACCOUNTS = (
     DemoAccount("admin@practika.test", "demo-admin", "practika-operator", None, is_staff=True),
 )
 DEMO_VIDEO = {"seconds": 12, "width": 1280, "height": 720}
+DEMO_CLASS = "Tuesday practice group"
 DEMO_EXERCISE = "Follow the pattern"
 DEMO_DESCRIPTION = (
     "Watch the model video once at full speed, then loop it at half speed.\n"
@@ -60,6 +64,16 @@ def seed_demo() -> list[str]:
             created.append(f"user {account.email}")
     db.session.flush()
     teacher = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[0].email))
+    student = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[1].email))
+    classroom = db.session.scalar(
+        sa.select(Classroom).where(
+            Classroom.created_by_id == teacher.id, Classroom.name == DEMO_CLASS
+        )
+    )
+    if classroom is None:
+        classroom = create_class(DEMO_CLASS, teacher)
+        classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
+        created.append(f"class {DEMO_CLASS!r} (join code {classroom.display_code})")
     exists = sa.select(Exercise.id).where(
         Exercise.created_by_id == teacher.id, Exercise.name == DEMO_EXERCISE
     )
@@ -67,7 +81,9 @@ def seed_demo() -> list[str]:
     if db.session.scalar(exists) is None:
         exercise = create_exercise(name=DEMO_EXERCISE, description=DEMO_DESCRIPTION, author=teacher)
         exercise.video_asset = _demo_video(teacher, "demo-pattern.mp4", DEMO_VIDEO["seconds"])
-        student = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[1].email))
+        # Published ahead of its video's processing (the worker is about to make it playable),
+        # as the migration published every exercise there was.
+        exercise.publications.append(Publication(classroom=classroom))
         attempt = _demo_conversation(exercise, teacher, student)
         videos = [exercise.video_asset, attempt.video_asset]
         created.append(f"exercise {DEMO_EXERCISE!r}, with an attempt and comments")
