@@ -80,10 +80,11 @@ def register_blueprints(app: Flask) -> None:
     """Each blueprint's ``routes`` registers its views on its ``bp`` when imported."""
     from practika.accounts import routes as accounts
     from practika.api import routes as api
+    from practika.classes import routes as classes
     from practika.comments import routes as comments
     from practika.core import routes as core
     from practika.exercises import routes as exercises
     from practika.webhooks import routes as webhooks
 
-    for routes in (core, accounts, exercises, comments, api, webhooks):
+    for routes in (core, accounts, classes, exercises, comments, api, webhooks):
         app.register_blueprint(routes.bp)

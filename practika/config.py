@@ -179,6 +179,8 @@ class Config:
             "BETA_INVITE_ONLY", env.get("BETA_INVITE_ONLY"), self.ENV_NAME == "production"
         )
         self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5 per hour"
+        # Wrong class codes, per account (per address before login): guessing one of 25**8.
+        self.JOIN_RATE_LIMIT = env.get("JOIN_RATE_LIMIT") or "20 per hour"
         # A person's last activity is written at most this often (seconds), not on every request.
         self.PROFILE_ACTIVITY_INTERVAL = 300
         # Webhooks go to public addresses only, unless this allows private ones (a receiver

@@ -7,6 +7,7 @@
   author, the teachers of a class the exercise is published to that the student is in
   (co-teachers share a class), and staff; nobody else learns it exists (404).
 - A student sends an attempt at an exercise published to a class they are a student of.
+- A class is seen by its members and staff, and run by its teachers and staff.
 - A comment is edited by its author and deleted by its author or staff.
 - A failed video is sent back to the workers by its owner or staff.
 - A video is seen by its owner, staff, and whoever may see the exercise or comment it is in.
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.accounts.models import RoleName, User
-from practika.classes.models import ClassMember, MemberRole
+from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise, Publication
@@ -32,6 +33,25 @@ def _classes_of(user: User, role: MemberRole | None = None) -> sa.Select:
     """The ids of the classes ``user`` is in (as ``role``, or either)."""
     query = sa.select(ClassMember.class_id).where(ClassMember.user_id == user.id)
     return query if role is None else query.where(ClassMember.role == role)
+
+
+def _member_role(user: User, classroom: Classroom) -> str | None:
+    member = db.session.get(ClassMember, (classroom.id, user.id))
+    return member.role if member is not None else None
+
+
+def may_view_class(user: User, classroom: Classroom) -> bool:
+    return user.is_staff or _member_role(user, classroom) is not None
+
+
+def may_manage_class(user: User, classroom: Classroom) -> bool:
+    """Rename, archive, delete; the code, the roster and co-teachers; the progress grid."""
+    return user.is_staff or _member_role(user, classroom) == MemberRole.TEACHER
+
+
+def classes_filter(user: User) -> sa.ColumnElement[bool]:
+    """The classes ``user`` may see, as a WHERE clause."""
+    return sa.true() if user.is_staff else Classroom.id.in_(_classes_of(user))
 
 
 def exercises_filter(user: User) -> sa.ColumnElement[bool]:

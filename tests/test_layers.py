@@ -45,7 +45,7 @@ WING_MODULES = {
     "practika.weblog",
     "practika.core.youtube",
 }
-BLUEPRINTS = {"accounts", "api", "comments", "core", "exercises", "webhooks"}
+BLUEPRINTS = {"accounts", "api", "classes", "comments", "core", "exercises", "webhooks"}
 
 
 def module_name(path: Path) -> str:

@@ -59,13 +59,19 @@ def membership(classroom: Classroom, user: User) -> ClassMember | None:
     return db.session.get(ClassMember, (classroom.id, user.id))
 
 
-def join(typed_code: str, student: User) -> Classroom:
-    """Put ``student`` in the class whose code they typed (joining twice changes nothing)."""
+def joinable(typed_code: str) -> Classroom:
+    """The class a typed code opens; ClassError when there is none, or it takes no one."""
     classroom = find_by_code(typed_code)
     if classroom is None:
         raise ClassError("No class has that code. Check it with your teacher.")
     if classroom.archived or not classroom.joining_open:
         raise ClassError("That class is not taking new students. Ask your teacher.")
+    return classroom
+
+
+def join(typed_code: str, student: User) -> Classroom:
+    """Put ``student`` in the class whose code they typed (joining twice changes nothing)."""
+    classroom = joinable(typed_code)
     if student.role != RoleName.STUDENT:
         raise ClassError("Only students join a class by its code; a teacher is added by email.")
     if membership(classroom, student) is None:

@@ -28,6 +28,7 @@ from practika.accounts.services.users import (
     sign_up,
     verify_email,
 )
+from practika.classes import pending
 from practika.extensions import db, limiter
 from practika.htmx import hx_redirect
 
@@ -65,7 +66,8 @@ def login():
             flash(f"Welcome back, {user.display_name}.", "success")
             if user.profile.email_verified_at is None:
                 flash("Please confirm your email: open the link we sent you.", "warning")
-            return hx_redirect(next_url if is_safe_next(next_url) else url_for("exercises.index"))
+            home = pending.next_page(url_for("exercises.index"))
+            return hx_redirect(next_url if is_safe_next(next_url) else home)
         form.password.errors.append("That email or username and password do not match.")
     status = 422 if form.errors else 200
     return render_template("accounts/login.html", form=form, next=next_url), status
@@ -146,7 +148,7 @@ def onboarding():
         choose_role(current_user, form.role.data)
         db.session.commit()
         flash("You are all set.", "success")
-        return hx_redirect(url_for("core.index"))
+        return hx_redirect(pending.next_page(url_for("core.index")))
     return render_template("accounts/onboarding.html", form=form), 422 if form.errors else 200
 
 
