@@ -238,6 +238,7 @@ ONBOARDING_OPEN = {
     "accounts.resend_verification",
     "accounts.confirm_email",
     "accounts.logout_everywhere",
+    "classes.join_link",  # it keeps the code while the role is chosen
 }
 
 
