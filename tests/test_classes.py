@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from practika.accounts.models import RoleName, User
 from practika.accounts.services.users import create_user
 from practika.classes.models import CODE_ALPHABET, ClassMember, Classroom, MemberRole
+from practika.core.models import VideoAsset
+from practika.exercises.models import Exercise
 from practika.extensions import db
 from tests.conftest import PASSWORD, log_in
 
@@ -183,3 +185,80 @@ def test_deleting_a_class_keeps_its_students_accounts(teacher_client, student):
     assert db.session.get(Classroom, class_id) is None
     assert db.session.get(User, student.id) is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ClassMember)) == 0
+
+
+def _exercise(teacher, *, video: str | None = "ready") -> Exercise:
+    asset = None
+    if video:
+        asset = VideoAsset(owner=teacher, orig_filename="model.mp4", processing_status=video)
+        if video == "ready":
+            asset.renditions = {"360p": {"path": "videos/x/360p.mp4", "height": 360}}
+    exercise = Exercise(name="Scales", description="", created_by=teacher, video_asset=asset)
+    db.session.add(exercise)
+    db.session.commit()
+    return exercise
+
+
+def _publish(client, exercise: Exercise, *classes: Classroom):
+    data = {"class_id": [str(classroom.id) for classroom in classes]}
+    return client.post(
+        f"/exercises/{exercise.id}/publish", data=data, headers={"HX-Request": "true"}
+    )
+
+
+def test_a_draft_is_its_teachers_until_published_and_hidden_again_when_unpublished(
+    app, teacher_client, teacher, student
+):
+    classroom = _create(teacher_client)
+    db.session.add(ClassMember(class_id=classroom.id, user_id=student.id, role=MemberRole.STUDENT))
+    outsider = _student("zed")
+    exercise = _exercise(teacher)
+    url = f"/exercises/{exercise.id}"
+    readers = {}
+    for user in (student, outsider):
+        readers[user.username] = app.test_client()
+        log_in(readers[user.username], user.email)
+    assert readers["sam"].get(url).status_code == 404  # a draft
+    assert "Draft" in teacher_client.get(url).get_data(as_text=True)
+
+    published = _publish(teacher_client, exercise, classroom)
+    assert published.status_code == 200 and "Published" in published.get_data(as_text=True)
+    assert readers["sam"].get(url).status_code == 200
+    assert "Scales" in readers["sam"].get("/exercises/").get_data(as_text=True)
+    assert readers["zed"].get(url).status_code == 404
+    assert "Scales" not in readers["zed"].get("/exercises/").get_data(as_text=True)
+
+    assert _publish(teacher_client, exercise).status_code == 200  # no class ticked
+    assert readers["sam"].get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("video", "message"),
+    [
+        (None, "Add a model video before publishing."),
+        ("failed", "The model video failed to process"),
+        ("processing", "still being processed"),
+    ],
+)
+def test_only_an_exercise_whose_video_plays_is_published(teacher_client, teacher, video, message):
+    classroom = _create(teacher_client)
+    exercise = _exercise(teacher, video=video)
+    response = _publish(teacher_client, exercise, classroom)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert not db.session.get(Exercise, exercise.id).is_published
+
+
+def test_a_failed_model_video_is_said_to_its_teacher_only(app, teacher_client, teacher, student):
+    classroom = _create(teacher_client)
+    exercise = _exercise(teacher)
+    _publish(teacher_client, exercise, classroom)
+    db.session.add(ClassMember(class_id=classroom.id, user_id=student.id, role=MemberRole.STUDENT))
+    exercise.video_asset.processing_status = "failed"
+    db.session.commit()
+    warning = "The model video failed to process."
+    assert warning in teacher_client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+    reader = app.test_client()
+    log_in(reader, student.email)
+    assert warning not in reader.get(f"/exercises/{exercise.id}").get_data(as_text=True)

@@ -131,6 +131,32 @@ def publish(exercise: Exercise, classrooms: list[Classroom]) -> None:
             exercise.publications.append(Publication(classroom=classroom))
 
 
+def classes_taught_by(user: User) -> list[Classroom]:
+    """The classes ``user`` teaches that are not archived, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(Classroom)
+            .join(ClassMember, ClassMember.class_id == Classroom.id)
+            .where(
+                ClassMember.user_id == user.id,
+                ClassMember.role == MemberRole.TEACHER,
+                Classroom.archived_at.is_(None),
+            )
+            .order_by(Classroom.name)
+        )
+    )
+
+
+def publish_only_to(exercise: Exercise, chosen: list[Classroom], among: list[Classroom]) -> None:
+    """Published to ``chosen`` and to none of the rest of ``among`` (the author's classes)."""
+    if chosen:
+        publish(exercise, chosen)
+    chosen_ids = {classroom.id for classroom in chosen}
+    for classroom in among:
+        if classroom.id not in chosen_ids:
+            unpublish(exercise, classroom)
+
+
 def unpublish(exercise: Exercise, classroom: Classroom | None = None) -> None:
     """Hidden again from one class (or all); attempts stay."""
     for publication in list(exercise.publications):

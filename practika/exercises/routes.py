@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from practika.accounts.guards import teacher_required
 from practika.accounts.models import User
 from practika.accounts.services.preferences import preferences_of
+from practika.classes.services import ClassError, classes_taught_by, publish_only_to
 from practika.comments.forms import AttemptForm
 from practika.comments.threads import attempts
 from practika.core.incoming import VideoRefused, video_from_form
@@ -57,6 +58,31 @@ def _visible(exercise_id: uuid.UUID) -> Exercise:
     return exercise
 
 
+@bp.post("/<uuid:exercise_id>/publish")
+@login_required
+def publish(exercise_id: uuid.UUID):
+    """Publish to the ticked classes of the author's, and hide it from the others."""
+    exercise = _editable(exercise_id)
+    classes = classes_taught_by(exercise.created_by)
+    ticked = set(request.form.getlist("class_id"))
+    chosen = [classroom for classroom in classes if str(classroom.id) in ticked]
+    error = None
+    try:
+        publish_only_to(exercise, chosen, among=classes)
+    except ClassError as refused:
+        db.session.rollback()
+        error = str(refused)
+    else:
+        db.session.commit()
+    if not is_htmx():
+        flash(error or "Saved: who sees this exercise.", "error" if error else "success")
+        return redirect(url_for("exercises.detail", exercise_id=exercise.id), 303)
+    html = render_template(
+        "exercises/_publish.html", exercise=exercise, classes=classes, error=error
+    )
+    return html, 422 if error else 200
+
+
 def _editable(exercise_id: uuid.UUID) -> Exercise:
     """The exercise, if this user may change it (its author, or staff); 404 for anyone else."""
     exercise = db.session.get(Exercise, exercise_id)
@@ -69,10 +95,12 @@ def _editable(exercise_id: uuid.UUID) -> Exercise:
 @login_required
 def detail(exercise_id: uuid.UUID):
     exercise = _visible(exercise_id)
+    can_edit = may_edit_exercise(current_user, exercise)
     return render_template(
         "exercises/detail.html",
         exercise=exercise,
-        can_edit=may_edit_exercise(current_user, exercise),
+        can_edit=can_edit,
+        classes=classes_taught_by(exercise.created_by) if can_edit else [],
         can_attempt=may_submit_attempt(current_user, exercise),
         speed=preferences_of(current_user.profile)["playback_speed"],
         attempts=attempts(current_user, exercise),
