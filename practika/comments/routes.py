@@ -3,13 +3,24 @@ form post (no JavaScript) gets the page back instead of a fragment."""
 
 import uuid
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from practika.accounts.guards import teacher_required
 from practika.accounts.services.preferences import preferences_of
+from practika.classes.services import classes_taught_by
 from practika.comments import bp
 from practika.comments.forms import AttemptForm, CommentForm
+from practika.comments.inbox import (
+    attempts_of,
+    inbox,
+    inbox_count,
+    mark_reviewed,
+    mark_seen,
+    unseen_feedback,
+)
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import (
     CommentError,
@@ -25,6 +36,7 @@ from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
 from practika.numbers import page_arg
 from practika.permissions import (
+    exercises_filter,
     may_delete_comment,
     may_edit_comment,
     may_submit_attempt,
@@ -251,6 +263,9 @@ def attempt(attempt_id: uuid.UUID):
     attempt = _comment(attempt_id)
     if attempt.kind != CommentKind.ATTEMPT or not may_view_thread(current_user, attempt):
         abort(404)
+    if attempt.author_id == current_user.id:
+        mark_seen(attempt)  # the feedback under it is no longer new to its student
+        db.session.commit()
     return render_template(
         "comments/attempt.html",
         attempt=attempt,
@@ -259,3 +274,60 @@ def attempt(attempt_id: uuid.UUID):
         form=CommentForm(formdata=None),
         speed=preferences_of(current_user.profile)["playback_speed"],
     )
+
+
+def _uuid_arg(name: str) -> uuid.UUID | None:
+    """An optional id in the query string; one that is no id filters nothing."""
+    try:
+        return uuid.UUID(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/inbox")
+@teacher_required
+def review_inbox():
+    """Attempts waiting for this teacher across their classes, oldest waiting first."""
+    class_id, exercise_id = _uuid_arg("class"), _uuid_arg("exercise")
+    waiting = inbox(current_user, class_id=class_id, exercise_id=exercise_id)
+    return render_template(
+        "comments/inbox.html",
+        inbox=waiting,
+        classes=classes_taught_by(current_user),
+        exercises=db.session.scalars(
+            sa.select(Exercise).where(exercises_filter(current_user)).order_by(Exercise.name)
+        ).all(),
+        class_id=class_id,
+        exercise_id=exercise_id,
+    )
+
+
+@bp.post("/attempts/<uuid:attempt_id>/reviewed")
+@teacher_required
+def reviewed(attempt_id: uuid.UUID):
+    """Out of the inbox without a comment: seen, nothing to add."""
+    attempt = _comment(attempt_id)
+    if attempt.kind != CommentKind.ATTEMPT or attempt.author_id == current_user.id:
+        abort(404)
+    mark_reviewed(attempt)
+    db.session.commit()
+    if is_htmx():
+        return ""  # the row goes; the inbox count follows on the next page
+    flash("Marked as reviewed.", "success")
+    return redirect(request.referrer or url_for("comments.review_inbox"), 303)
+
+
+@bp.get("/mine")
+@login_required
+def my_attempts():
+    """A student's attempts, with their state and whether the feedback on them is new."""
+    return render_template("comments/mine.html", rows=attempts_of(current_user))
+
+
+@bp.app_context_processor
+def _waiting_counts() -> dict:
+    """For the navigation: what waits for the reader, counted only when a page asks."""
+    return {
+        "inbox_count": inbox_count,
+        "unseen_count": lambda user: sum(unseen_feedback(user).values()),
+    }

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.accounts.models import User
+from practika.comments.inbox import awaits_feedback, unseen_feedback
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.threads import is_answered
 from practika.core.models import VideoAsset
@@ -53,6 +54,7 @@ class Listing:
     query: str
     awaiting: dict[uuid.UUID, int] = field(default_factory=dict)
     latest: dict[uuid.UUID, LatestAttempt] = field(default_factory=dict)
+    unseen: dict[uuid.UUID, int] = field(default_factory=dict)
 
 
 def _escape_like(term: str) -> str:
@@ -74,14 +76,10 @@ def _matching(query: str) -> sa.ColumnElement[bool]:
 
 
 def _awaiting_feedback(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Per exercise, the attempts nobody has answered yet."""
+    """Per exercise, the attempts nobody has answered or marked reviewed yet."""
     rows = db.session.execute(
         sa.select(VideoComment.exercise_id, sa.func.count())
-        .where(
-            VideoComment.exercise_id.in_(ids),
-            VideoComment.kind == CommentKind.ATTEMPT,
-            ~is_answered(VideoComment.id, VideoComment.author_id),
-        )
+        .where(VideoComment.exercise_id.in_(ids), awaits_feedback())
         .group_by(VideoComment.exercise_id)
     )
     return dict(rows.all())
@@ -138,6 +136,7 @@ def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
         .options(
             so.joinedload(Exercise.video_asset),
             so.joinedload(Exercise.created_by).lazyload(User.profile),
+            so.selectinload(Exercise.publications),  # the author's "Draft" tag
         )
         .where(*where)
         .order_by(Exercise.created_at.desc(), Exercise.id)
@@ -151,4 +150,5 @@ def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
         listing.awaiting = _awaiting_feedback(ids)
     elif ids:
         listing.latest = _latest_attempts(ids, reader)
+        listing.unseen = unseen_feedback(reader, ids)
     return listing
