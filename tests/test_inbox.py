@@ -1,0 +1,159 @@
+"""What waits for whom: the teacher's review inbox, and the student's new feedback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from practika.accounts.models import RoleName
+from practika.accounts.services.users import create_user
+from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.comments.models import CommentKind, VideoComment
+from practika.exercises.models import Exercise, Publication
+from practika.extensions import db
+from practika.model_base import utcnow
+from tests.conftest import PASSWORD, log_in
+from tests.test_exercise_list import queries
+
+
+def _user(name: str, role: str):
+    user = create_user(
+        email=f"{name}@example.com",
+        username=name,
+        password=PASSWORD,
+        role=role,
+        email_verified=True,
+    )
+    db.session.flush()
+    return user
+
+
+def _class_with(teacher, *students, name: str = "Class") -> Classroom:
+    classroom = Classroom(name=name, created_by=teacher)
+    classroom.members.append(ClassMember(user=teacher, role=MemberRole.TEACHER))
+    for student in students:
+        classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
+    db.session.add(classroom)
+    return classroom
+
+
+def _exercise(teacher, classroom: Classroom, name: str) -> Exercise:
+    exercise = Exercise(name=name, description="", created_by=teacher)
+    exercise.publications.append(Publication(classroom=classroom))
+    db.session.add(exercise)
+    return exercise
+
+
+def _attempt(exercise: Exercise, student, minutes_ago: int) -> VideoComment:
+    attempt = VideoComment(
+        exercise=exercise,
+        author=student,
+        kind=CommentKind.ATTEMPT,
+        text=f"{student.username}",
+        created_at=utcnow() - timedelta(minutes=minutes_ago),
+    )
+    db.session.add(attempt)
+    return attempt
+
+
+def test_the_inbox_lists_what_waits_oldest_first_and_answered_ones_drop_out(
+    app, teacher_client, teacher, student
+):
+    late = _user("lou", RoleName.STUDENT)
+    classroom = _class_with(teacher, student, late)
+    exercise = _exercise(teacher, classroom, "Scales")
+    older = _attempt(exercise, student, 30)
+    newer = _attempt(exercise, late, 5)
+    answered = _attempt(exercise, late, 60)
+    db.session.add(VideoComment(exercise=exercise, author=teacher, parent=answered, text="Good"))
+    db.session.commit()
+
+    page = teacher_client.get("/comments/inbox").get_data(as_text=True)
+    assert page.index(f"inbox-{older.id}") < page.index(f"inbox-{newer.id}")
+    assert f"inbox-{answered.id}" not in page
+    assert 'aria-label="2 waiting"' in page  # the count in the navigation
+
+    reviewed = teacher_client.post(f"/comments/attempts/{older.id}/reviewed")
+    assert reviewed.status_code == 303
+    page = teacher_client.get("/comments/inbox").get_data(as_text=True)
+    assert f"inbox-{older.id}" not in page and f"inbox-{newer.id}" in page
+
+
+def test_the_inbox_filters_by_class_and_exercise_and_shows_only_the_teachers_students(
+    app, teacher, student
+):
+    other_teacher = _user("otto", RoleName.TEACHER)
+    stranger = _user("zed", RoleName.STUDENT)
+    mine = _class_with(teacher, student, name="Mine")
+    theirs = _class_with(other_teacher, stranger, name="Theirs")
+    scales = _exercise(teacher, mine, "Scales")
+    chords = _exercise(teacher, mine, "Chords")
+    elsewhere = _exercise(other_teacher, theirs, "Elsewhere")
+    on_scales, on_chords = _attempt(scales, student, 3), _attempt(chords, student, 2)
+    not_mine = _attempt(elsewhere, stranger, 1)
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, teacher.email)
+
+    everything = client.get("/comments/inbox").get_data(as_text=True)
+    assert f"inbox-{on_scales.id}" in everything and f"inbox-{on_chords.id}" in everything
+    assert f"inbox-{not_mine.id}" not in everything
+    only_chords = client.get(f"/comments/inbox?exercise={chords.id}").get_data(as_text=True)
+    assert f"inbox-{on_chords.id}" in only_chords and f"inbox-{on_scales.id}" not in only_chords
+    other_class = client.get(f"/comments/inbox?class={theirs.id}").get_data(as_text=True)
+    assert "Nothing waits for you here" in other_class
+    assert client.get("/comments/inbox?class=not-an-id").status_code == 200
+
+
+def test_a_co_teacher_sees_the_class_attempts_in_their_inbox(app, teacher, student):
+    co_teacher = _user("cory", RoleName.TEACHER)
+    classroom = _class_with(teacher, student)
+    classroom.members.append(ClassMember(user=co_teacher, role=MemberRole.TEACHER))
+    attempt = _attempt(_exercise(teacher, classroom, "Scales"), student, 1)
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, co_teacher.email)
+    assert f"inbox-{attempt.id}" in client.get("/comments/inbox").get_data(as_text=True)
+
+
+def test_students_have_no_inbox_and_cannot_mark_reviewed(student_client, teacher, student):
+    classroom = _class_with(teacher, student)
+    attempt = _attempt(_exercise(teacher, classroom, "Scales"), student, 1)
+    db.session.commit()
+    assert student_client.get("/comments/inbox").status_code == 404
+    assert student_client.post(f"/comments/attempts/{attempt.id}/reviewed").status_code == 404
+
+
+def test_new_feedback_shows_as_a_badge_until_the_student_opens_it(
+    app, student_client, teacher, student
+):
+    classroom = _class_with(teacher, student)
+    exercise = _exercise(teacher, classroom, "Scales")
+    attempt = _attempt(exercise, student, 10)
+    db.session.commit()
+    assert "New feedback" not in student_client.get("/exercises/").get_data(as_text=True)
+
+    db.session.add(VideoComment(exercise=exercise, author=teacher, parent=attempt, text="Wrist"))
+    db.session.commit()
+    listing = student_client.get("/exercises/").get_data(as_text=True)
+    assert "New feedback" in listing and 'aria-label="1 with new feedback"' in listing
+    mine = student_client.get("/comments/mine").get_data(as_text=True)
+    assert "New feedback" in mine and "Feedback received" in mine
+
+    assert student_client.get(f"/comments/attempts/{attempt.id}").status_code == 200
+    assert "New feedback" not in student_client.get("/exercises/").get_data(as_text=True)
+    assert "New feedback" not in student_client.get("/comments/mine").get_data(as_text=True)
+
+
+def test_the_inbox_takes_a_fixed_number_of_queries(app, teacher_client, teacher, student):
+    classroom = _class_with(teacher, student)
+    exercise = _exercise(teacher, classroom, "Scales")
+    _attempt(exercise, student, 1)
+    db.session.commit()
+    few = queries(teacher_client, "/comments/inbox")
+    for minutes in range(2, 30):
+        _attempt(exercise, _user(f"s{minutes}", RoleName.STUDENT), minutes)
+    db.session.commit()
+    assert queries(teacher_client, "/comments/inbox") == few
+    assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 29
