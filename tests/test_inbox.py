@@ -157,3 +157,38 @@ def test_the_inbox_takes_a_fixed_number_of_queries(app, teacher_client, teacher,
     db.session.commit()
     assert queries(teacher_client, "/comments/inbox") == few
     assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 29
+
+
+def test_the_progress_grid_shows_each_students_latest_attempt(
+    app, teacher_client, teacher, student
+):
+    from practika.core.models import VideoAsset
+
+    late = _user("lou", RoleName.STUDENT)
+    classroom = _class_with(teacher, student, late)
+    scales, chords = (
+        _exercise(teacher, classroom, "Scales"),
+        _exercise(teacher, classroom, "Chords"),
+    )
+    first = _attempt(scales, student, 30)
+    db.session.add(VideoComment(exercise=scales, author=teacher, parent=first, text="Good"))
+    latest = _attempt(scales, student, 5)
+    latest.video_asset = VideoAsset(owner=student, orig_filename="a.mp4", processing_status="ready")
+    answered = _attempt(chords, late, 5)
+    answered.reviewed_at = utcnow()
+    db.session.commit()
+    url = f"/classes/{classroom.id}"
+    page = teacher_client.get(url).get_data(as_text=True)
+    grid = page[page.index('class="progress-grid"') :]
+    assert f'href="/comments/attempts/{latest.id}">Waiting for feedback' in grid
+    assert f"/comments/attempts/{first.id}" not in grid  # only the latest counts
+    assert f'href="/comments/attempts/{answered.id}">Answered' in grid
+    assert grid.count("no attempt") == 2  # sam has not tried Chords, lou not Scales
+
+    few = queries(teacher_client, url)
+    for n in range(10):
+        more = _user(f"s{n}", RoleName.STUDENT)
+        classroom.members.append(ClassMember(user=more, role=MemberRole.STUDENT))
+        _attempt(_exercise(teacher, classroom, f"E{n}"), more, n)
+    db.session.commit()
+    assert queries(teacher_client, url) == few

@@ -14,6 +14,7 @@ from practika.accounts.models import RoleName, User, normalize_email
 from practika.classes import bp, pending
 from practika.classes.forms import ClassForm, JoinForm, TeacherForm
 from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.classes.progress import progress
 from practika.classes.services import (
     ClassError,
     add_teacher,
@@ -125,6 +126,7 @@ def detail(class_id: uuid.UUID):
         join_url=join_url(classroom) if managing else None,
         rename_form=ClassForm(obj=classroom) if managing else None,
         teacher_form=TeacherForm() if managing else None,
+        grid=progress(classroom) if managing else None,
     )
 
 
