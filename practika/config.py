@@ -180,6 +180,9 @@ class Config:
         )
         self.MAIL_RATE_LIMIT = env.get("MAIL_RATE_LIMIT") or "5 per hour"
         # Wrong class codes, per account (per address before login): guessing one of 25**8.
+        # Accepted sign-ups per network address: a class of 40 behind one school address
+        # never reaches it (each email address also has MAIL_RATE_LIMIT).
+        self.SIGNUP_RATE_LIMIT = env.get("SIGNUP_RATE_LIMIT") or "60 per hour"
         self.JOIN_RATE_LIMIT = env.get("JOIN_RATE_LIMIT") or "20 per hour"
         # A person's last activity is written at most this often (seconds), not on every request.
         self.PROFILE_ACTIVITY_INTERVAL = 300

@@ -77,6 +77,8 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
+        if error.response is not None:  # a view's own answer (a rate-limited form, kept)
+            return error.response
         detail = error.description if request.path.startswith("/api/") else None
         return render_error(error.code or 500, detail)
 

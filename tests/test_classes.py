@@ -262,3 +262,12 @@ def test_a_failed_model_video_is_said_to_its_teacher_only(app, teacher_client, t
     reader = app.test_client()
     log_in(reader, student.email)
     assert warning not in reader.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+
+
+def test_in_an_invitation_only_beta_a_class_link_invites_too(app, teacher_client):
+    app.config["BETA_INVITE_ONLY"] = True
+    classroom = _create(teacher_client)
+    newcomer = app.test_client()
+    assert newcomer.get("/accounts/signup").status_code == 403
+    newcomer.get(f"/classes/join/{classroom.join_code}")
+    assert newcomer.get("/accounts/signup").status_code == 200

@@ -197,3 +197,40 @@ def test_unverified_users_are_told_when_they_log_in(client, app):
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "Please confirm your email" in page
+
+
+def _sign_up(client, n: int, address: str = "203.0.113.7"):
+    return client.post(
+        "/accounts/signup",
+        data={"username": f"pupil{n}", "email": f"pupil{n}@example.com", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_thirty_sign_ups_from_one_school_address_in_an_hour_all_succeed(client):
+    statuses = [_sign_up(client, n).status_code for n in range(30)]
+    assert statuses == [200] * 30
+
+
+def test_only_accepted_sign_ups_count_and_the_limit_keeps_the_form(client, app):
+    app.config["SIGNUP_RATE_LIMIT"] = "2 per hour"
+    bad = {"username": "x", "email": "not-an-email", "password": "short"}
+    for _ in range(5):  # refused forms do not count against the network
+        assert client.post("/accounts/signup", data=bad).status_code == 422
+    assert [_sign_up(client, n, "127.0.0.1").status_code for n in range(2)] == [200, 200]
+    limited = _sign_up(client, 9, "127.0.0.1")
+    assert limited.status_code == 429
+    page = limited.get_data(as_text=True)
+    assert "Too many new accounts from here just now. Try again in" in page
+    assert 'value="pupil9@example.com"' in page  # what they typed is kept
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_the_login_limit_still_holds_beside_the_sign_up_limit(client, teacher):
+    statuses = [
+        client.post(
+            "/accounts/login", data={"email": teacher.email, "password": "wrong"}
+        ).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429

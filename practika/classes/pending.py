@@ -11,6 +11,11 @@ def remember(code: str) -> None:
     session[KEY] = code
 
 
+def waiting() -> bool:
+    """A join link is waiting: in an invitation-only beta, a class's code invites too."""
+    return bool(session.get(KEY))
+
+
 def next_page(default: str) -> str:
     """Where to go now: the waiting join link, once, or ``default``."""
     code = session.pop(KEY, None)

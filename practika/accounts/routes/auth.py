@@ -1,4 +1,17 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+import math
+import time
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 
 from practika.accounts import bp
@@ -85,14 +98,47 @@ def logout():
     return hx_redirect(url_for("accounts.login"))
 
 
+def _signup_limit() -> str:
+    return current_app.config["SIGNUP_RATE_LIMIT"]
+
+
+def _signup_email() -> str:
+    return "signup-email:" + normalize_email(request.form.get("email", ""))
+
+
+def _accepted(response: Response) -> bool:
+    """Only a sign-up that went through counts (a form sent back with errors does not)."""
+    return response.status_code == 200
+
+
+def _signup_refused(limit: RequestLimit) -> Response:
+    """The form back as it was sent, saying how long to wait: never a page that loses it."""
+    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    form = SignupForm()
+    form.form_errors.append(
+        f"Too many new accounts from here just now. Try again in {minutes} minute"
+        f"{'' if minutes == 1 else 's'}; what you typed is kept."
+    )
+    invitation = request.args.get("invitation")
+    page = render_template("accounts/signup.html", form=form, invitation=invitation)
+    return make_response(page, 429, {"Retry-After": str(minutes * 60)})
+
+
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_mail_limit, methods=["POST"])
+@limiter.limit(_signup_limit, methods=["POST"], deduct_when=_accepted, on_breach=_signup_refused)
+@limiter.limit(
+    _mail_limit,
+    methods=["POST"],
+    key_func=_signup_email,
+    deduct_when=_accepted,
+    on_breach=_signup_refused,
+)
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     token = request.args.get("invitation")
     invitation = find_pending(token)
-    if current_app.config["BETA_INVITE_ONLY"] and invitation is None:
+    if current_app.config["BETA_INVITE_ONLY"] and invitation is None and not pending.waiting():
         return render_template("accounts/invitation_needed.html", had_link=bool(token)), 403
     form = SignupForm(email=invitation.email if invitation else None)
     if form.validate_on_submit():
