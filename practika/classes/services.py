@@ -131,6 +131,23 @@ def publish(exercise: Exercise, classrooms: list[Classroom]) -> None:
             exercise.publications.append(Publication(classroom=classroom))
 
 
+def classes_of_attempt(student: User, exercise: Exercise) -> list[Classroom]:
+    """The classes ``student`` is in that ``exercise`` is published to, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(Classroom)
+            .join(Publication, Publication.class_id == Classroom.id)
+            .join(ClassMember, ClassMember.class_id == Classroom.id)
+            .where(
+                Publication.exercise_id == exercise.id,
+                ClassMember.user_id == student.id,
+                ClassMember.role == MemberRole.STUDENT,
+            )
+            .order_by(Classroom.name)
+        )
+    )
+
+
 def classes_taught_by(user: User) -> list[Classroom]:
     """The classes ``user`` teaches that are not archived, by name."""
     return list(

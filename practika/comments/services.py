@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from practika.accounts.models import User
 from practika.accounts.services.preferences import preferences_of
 from practika.accounts.services.tallies import bump
+from practika.classes.services import classes_of_attempt
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import ProcessingStatus, VideoAsset
 from practika.core.services import delete_stored, discard_assets, enqueue_processing
@@ -102,13 +103,10 @@ def submit_attempt(
     db.session.commit()
     emit("attempt.submitted", attempt)
     _start(video)
-    teacher = exercise.created_by
-    _mail(
-        teacher,
-        "attempt_submitted",
-        f"{author.display_name} sent an attempt at “{exercise.name}”",
-        attempt=attempt,
-    )
+    classes = ", ".join(classroom.name for classroom in classes_of_attempt(author, exercise))
+    who = f"{author.display_name} ({classes})" if classes else author.display_name
+    subject = f"{who} sent an attempt at “{exercise.name}”"
+    _mail(exercise.created_by, "attempt_submitted", subject, attempt=attempt, classes=classes)
     return attempt
 
 
