@@ -11,6 +11,12 @@ Flask pushes one for it alone: its own ``g`` and its own database session, remov
 as in production. A row the test loaded before a request is therefore the test's copy: read it
 again (``db.session.expire_all()`` or ``refresh``) to see what the request wrote. Build other
 apps with ``create_test_app`` to get the same client and runner.
+
+Classes decide who sees what (practika/permissions.py): an exercise is a draft, seen by its
+author and staff only, until it is published to a class. ``classroom`` is the ``teacher``'s
+class with the ``student`` in it; ``publish_to(exercise, classroom)`` publishes an exercise
+as a test's setup, without the check that its model video plays (the service's own rules are
+tested in tests/test_classes_services.py), so a test can publish an exercise with no video.
 """
 
 from __future__ import annotations
@@ -32,7 +38,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from practika import create_app
 from practika.accounts.models import Role, RoleName
 from practika.accounts.services.users import create_user
+from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.classes.services import create_class
 from practika.config import BASE_DIR, TestConfig
+from practika.exercises.models import Exercise, Publication
 from practika.extensions import db, limiter
 from practika.queue import get_redis
 from tests.services import PostgresServer, RedisServer, free_port, wait_for
@@ -192,6 +201,29 @@ def staff_user(app):
     return _make_user(None, "ada", staff=True)
 
 
+@pytest.fixture
+def classroom(teacher, student) -> Classroom:
+    """The teacher's class, with the student in it."""
+    made = create_class("Tuesday group", teacher)
+    put_in(made, student)
+    return made
+
+
+def put_in(classroom: Classroom, user, role: MemberRole = MemberRole.STUDENT) -> None:
+    """Make ``user`` a member of ``classroom`` (as a student unless told)."""
+    classroom.members.append(ClassMember(user=user, role=role))
+    db.session.commit()
+
+
+def publish_to(exercise: Exercise, classroom: Classroom) -> Exercise:
+    """Publish ``exercise`` (saved with it if new) to ``classroom`` as it stands: no check
+    that its video plays."""
+    exercise.publications.append(Publication(classroom=classroom))
+    db.session.add(exercise)
+    db.session.commit()
+    return exercise
+
+
 def log_in(client, login: str, password: str = PASSWORD):
     return client.post("/accounts/login", data={"email": login, "password": password})
 
@@ -259,7 +291,6 @@ def process_now(asset_id) -> None:
 def seed_demo_processed():
     """The demo data, with its model video through the pipeline; returns the exercise."""
     from practika.demo import seed_demo
-    from practika.exercises.models import Exercise
 
     seed_demo()
     exercise_id, asset_id = db.session.execute(

@@ -4,6 +4,7 @@ user may not see or change, as on the pages), and problem details for bad input.
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -15,12 +16,14 @@ from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.queue import get_queue
-from tests.conftest import _make_user
+from tests.conftest import _make_user, publish_to, put_in
 
 
 @pytest.fixture
-def tokens(app, teacher, student):
+def tokens(app, teacher, student, classroom):
+    """Tokens of the teacher, the student, and another student of the same class."""
     other = _make_user(RoleName.STUDENT, "olga")
+    put_in(classroom, other)
     made = {}
     for name, user in (("teacher", teacher), ("student", student), ("other", other)):
         made[name] = issue_token(user, name, None)[1]
@@ -38,14 +41,20 @@ def call(client, tokens):
 
 
 @pytest.fixture
-def exercise(call):
+def exercise(call, classroom):
+    """The teacher's exercise, made through the API and published to the class."""
     response = call("teacher", "POST", "/exercises", json={"name": "Scales", "description": "Go"})
     assert response.status_code == 201, response.json
+    publish(response.json["id"], classroom)
     return response.json
 
 
+def publish(exercise_id: str, classroom) -> None:
+    publish_to(db.session.get(Exercise, uuid.UUID(exercise_id)), classroom)
+
+
 def ready_model(exercise_id: str) -> VideoAsset:
-    exercise = db.session.get(Exercise, __import__("uuid").UUID(exercise_id))
+    exercise = db.session.get(Exercise, uuid.UUID(exercise_id))
     exercise.video_asset = VideoAsset(
         owner=exercise.created_by,
         processing_status="ready",
@@ -86,10 +95,9 @@ def test_bad_input_gets_field_errors(call, exercise):
     assert youtube.status_code == 422 and "youtube_url" in youtube.json["errors"]
 
 
-def test_search_and_cursor_pagination(call):
-    for n in range(5):
-        call("teacher", "POST", "/exercises", json={"name": f"Drill {n}"})
-    call("teacher", "POST", "/exercises", json={"name": "Arpeggio"})
+def test_search_and_cursor_pagination(call, classroom):
+    for name in [f"Drill {n}" for n in range(5)] + ["Arpeggio"]:
+        publish(call("teacher", "POST", "/exercises", json={"name": name}).json["id"], classroom)
     first = call("student", "GET", "/exercises?limit=4").json
     assert len(first["items"]) == 4 and first["next_cursor"]
     rest = call("student", "GET", f"/exercises?limit=4&cursor={first['next_cursor']}").json

@@ -17,13 +17,14 @@ from practika.extensions import db
 from practika.queue import get_queue
 from practika.recount import recompute_metrics
 from practika.storage import get_storage
-from tests.conftest import count_rows, log_in
+from tests.conftest import count_rows, log_in, publish_to
 
 HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def exercise(app, teacher):
+def exercise(app, teacher, classroom):
+    """The teacher's exercise, published to the class the student is in."""
     rendition = {"path": "videos/m/360p.mp4", "height": 360}
     model = VideoAsset(
         owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
@@ -31,8 +32,7 @@ def exercise(app, teacher):
     exercise = Exercise(name="Scales", created_by=teacher, video_asset=model)
     db.session.add(exercise)
     recompute_metrics(fix=True)  # made by hand here: count it, so the tests start true
-    db.session.commit()
-    return exercise
+    return publish_to(exercise, classroom)
 
 
 def mail_jobs() -> list[str]:

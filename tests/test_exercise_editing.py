@@ -12,7 +12,7 @@ from practika.extensions import db
 from practika.queue import get_queue
 from practika.storage import get_storage
 from practika.text import linkify
-from tests.conftest import PASSWORD, count_rows, log_in
+from tests.conftest import PASSWORD, count_rows, log_in, publish_to
 
 
 def create(client, **fields):
@@ -53,9 +53,10 @@ def test_students_cannot_create(student_client):
 
 
 @pytest.fixture
-def exercise(teacher_client):
+def exercise(teacher_client, classroom):
+    """Published to the student's class: the student sees it, and still may not change it."""
     create(teacher_client, video=(io.BytesIO(b"bytes"), "m.mp4"))
-    return db.session.scalar(sa.select(Exercise))
+    return publish_to(db.session.scalar(sa.select(Exercise)), classroom)
 
 
 def test_the_author_edits_and_keeps_the_video(teacher_client, exercise):

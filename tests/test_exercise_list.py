@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import pytest
 
+from practika.classes.models import Classroom
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.listing import PER_PAGE
 from practika.exercises.services import create_exercise
 from practika.extensions import db
-from tests.conftest import _make_user, log_in, sql_statements
+from tests.conftest import _make_user, log_in, publish_to, put_in, sql_statements
 
 HTMX_SEARCH = {"HX-Request": "true", "HX-Target": "exercise-results"}
 
 
-def exercises(teacher, count: int, name: str = "Drill"):
+def exercises(teacher, count: int, name: str = "Drill", to: Classroom | None = None):
+    """``count`` exercises of the teacher's: drafts, or published to the class ``to``."""
     made = [
         create_exercise(name=f"{name} {n}", description="", author=teacher) for n in range(count)
     ]
     db.session.commit()
+    if to is not None:
+        for exercise in made:
+            publish_to(exercise, to)
     return made
 
 
@@ -42,8 +47,8 @@ def queries(client, url: str) -> int:
     return len(statements)
 
 
-def test_the_teacher_sees_attempts_awaiting_feedback(teacher_client, teacher, student):
-    first, second = exercises(teacher, 2)
+def test_the_teacher_sees_attempts_awaiting_feedback(teacher_client, teacher, student, classroom):
+    first, second = exercises(teacher, 2, to=classroom)
     attempt(first, student)
     attempt(first, student)
     attempt(second, student, answered_by=teacher)
@@ -51,8 +56,8 @@ def test_the_teacher_sees_attempts_awaiting_feedback(teacher_client, teacher, st
     assert page.count("awaiting feedback") == 1 and "2 awaiting feedback" in page
 
 
-def test_the_student_sees_the_state_of_their_latest_attempt(client, teacher, student):
-    done, waiting, _untried = exercises(teacher, 3)
+def test_the_student_sees_the_state_of_their_latest_attempt(client, teacher, student, classroom):
+    done, waiting, _untried = exercises(teacher, 3, to=classroom)
     attempt(done, student, "ready", answered_by=teacher)
     attempt(waiting, student, "ready", answered_by=teacher)
     attempt(waiting, student, "processing")  # the newest decides
@@ -62,9 +67,9 @@ def test_the_student_sees_the_state_of_their_latest_attempt(client, teacher, stu
     assert page.count("Not tried yet") == 1
 
 
-def test_search_as_you_type_returns_the_results_alone(student_client, teacher):
-    exercises(teacher, 2, "Scales")
-    exercises(teacher, 1, "Arpeggio")
+def test_search_as_you_type_returns_the_results_alone(student_client, teacher, classroom):
+    exercises(teacher, 2, "Scales", to=classroom)
+    exercises(teacher, 1, "Arpeggio", to=classroom)
     results = student_client.get("/exercises/?q=arpe", headers=HTMX_SEARCH)
     html = results.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="exercise-results"') and "<header" not in html
@@ -73,8 +78,8 @@ def test_search_as_you_type_returns_the_results_alone(student_client, teacher):
     assert "Nothing matches" in nothing.get_data(as_text=True)
 
 
-def test_pages(student_client, teacher):
-    exercises(teacher, PER_PAGE + 2)
+def test_pages(student_client, teacher, classroom):
+    exercises(teacher, PER_PAGE + 2, to=classroom)
     first = student_client.get("/exercises/").get_data(as_text=True)
     second = student_client.get("/exercises/?page=2").get_data(as_text=True)
     assert first.count('class="card"') == PER_PAGE and second.count('class="card"') == 2
@@ -85,21 +90,25 @@ def test_pages(student_client, teacher):
 
 
 @pytest.mark.parametrize("role", ["teacher", "student"])
-def test_the_list_runs_a_fixed_number_of_queries(client, teacher, student, role):
+def test_the_list_runs_a_fixed_number_of_queries(client, teacher, student, classroom, role):
     log_in(client, {"teacher": teacher, "student": student}[role].email)
-    one = exercises(teacher, 1)
+    one = exercises(teacher, 1, to=classroom)
     attempt(one[0], student, answered_by=teacher)
     few = queries(client, "/exercises/")
-    for exercise in exercises(teacher, 6, "More"):
+    for exercise in exercises(teacher, 6, "More", to=classroom):
         attempt(exercise, student)
         attempt(exercise, student, answered_by=teacher)
     assert queries(client, "/exercises/") == few
 
 
-def test_the_exercise_page_and_discussion_run_fixed_numbers_of_queries(client, teacher, student):
-    (exercise,) = exercises(teacher, 1)
+def test_the_exercise_page_and_discussion_run_fixed_numbers_of_queries(
+    client, teacher, student, classroom
+):
+    (exercise,) = exercises(teacher, 1, to=classroom)
     log_in(client, teacher.email)
     others = [_make_user("student", f"s{n}") for n in range(5)]
+    for other in others:
+        put_in(classroom, other)
 
     def talk(who):
         thread = VideoComment(exercise=exercise, author=who, text="Q")
@@ -121,12 +130,12 @@ def test_the_exercise_page_and_discussion_run_fixed_numbers_of_queries(client, t
     ("replier", "answered"), [("teacher", True), ("staff_user", True), ("student", False)]
 )
 def test_every_list_agrees_on_what_answered_means(
-    client, request, teacher, student, replier, answered
+    client, request, teacher, student, classroom, replier, answered
 ):
     """One rule: someone other than the student wrote in the attempt's thread (only its
     teacher and staff can). A staff reply once answered the attempt on the student's list
     and left it awaiting on the teacher's; the student's own follow-up answers nothing."""
-    (exercise,) = exercises(teacher, 1)
+    (exercise,) = exercises(teacher, 1, to=classroom)
     attempt(exercise, student, answered_by=request.getfixturevalue(replier))
     log_in(client, teacher.email)
     listed = client.get("/exercises/").get_data(as_text=True)

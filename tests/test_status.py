@@ -5,7 +5,7 @@ import pytest
 from practika.core.models import VideoAsset
 from practika.extensions import db
 from practika.queue import get_queue
-from tests.conftest import log_in
+from tests.conftest import log_in, publish_to
 
 HTMX = {"HX-Request": "true"}
 
@@ -87,10 +87,12 @@ def test_the_owner_can_retry_a_failed_video(client, teacher, asset):
     assert get_queue("media").job_ids == [f"video-{asset.id}-1"]
 
 
-def test_others_see_no_retry_and_cannot_retry(client, student, teacher, asset):
+def test_others_see_no_retry_and_cannot_retry(client, student, teacher, classroom, asset):
     from practika.exercises.models import Exercise
 
-    db.session.add(Exercise(name="Scales", created_by=teacher, video_asset=asset))
+    # The student sees the model video (its exercise is published to their class), yet it is
+    # not theirs to send back to the workers.
+    publish_to(Exercise(name="Scales", created_by=teacher, video_asset=asset), classroom)
     set_state(asset, processing_status="failed", processing_error="Gave up.")
     log_in(client, student.email)
     assert "Try again" not in status(client, asset)
@@ -112,14 +114,14 @@ def test_status_needs_a_login(client, asset):
     ("viewer", "may_retry"), [("student", True), ("staff_user", True), ("teacher", False)]
 )
 def test_the_page_and_its_poll_agree_on_who_may_retry(
-    client, request, teacher, student, viewer, may_retry
+    client, request, teacher, student, classroom, viewer, may_retry
 ):
     """One rule (its owner and staff), asked by the pages, the poll and the retry route.
     A staff user once saw no button on a comment's video until the first poll."""
     from practika.comments.models import VideoComment
     from practika.exercises.models import Exercise
 
-    exercise = Exercise(name="Scales", created_by=teacher)
+    exercise = publish_to(Exercise(name="Scales", created_by=teacher), classroom)
     video = VideoAsset(owner=student, processing_status="failed", processing_error="Gave up.")
     db.session.add(VideoComment(exercise=exercise, author=student, text="Mine", video_asset=video))
     db.session.commit()

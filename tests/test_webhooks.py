@@ -43,7 +43,7 @@ from practika.webhooks.services import (
     sign,
     verify_signature,
 )
-from tests.conftest import count_rows, log_in, running_worker, wait_for
+from tests.conftest import count_rows, log_in, publish_to, running_worker, wait_for
 from tests.services import free_port
 
 HTMX = {"HX-Request": "true"}
@@ -135,15 +135,14 @@ def deliveries() -> list[WebhookDelivery]:
 
 
 @pytest.fixture
-def exercise(app, teacher):
+def exercise(app, teacher, classroom):
+    """The teacher's exercise, published to the class the student is in."""
     rendition = {"path": "videos/m/360p.mp4", "height": 360}
     model = VideoAsset(
         owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
     )
     exercise = Exercise(name="Scales", created_by=teacher, video_asset=model)
-    db.session.add(exercise)
-    db.session.commit()
-    return exercise
+    return publish_to(exercise, classroom)
 
 
 # ---- Signing ---------------------------------------------------------------------------------
