@@ -1,0 +1,125 @@
+"""Migration 0008 moves what there was into classes: each teacher gets a class holding the
+students who attempted their exercises, with their exercises published to it (until then
+everyone logged in saw every exercise). Run from a database at 0007, filled as the app
+left it, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+
+from practika import create_app
+from practika.classes.models import CODE_ALPHABET, CODE_LENGTH, ClassMember, Classroom
+from practika.exercises.models import Publication
+from practika.extensions import db
+from tests.conftest import make_config
+
+# The tables as revision 0007 has them: the models describe the newest schema, not this one.
+USERS = sa.table(
+    "users",
+    sa.column("id", sa.Integer),
+    sa.column("username", sa.String),
+    sa.column("email", sa.String),
+    sa.column("password_hash", sa.String),
+    sa.column("first_name", sa.String),
+)
+PROFILES = sa.table(
+    "profiles",
+    sa.column("id", sa.Integer),
+    sa.column("user_id", sa.Integer),
+    sa.column("role_id", sa.Integer),
+)
+ROLES = sa.table("roles", sa.column("id", sa.Integer), sa.column("name", sa.String))
+EXERCISES = sa.table(
+    "exercises",
+    sa.column("id", sa.Uuid),
+    sa.column("name", sa.String),
+    sa.column("created_by_id", sa.Integer),
+)
+COMMENTS = sa.table(
+    "video_comments",
+    sa.column("id", sa.Uuid),
+    sa.column("exercise_id", sa.Uuid),
+    sa.column("author_id", sa.Integer),
+    sa.column("kind", sa.String),
+    sa.column("text", sa.String),
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0007(request, tmp_path, redis_server):
+    """An app on a database of its own, migrated up to 0007 only."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'at_0007.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database("practika_at_0007")
+    app = create_app(make_config(url, redis_server.url, tmp_path / "instance"))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0007")
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _person(user_id: int, username: str, role: str, first_name: str = "") -> None:
+    role_id = db.session.scalar(sa.select(ROLES.c.id).where(ROLES.c.name == role))
+    db.session.execute(
+        USERS.insert().values(
+            id=user_id,
+            username=username,
+            email=f"{username}@example.com",
+            password_hash="x",
+            first_name=first_name,
+        )
+    )
+    db.session.execute(PROFILES.insert().values(id=user_id, user_id=user_id, role_id=role_id))
+
+
+def _exercise(name: str, teacher_id: int) -> uuid.UUID:
+    exercise_id = uuid.uuid4()
+    db.session.execute(
+        EXERCISES.insert().values(id=exercise_id, name=name, created_by_id=teacher_id)
+    )
+    return exercise_id
+
+
+def _comment(exercise_id: uuid.UUID, author_id: int, kind: str) -> None:
+    db.session.execute(
+        COMMENTS.insert().values(
+            id=uuid.uuid4(), exercise_id=exercise_id, author_id=author_id, kind=kind, text="x"
+        )
+    )
+
+
+def test_each_teacher_gets_a_class_with_their_students_and_exercises(at_0007):
+    tess, tom, sam, nora = 1, 2, 3, 4
+    _person(tess, "tess", "teacher", first_name="Tess")
+    _person(tom, "tom", "teacher")  # no exercises
+    _person(sam, "sam", "student")  # attempted one of Tess's exercises, twice
+    _person(nora, "nora", "student")  # only wrote in the discussion
+    scales, arpeggio = _exercise("Scales", tess), _exercise("Arpeggio", tess)
+    _comment(scales, sam, "attempt")
+    _comment(scales, sam, "attempt")
+    _comment(scales, tess, "comment")
+    _comment(arpeggio, nora, "comment")
+    db.session.commit()
+
+    flask_migrate.upgrade()
+
+    classes = {c.created_by_id: c for c in db.session.scalars(sa.select(Classroom))}
+    assert set(classes) == {tess, tom}  # one class each, the students get none
+    members = {(m.class_id, m.user_id): m.role for m in db.session.scalars(sa.select(ClassMember))}
+    assert members == {
+        (classes[tess].id, tess): "teacher",
+        (classes[tess].id, sam): "student",
+        (classes[tom].id, tom): "teacher",
+    }
+    published = set(db.session.execute(sa.select(Publication.exercise_id, Publication.class_id)))
+    assert published == {(scales, classes[tess].id), (arpeggio, classes[tess].id)}
+    assert [classes[tess].name, classes[tom].name] == ["Tess's class", "tom's class"]
+    codes = [c.join_code for c in classes.values()]
+    assert all(len(code) == CODE_LENGTH == 8 for code in codes)
+    assert all(set(code) <= set(CODE_ALPHABET) for code in codes)
