@@ -125,10 +125,12 @@ def publishable_problem(exercise: Exercise) -> str | None:
 def publish(exercise: Exercise, classrooms: list[Classroom]) -> None:
     if problem := publishable_problem(exercise):
         raise ClassError(problem)
-    already = {publication.class_id for publication in exercise.publications}
+    # By the classroom, not class_id: a publication not yet flushed has no class_id.
+    already = {publication.classroom.id for publication in exercise.publications}
     for classroom in classrooms:
         if classroom.id not in already:
             exercise.publications.append(Publication(classroom=classroom))
+            already.add(classroom.id)  # the same class named twice is published once
 
 
 def classes_of_attempt(student: User, exercise: Exercise) -> list[Classroom]:
