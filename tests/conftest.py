@@ -209,9 +209,9 @@ def classroom(teacher, student) -> Classroom:
     return made
 
 
-def put_in(classroom: Classroom, user, role: MemberRole = MemberRole.STUDENT) -> None:
-    """Make ``user`` a member of ``classroom`` (as a student unless told)."""
-    classroom.members.append(ClassMember(user=user, role=role))
+def put_in(classroom: Classroom, student) -> None:
+    """Make ``student`` a student of ``classroom``."""
+    classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
     db.session.commit()
 
 
