@@ -1,17 +1,25 @@
 """The product's main journey, in Chromium at desktop and phone size, against the live server
-and a real worker: a teacher builds an exercise from an uploaded video and marks two clips; a
-student records an attempt with the (fake) camera through MediaRecorder, sends it, sees it
-processed and plays it side by side with a clip; the teacher answers at a moment of it; the
-student sees the feedback, and its timestamp seeks the player."""
+and a real worker: a teacher builds an exercise from an uploaded video, marks two clips and
+publishes it to their class; a student of the class records an attempt with the (fake)
+camera through MediaRecorder, sends it, sees it processed and plays it side by side with a
+clip; the teacher answers at a moment of it; the student sees the feedback, and its
+timestamp seeks the player."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
-from practika.demo import DEMO_ACCOUNTS
+from practika import create_app
+from practika.classes.models import Classroom
+from practika.classes.services import publish
+from practika.config import TestConfig
+from practika.demo import DEMO_ACCOUNTS, DEMO_CLASS
+from practika.exercises.models import Exercise
+from practika.extensions import db
 from practika.media.synth import synth_video
 from tests.e2e.conftest import (
     ARTIFACTS,
@@ -71,6 +79,18 @@ def snap(page: Page, size: str, name: str) -> None:
     page.screenshot(path=ARTIFACTS / f"{size}-{name}.png", full_page=True)
 
 
+def publish_to_the_demo_class(live_env: dict[str, str], name: str) -> None:
+    """The teacher publishes the exercise to their class, by the service the class pages will
+    call: the pages come with the rest of issue 13, and this step then becomes a click."""
+    app = create_app(TestConfig(live_env))
+    with app.app_context():
+        exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == name))
+        classroom = db.session.scalar(sa.select(Classroom).where(Classroom.name == DEMO_CLASS))
+        publish(exercise, [classroom])  # refuses a video that does not play yet
+        db.session.commit()
+        db.engine.dispose()
+
+
 def mark_clip(page: Page, player, start: float, end: float, title: str) -> None:
     player.evaluate(SEEK, start)
     page.get_by_role("button", name="Start here").click()
@@ -84,7 +104,7 @@ def mark_clip(page: Page, player, start: float, end: float, title: str) -> None:
 
 @pytest.mark.timeout(600)  # a ceiling for a loaded machine; about 30 s when idle
 def test_teacher_and_student_practise_and_give_feedback(
-    page: Page, browser: Browser, live_server: str, live_worker, shoot, size, tmp_path
+    page: Page, browser: Browser, live_server: str, live_env, live_worker, shoot, size, tmp_path
 ) -> None:
     name = f"Footwork on {size}"
     # The teacher builds the exercise from an uploaded video and waits for it.
@@ -117,8 +137,9 @@ def test_teacher_and_student_practise_and_give_feedback(
         assert width >= row / 3 and needed <= width, f"a clip title has {width} of {row} px"
     shoot("exercise-teacher")
     exercise_url = page.url
+    publish_to_the_demo_class(live_env, name)
 
-    # The student finds it by searching, records with the camera and sends the attempt.
+    # The student, in the class, finds it by searching, records and sends the attempt.
     errors: list[str] = []
     student = second_page(browser, live_server, size, errors)
     student.goto("/accounts/login")
