@@ -98,7 +98,7 @@ def remove_member(classroom: Classroom, user: User) -> None:
     teachers = [m for m in classroom.members if m.role == MemberRole.TEACHER]
     if member.role == MemberRole.TEACHER and len(teachers) == 1:
         raise ClassError("A class keeps at least one teacher.")
-    db.session.delete(member)
+    classroom.members.remove(member)  # so a second removal in this transaction counts it
 
 
 def _add(classroom: Classroom, user: User, role: MemberRole) -> None:
