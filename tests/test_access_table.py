@@ -56,6 +56,7 @@ CLASS = {"author", "co_teacher", "student", "classmate", "staff"}
 THREAD = {"author", "co_teacher", "student", "staff"}
 EDITORS = {"author", "staff"}  # and the draft, which only they see
 TEACHING = {"author", "co_teacher", "other_teacher", "staff"}
+CLASS_TEACHERS = {"author", "co_teacher", "staff"}  # who run the class
 CLASS_STUDENTS = {"student", "classmate"}
 NOBODY: set[str] = set()
 
@@ -183,6 +184,8 @@ def build_world(monkeypatch) -> World:
     db.session.add_all([clip, attempt, feedback, answer, comment, reply, invitation, delivery])
     db.session.commit()
     ids = {
+        "class": classroom.id,
+        "student_id": student.id,
         "exercise": exercise.id,
         "clip": clip.id,
         "model": model.id,
@@ -269,6 +272,11 @@ GET_ROWS = [
     ("comments.discussion_section", "/comments/exercises/{draft}/discussion", EDITORS),
     ("comments.more_attempts", "/comments/exercises/{exercise}/attempts?page=1", CLASS),
     ("comments.more_attempts", "/comments/exercises/{draft}/attempts?page=1", EDITORS),
+    ("classes.index", "/classes/", EVERYONE),
+    ("classes.detail", "/classes/{class}", CLASS),
+    ("classes.qr_code", "/classes/{class}/qr.svg", CLASS_TEACHERS),
+    ("comments.review_inbox", "/comments/inbox", TEACHING),
+    ("comments.my_attempts", "/comments/mine", EVERYONE),
     ("accounts.invitations", "/accounts/invitations", {"staff"}),
     ("webhooks.index", "/webhooks/", {"staff"}),
     ("webhooks.deliveries", "/webhooks/deliveries", {"staff"}),
@@ -324,6 +332,21 @@ POST_ROWS = [
     ("comments.delete", "/comments/{attempt}/delete", NOBODY, {}),
     ("comments.submit", "/comments/exercises/{exercise}/attempts", CLASS_STUDENTS, {"note": "x"}),
     ("comments.submit", "/comments/exercises/{draft}/attempts", NOBODY, {"note": "x"}),
+    ("exercises.publish", "/exercises/{exercise}/publish", EDITORS, {"class_id": "{class}"}),
+    ("classes.create", "/classes/", TEACHING, {"name": "New class"}),
+    ("classes.rename", "/classes/{class}/rename", CLASS_TEACHERS, {"name": "Renamed"}),
+    ("classes.set_joining", "/classes/{class}/joining", CLASS_TEACHERS, {"open": "0"}),
+    ("classes.new_code", "/classes/{class}/code", CLASS_TEACHERS, {}),
+    ("classes.set_archived", "/classes/{class}/archive", CLASS_TEACHERS, {"archived": "1"}),
+    ("classes.delete", "/classes/{class}/delete", CLASS_TEACHERS, {}),
+    (
+        "classes.add_co_teacher",
+        "/classes/{class}/teachers",
+        CLASS_TEACHERS,
+        {"email": "other_teacher@example.com"},
+    ),
+    ("classes.remove", "/classes/{class}/members/{student_id}/remove", CLASS_TEACHERS, {}),
+    ("comments.reviewed", "/comments/attempts/{attempt}/reviewed", THREAD - {"student"}, {}),
     ("accounts.invite_someone", "/accounts/invitations", {"staff"}, {"email": "new@example.com"}),
     ("accounts.resend_invitation", "/accounts/invitations/{invitation}/resend", {"staff"}, {}),
     ("accounts.revoke_invitation", "/accounts/invitations/{invitation}/revoke", {"staff"}, {}),
@@ -384,6 +407,8 @@ NOT_RESOURCES = {
     "accounts.confirm_email",
     "accounts.password",
     "accounts.logout_everywhere",
+    "classes.join_link",  # joining by a code: anyone may try one (tests/test_classes.py)
+    "classes.join_typed",
     "api.openapi",
     "api.me",
     "api.upload_video",
@@ -439,6 +464,7 @@ def test_changing(app, client, monkeypatch, row, role):
     world = build_world(monkeypatch)
     url = template.format(**world.ids)
     act_as(client, world, role)
+    data = {name: value.format(**world.ids) for name, value in data.items()}
     response = client.post(url, data=data, headers={"HX-Request": "true"})
     if role is None:
         assert "/accounts/login" in response.headers.get("HX-Redirect", ""), url
