@@ -66,7 +66,7 @@ def test_the_qr_code_is_an_svg_of_the_join_link_drawn_here(teacher_client):
     response = teacher_client.get(f"/classes/{classroom.id}/qr.svg")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
-    assert response.get_data(as_text=True).startswith("<svg")
+    assert response.get_data(as_text=True).startswith('<svg xmlns="http://www.w3.org/2000/svg"')
 
 
 def test_a_student_joins_by_typing_the_code_in_any_case_with_a_dash(app, teacher_client, student):

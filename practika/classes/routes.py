@@ -1,6 +1,7 @@
 """Classes in the browser: the list, creating one, the class page (its teachers run it from
 there), joining by a typed code or a link, and the link's QR code."""
 
+import io
 import uuid
 
 import segno
@@ -135,8 +136,11 @@ def detail(class_id: uuid.UUID):
 def qr_code(class_id: uuid.UUID):
     """The join link as a QR code, drawn here (no network) for a projector or a printout."""
     classroom = _classroom(class_id, manage=True)
-    svg = segno.make(join_url(classroom), error="m").svg_inline(scale=6, dark="#111", light="#fff")
-    response = Response(svg, mimetype="image/svg+xml")
+    svg = io.BytesIO()  # a standalone SVG (with its namespace), which an <img> can show
+    segno.make(join_url(classroom), error="m").save(
+        svg, kind="svg", scale=6, dark="#111", light="#fff", xmldecl=False
+    )
+    response = Response(svg.getvalue(), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -39,6 +39,8 @@ def test_a_class_from_creation_to_feedback(
     teacher.get_by_role("button", name="Create class").click()
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Thursday strings")
     expect(teacher.locator(".class-qr")).to_be_visible()
+    qr = teacher.locator(".class-qr")
+    assert qr.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0  # it draws
     join_link = teacher.get_by_label("Join link").input_value()
     class_url = teacher.url
 
@@ -74,7 +76,7 @@ def test_a_class_from_creation_to_feedback(
     newcomer.goto(confirm)
     expect(newcomer.get_by_text("Your email is confirmed.")).to_be_visible()
     log_in(newcomer, "new-violinist", PASSWORD)
-    newcomer.get_by_label(re.compile("^Student")).check()
+    newcomer.get_by_label("Student: I practise exercises").check()
     newcomer.get_by_role("button", name="Continue").click()
     expect(newcomer.get_by_role("heading", level=1)).to_have_text("Thursday strings")
     expect(newcomer.get_by_role("link", name="Bow hold")).to_be_visible()
