@@ -304,7 +304,7 @@ def test_a_line_break_stored_in_a_name_does_not_break_the_mail_after_the_save(
     stored = db.session.scalars(sa.select(OutgoingMail.message))
     sent = [message_from_bytes(m, policy=policy.default) for m in stored]
     assert sorted(m["Subject"] for m in sent) == [
-        "Sam sent an attempt at “Scales Bcc: everyone@example.com”",
+        "Sam (Tuesday group) sent an attempt at “Scales Bcc: everyone@example.com”",
         f"{teacher.display_name} wrote on “Scales Bcc: everyone@example.com”",
     ]
     assert all(m["Bcc"] is None for m in sent)
