@@ -8,6 +8,7 @@
   (co-teachers share a class), and staff; nobody else learns it exists (404).
 - A student sends an attempt at an exercise published to a class they are a student of.
 - A class is seen by its members and staff, and run by its teachers and staff.
+- An attempt is marked reviewed by a teacher who sees it (or staff), never its own student.
 - A comment is edited by its author and deleted by its author or staff.
 - A failed video is sent back to the workers by its owner or staff.
 - A video is seen by its owner, staff, and whoever may see the exercise or comment it is in.
@@ -120,6 +121,17 @@ def may_view_thread(user: User, root: VideoComment) -> bool:
 
 def may_view_comment(user: User, comment: VideoComment) -> bool:
     return may_view_thread(user, thread_root(comment))
+
+
+def may_mark_reviewed(user: User, comment: VideoComment) -> bool:
+    """Take an attempt out of the review inbox without a comment: a teacher (or staff) who
+    sees it, never on their own attempt."""
+    return (
+        (user.is_teacher or user.is_staff)
+        and comment.kind == CommentKind.ATTEMPT
+        and comment.author_id != user.id
+        and may_view_comment(user, comment)
+    )
 
 
 def may_edit_comment(user: User, comment: VideoComment) -> bool:

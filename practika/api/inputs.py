@@ -65,3 +65,11 @@ def number(data: dict, name: str, *, required: bool = False, errors: dict) -> fl
     except OutOfRange as error:
         errors[name] = str(error)
         return None
+
+
+def flag(data: dict, name: str, *, errors: dict) -> bool | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, bool):
+        errors[name] = "Must be true or false."
+        return None
+    return value

@@ -7,6 +7,8 @@ from typing import Any
 from flask import url_for
 
 from practika.accounts.models import User
+from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.classes.services import join_url
 from practika.comments.models import VideoComment
 from practika.core.models import VideoAsset, VideoClip
 from practika.exercises.models import Exercise
@@ -56,18 +58,59 @@ def clip(item: VideoClip) -> dict[str, Any]:
     }
 
 
-def exercise(item: Exercise, *, full: bool = False) -> dict[str, Any]:
+def exercise(item: Exercise, *, full: bool = False, editor: bool = False) -> dict[str, Any]:
+    """``editor``: the reader may change it, and so learns which classes see it."""
     data = {
         "id": str(item.id),
         "name": item.name,
         "description": item.description,
         "author": person(item.created_by),
         "video": video(item.video_asset),
+        "published": item.is_published,
         "created_at": _when(item.created_at),
         "updated_at": _when(item.updated_at),
     }
+    if editor:
+        data["class_ids"] = sorted(str(p.class_id) for p in item.publications)
     if full:
         data["clips"] = [clip(c) for c in item.clips]
+    return data
+
+
+def classroom(item: Classroom, *, role: str | None, managing: bool) -> dict[str, Any]:
+    """``role``: the reader's in the class (None for staff outside it); ``managing``: the
+    reader runs it, and so gets the code and the link."""
+    data = {
+        "id": str(item.id),
+        "name": item.name,
+        "role": role,
+        "joining_open": item.joining_open,
+        "archived": item.archived,
+        "created_at": _when(item.created_at),
+    }
+    if managing:
+        data["join_code"] = item.display_code
+        data["join_url"] = join_url(item)
+    return data
+
+
+def class_detail(
+    item: Classroom,
+    *,
+    role: str | None,
+    managing: bool,
+    members: list[ClassMember],
+    exercise_ids: list,
+) -> dict[str, Any]:
+    """The class with its teachers and published exercises; the roster for those who run it."""
+    data = classroom(item, role=role, managing=managing)
+    data["teachers"] = [person(m.user) for m in members if m.role == MemberRole.TEACHER]
+    data["exercise_ids"] = [str(ident) for ident in exercise_ids]
+    if managing:
+        data["members"] = [
+            {"user": person(m.user), "role": m.role, "joined_at": _when(m.joined_at)}
+            for m in members
+        ]
     return data
 
 

@@ -7,44 +7,35 @@ import uuid
 import segno
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from practika.accounts.guards import teacher_required
-from practika.accounts.models import RoleName, User, normalize_email
+from practika.accounts.models import User
 from practika.classes import bp, pending
 from practika.classes.forms import ClassForm, JoinForm, TeacherForm
+from practika.classes.join_limit import limit_joins
 from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.classes.progress import progress
 from practika.classes.services import (
     ClassError,
-    add_teacher,
+    add_member_by_email,
     archive,
     create_class,
     join,
+    join_url,
     joinable,
     remove_member,
     replace_code,
 )
 from practika.exercises.models import Exercise, Publication
-from practika.extensions import db, limiter
+from practika.extensions import db
 from practika.htmx import hx_redirect
 from practika.permissions import classes_filter, may_manage_class, may_view_class
 
 
-def _join_limit() -> str:
-    return current_app.config["JOIN_RATE_LIMIT"]
-
-
-def _joiner() -> str:
-    """Wrong codes count per account, or per address before anyone has logged in."""
-    if current_user.is_authenticated:
-        return f"join:{current_user.id}"
-    return f"join-address:{request.remote_addr}"
-
-
-def _failed(response: Response) -> bool:
-    return response.status_code >= 400
+def _joiner() -> User | None:
+    return current_user if current_user.is_authenticated else None
 
 
 def _classroom(class_id: uuid.UUID, *, manage: bool = False) -> Classroom:
@@ -54,10 +45,6 @@ def _classroom(class_id: uuid.UUID, *, manage: bool = False) -> Classroom:
     if classroom is None or not allowed(current_user, classroom):
         abort(404)
     return classroom
-
-
-def join_url(classroom: Classroom) -> str:
-    return url_for("classes.join_link", code=classroom.join_code, _external=True)
 
 
 def _index_page(form: ClassForm):
@@ -212,12 +199,10 @@ def add_co_teacher(class_id: uuid.UUID):
     form = TeacherForm()
     if not form.validate_on_submit():
         return _back(classroom, " ".join(form.email.errors), "error")
-    teacher = db.session.scalar(
-        sa.select(User).where(User.email == normalize_email(form.email.data))
-    )
-    if teacher is None or teacher.role != RoleName.TEACHER:
-        return _back(classroom, "No teacher's account has that email.", "error")
-    add_teacher(classroom, teacher)
+    try:
+        teacher = add_member_by_email(classroom, form.email.data, MemberRole.TEACHER)
+    except ClassError as error:
+        return _back(classroom, str(error), "error")
     db.session.commit()
     return _back(classroom, f"{teacher.display_name} now teaches this class.")
 
@@ -239,7 +224,7 @@ def remove(class_id: uuid.UUID, user_id: int):
 
 
 @bp.post("/join")
-@limiter.limit(_join_limit, key_func=_joiner, deduct_when=_failed)
+@limit_joins(_joiner)
 def join_typed():
     """A code typed on the landing page or a student's home page."""
     form = JoinForm()
@@ -249,7 +234,7 @@ def join_typed():
 
 
 @bp.get("/join/<code>")
-@limiter.limit(_join_limit, key_func=_joiner, deduct_when=_failed)
+@limit_joins(_joiner)
 def join_link(code: str):
     return _join(code)
 

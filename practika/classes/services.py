@@ -6,9 +6,10 @@ the API and the CLI before they call these."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import url_for
 from sqlalchemy.exc import IntegrityError
 
-from practika.accounts.models import RoleName, User
+from practika.accounts.models import RoleName, User, normalize_email
 from practika.classes.models import (
     ClassMember,
     Classroom,
@@ -35,6 +36,11 @@ def create_class(name: str, teacher: User) -> Classroom:
     db.session.add(classroom)
     db.session.flush()
     return classroom
+
+
+def join_url(classroom: Classroom) -> str:
+    """The link that joins the class: shown to its teachers, never to its students."""
+    return url_for("classes.join_link", code=classroom.join_code, _external=True)
 
 
 def replace_code(classroom: Classroom) -> str:
@@ -74,9 +80,26 @@ def join(typed_code: str, student: User) -> Classroom:
     classroom = joinable(typed_code)
     if student.role != RoleName.STUDENT:
         raise ClassError("Only students join a class by its code; a teacher is added by email.")
+    _add_student(classroom, student)
+    return classroom
+
+
+def _add_student(classroom: Classroom, student: User) -> None:
     if membership(classroom, student) is None:
         _add(classroom, student, MemberRole.STUDENT)
-    return classroom
+
+
+def add_member_by_email(classroom: Classroom, email: str, role: MemberRole) -> User:
+    """The account with ``email`` in the class as ``role`` (a teacher or a student account,
+    to match), whether or not the class takes anyone by its code."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+    if user is None or user.role != role:
+        raise ClassError(f"No {role}'s account has that email.")
+    if role == MemberRole.TEACHER:
+        add_teacher(classroom, user)
+    else:
+        _add_student(classroom, user)
+    return user
 
 
 def add_teacher(classroom: Classroom, teacher: User) -> None:

@@ -39,6 +39,7 @@ from practika.permissions import (
     exercises_filter,
     may_delete_comment,
     may_edit_comment,
+    may_mark_reviewed,
     may_submit_attempt,
     may_view_comment,
     may_view_exercise,
@@ -307,7 +308,7 @@ def review_inbox():
 def reviewed(attempt_id: uuid.UUID):
     """Out of the inbox without a comment: seen, nothing to add."""
     attempt = _comment(attempt_id)
-    if attempt.kind != CommentKind.ATTEMPT or attempt.author_id == current_user.id:
+    if not may_mark_reviewed(current_user, attempt):
         abort(404)
     mark_reviewed(attempt)
     db.session.commit()

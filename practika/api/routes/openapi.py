@@ -98,6 +98,23 @@ COMMENT_INPUT = {
     },
 }
 
+CLASS_PROPERTIES = {
+    "id": UUID,
+    "name": {"type": "string"},
+    "role": {"enum": ["teacher", "student", None], "description": "Yours in the class"},
+    "joining_open": {"type": "boolean"},
+    "archived": {"type": "boolean"},
+    "created_at": {"type": "string"},
+    "join_code": {
+        "type": "string",
+        "description": "As it is read out, ABCD-EFGH (only for its teachers and staff)",
+    },
+    "join_url": {
+        "type": "string",
+        "description": "The join link (only for its teachers and staff)",
+    },
+}
+
 SCHEMAS = {
     "Problem": {
         "type": "object",
@@ -166,13 +183,19 @@ SCHEMAS = {
     },
     "Exercise": {
         "type": "object",
-        "required": ["id", "name", "description", "author", "video", "created_at"],
+        "required": ["id", "name", "description", "author", "video", "published", "created_at"],
         "properties": {
             "id": UUID,
             "name": {"type": "string"},
             "description": {"type": "string"},
             "author": _ref("Person"),
             "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
+            "published": {"type": "boolean", "description": "false: a draft, seen by no class"},
+            "class_ids": {
+                "type": "array",
+                "items": UUID,
+                "description": "The classes it is published to (only for those who may change it)",
+            },
             "created_at": {"type": "string"},
             "updated_at": {"type": "string"},
             "clips": {"type": "array", "items": _ref("Clip")},
@@ -194,6 +217,36 @@ SCHEMAS = {
             "updated_at": {"type": "string"},
         },
     },
+    "Class": {
+        "type": "object",
+        "required": ["id", "name", "role", "joining_open", "archived", "created_at"],
+        "properties": CLASS_PROPERTIES,
+    },
+    "ClassDetail": {
+        "type": "object",
+        "required": [
+            *("id", "name", "role", "joining_open", "archived", "created_at"),
+            *("teachers", "exercise_ids"),
+        ],
+        "properties": {
+            **CLASS_PROPERTIES,
+            "teachers": {"type": "array", "items": _ref("Person")},
+            "exercise_ids": {"type": "array", "items": UUID},
+            "members": {
+                "type": "array",
+                "description": "The roster (only for its teachers and staff)",
+                "items": {
+                    "type": "object",
+                    "required": ["user", "role", "joined_at"],
+                    "properties": {
+                        "user": _ref("Person"),
+                        "role": {"enum": ["teacher", "student"]},
+                        "joined_at": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
 }
 
 EXERCISE_INPUT = {
@@ -203,6 +256,142 @@ EXERCISE_INPUT = {
         "description": {"type": "string", "maxLength": 5000},
         "youtube_url": {"type": "string", "maxLength": 255},
         "video_id": UUID,
+    },
+}
+
+CLASS_DETAIL = _json(_ref("ClassDetail"))
+CLASS_INPUT = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "joining_open": {"type": "boolean"},
+        "archived": {"type": "boolean"},
+    },
+}
+
+
+def _one_field(name: str, schema: dict) -> dict:
+    return _body({"type": "object", "required": [name], "properties": {name: schema}})
+
+
+CLASS_PATHS = {
+    "/classes": {
+        "get": {
+            "summary": "Your classes (staff: every class), archived ones last",
+            "operationId": "listClasses",
+            "responses": {"200": {"description": "Classes", **_json(_items("Class"))}, **ERRORS},
+        },
+        "post": {
+            "summary": "Create a class (teachers); you teach it",
+            "operationId": "createClass",
+            "requestBody": _one_field("name", CLASS_INPUT["properties"]["name"]),
+            "responses": {"201": {"description": "Created", **CLASS_DETAIL}, **ERRORS},
+        },
+    },
+    "/classes/join": {
+        "post": {
+            "summary": "Join a class by its code (students)",
+            "operationId": "joinClass",
+            "requestBody": _one_field("code", {"type": "string", "maxLength": 40}),
+            "responses": {
+                "200": {"description": "You are in it", **CLASS_DETAIL},
+                **ERRORS,
+                "422": _problem(
+                    "No class has that code, or it takes no one now: the detail says which"
+                ),
+                "429": _problem("Too many refused codes (JOIN_RATE_LIMIT), or requests"),
+            },
+        },
+    },
+    "/classes/{class_id}": {
+        "parameters": _params("class_id"),
+        "get": {
+            "summary": "A class: its teachers and exercises; for its teachers and staff also "
+            "the code, the link and the roster",
+            "operationId": "getClass",
+            "responses": {"200": {"description": "It", **CLASS_DETAIL}, **READ_ERRORS},
+        },
+        "patch": {
+            "summary": "Rename it, open or close joining, archive it (its teachers, staff)",
+            "operationId": "updateClass",
+            "requestBody": _body(CLASS_INPUT),
+            "responses": {"200": {"description": "Changed", **CLASS_DETAIL}, **ERRORS},
+        },
+        "delete": {
+            "summary": "Delete the class; its exercises and attempts stay",
+            "operationId": "deleteClass",
+            "responses": {"204": {"description": "Deleted"}, **READ_ERRORS},
+        },
+    },
+    "/classes/{class_id}/code": {
+        "parameters": _params("class_id"),
+        "post": {
+            "summary": "A new join code: the old code and link stop working",
+            "operationId": "newClassCode",
+            "responses": {"200": {"description": "Replaced", **CLASS_DETAIL}, **READ_ERRORS},
+        },
+    },
+    "/classes/{class_id}/teachers": {
+        "parameters": _params("class_id"),
+        "post": {
+            "summary": "Add a co-teacher by the email of their teacher's account",
+            "operationId": "addClassTeacher",
+            "requestBody": _one_field("email", {"type": "string", "maxLength": 254}),
+            "responses": {"200": {"description": "Added", **CLASS_DETAIL}, **ERRORS},
+        },
+    },
+    "/classes/{class_id}/members/{user_id}": {
+        "parameters": _params("class_id", "user_id"),
+        "delete": {
+            "summary": "Take someone out of the class (a class keeps one teacher at least); "
+            "their attempts stay",
+            "operationId": "removeClassMember",
+            "responses": {"204": {"description": "Removed"}, **ERRORS},
+        },
+    },
+    "/exercises/{exercise_id}/classes": {
+        "parameters": _params("exercise_id"),
+        "put": {
+            "summary": "Publish to exactly these of the author's classes ([] makes it a draft); "
+            "only with a model video that plays",
+            "operationId": "publishExercise",
+            "requestBody": _one_field("class_ids", {"type": "array", "items": UUID}),
+            "responses": {"200": {"description": "Published", **_json(_ref("Exercise"))}, **ERRORS},
+        },
+    },
+    "/inbox": {
+        "get": {
+            "summary": "Attempts waiting for your feedback, oldest waiting first (teachers)",
+            "operationId": "reviewInbox",
+            "parameters": [
+                {"name": "class", "in": "query", "schema": UUID},
+                {"name": "exercise", "in": "query", "schema": UUID},
+            ],
+            "responses": {
+                "200": {
+                    "description": "A page of attempts; has_more when more wait",
+                    **_json(
+                        {
+                            "type": "object",
+                            "required": ["items", "has_more"],
+                            "properties": {
+                                "items": {"type": "array", "items": _ref("Comment")},
+                                "has_more": {"type": "boolean"},
+                            },
+                        }
+                    ),
+                },
+                **ERRORS,
+            },
+        },
+    },
+    "/attempts/{attempt_id}/reviewed": {
+        "parameters": _params("attempt_id"),
+        "post": {
+            "summary": "Mark an attempt reviewed without a comment: out of the inbox",
+            "operationId": "markReviewed",
+            "responses": {"204": {"description": "Marked"}, **READ_ERRORS},
+        },
     },
 }
 
@@ -347,6 +536,7 @@ PATHS = {
             "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))}, **ERRORS},
         },
     },
+    **CLASS_PATHS,
     "/videos": {
         "post": {
             "summary": "Upload a video in one request",
@@ -473,7 +663,8 @@ DOCUMENT = {
     "info": {
         "title": "Practika API",
         "version": "1.0.0",
-        "description": "Exercises, clips, attempts, feedback and videos, for API clients. "
+        "description": "Exercises, clips, attempts, feedback and videos, classes and the "
+        "review inbox, for API clients. "
         "Authenticate with a personal token from your profile page: "
         "`Authorization: Bearer pk_...`. Errors are problem details (RFC 9457). Large "
         "videos go up resumably with tus 1.0 at /api/v1/uploads/ (see docs/api.md).",

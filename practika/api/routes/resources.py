@@ -50,7 +50,8 @@ def _invalid(error: Invalid):
     return error.get_response()
 
 
-def _uuid(value: str) -> uuid.UUID:
+def uuid_or_404(value: str) -> uuid.UUID:
+    """An id from the path; one that is no id names nothing there is (404)."""
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -58,13 +59,14 @@ def _uuid(value: str) -> uuid.UUID:
 
 
 def _exercise(exercise_id: str) -> Exercise:
-    exercise = db.session.get(Exercise, _uuid(exercise_id))
+    exercise = db.session.get(Exercise, uuid_or_404(exercise_id))
     if exercise is None or not may_view_exercise(g.api_user, exercise):
         abort(404)
     return exercise
 
 
-def _editable(exercise_id: str) -> Exercise:
+def editable_exercise(exercise_id: str) -> Exercise:
+    """The exercise if the token's user may change it; 404 otherwise."""
     exercise = _exercise(exercise_id)
     if not may_edit_exercise(g.api_user, exercise):
         abort(404)
@@ -114,7 +116,11 @@ def list_exercises():
         )
     rows = db.session.scalars(
         sa.select(Exercise)
-        .options(so.joinedload(Exercise.video_asset), so.joinedload(Exercise.created_by))
+        .options(
+            so.joinedload(Exercise.video_asset),
+            so.joinedload(Exercise.created_by),
+            so.selectinload(Exercise.publications),
+        )
         .where(*where)
         .order_by(Exercise.created_at.desc(), Exercise.id)
         .limit(limit + 1)
@@ -125,7 +131,8 @@ def list_exercises():
         last = page[-1]
         token = f"{last.created_at.isoformat()}|{last.id}".encode()
         next_cursor = base64.urlsafe_b64encode(token).decode()
-    return jsonify(items=[serializers.exercise(e) for e in page], next_cursor=next_cursor)
+    items = [serializers.exercise(e, editor=may_edit_exercise(g.api_user, e)) for e in page]
+    return jsonify(items=items, next_cursor=next_cursor)
 
 
 def _exercise_fields(data: dict, *, creating: bool) -> tuple[dict, dict]:
@@ -161,7 +168,7 @@ def create_exercise_view():
         name=fields["name"], description=fields["description"] or "", author=g.api_user
     )
     _save_video(exercise, fields, extra["video"])
-    response = jsonify(serializers.exercise(exercise, full=True))
+    response = jsonify(serializers.exercise(exercise, full=True, editor=True))
     response.status_code = 201
     response.headers["Location"] = url_for("api.exercise", exercise_id=exercise.id)
     return response
@@ -169,12 +176,14 @@ def create_exercise_view():
 
 @bp.get("/exercises/<exercise_id>")
 def exercise(exercise_id: str):
-    return jsonify(serializers.exercise(_exercise(exercise_id), full=True))
+    exercise = _exercise(exercise_id)
+    editor = may_edit_exercise(g.api_user, exercise)
+    return jsonify(serializers.exercise(exercise, full=True, editor=editor))
 
 
 @bp.patch("/exercises/<exercise_id>")
 def update_exercise(exercise_id: str):
-    exercise = _editable(exercise_id)
+    exercise = editable_exercise(exercise_id)
     fields, extra = _exercise_fields(body(), creating=False)
     if fields["name"] is not None:
         if not fields["name"].strip():
@@ -183,12 +192,12 @@ def update_exercise(exercise_id: str):
     if fields["description"] is not None:
         exercise.description = fields["description"]
     _save_video(exercise, fields, extra["video"])
-    return jsonify(serializers.exercise(exercise, full=True))
+    return jsonify(serializers.exercise(exercise, full=True, editor=True))
 
 
 @bp.delete("/exercises/<exercise_id>")
 def delete_exercise_view(exercise_id: str):
-    delete_exercise(_editable(exercise_id))
+    delete_exercise(editable_exercise(exercise_id))
     return "", 204
 
 
@@ -199,7 +208,7 @@ def clips(exercise_id: str):
 
 @bp.post("/exercises/<exercise_id>/clips")
 def create_clip(exercise_id: str):
-    exercise = _editable(exercise_id)
+    exercise = editable_exercise(exercise_id)
     data, errors = body(), {}
     start = number(data, "start", required=True, errors=errors)
     end = number(data, "end", required=True, errors=errors)
@@ -299,7 +308,7 @@ def create_comment(exercise_id: str):
 
 
 def _visible_comment(comment_id: str) -> VideoComment:
-    comment = db.session.get(VideoComment, _uuid(comment_id))
+    comment = db.session.get(VideoComment, uuid_or_404(comment_id))
     if comment is None or not may_view_comment(g.api_user, comment):
         abort(404)
     return comment
@@ -323,7 +332,7 @@ def create_reply(comment_id: str):
 
 
 def _visible_video(video_id: str) -> VideoAsset:
-    asset = db.session.get(VideoAsset, _uuid(video_id))
+    asset = db.session.get(VideoAsset, uuid_or_404(video_id))
     if asset is None or not may_view_asset(g.api_user, asset):
         abort(404)
     return asset
