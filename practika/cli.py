@@ -19,6 +19,7 @@ from practika.accounts.models import RoleName
 from practika.accounts.services import AccountError
 from practika.accounts.services.users import create_user
 from practika.api.commands import tokens_command
+from practika.classes.commands import classes_command
 from practika.core.commands import (
     cleanup,
     import_video,
@@ -105,6 +106,7 @@ for command in (
     validate_assets,
     cleanup,
     tokens_command,
+    classes_command,
 ):
     admin.add_command(command)
 

@@ -89,12 +89,18 @@ def _add_student(classroom: Classroom, student: User) -> None:
         _add(classroom, student, MemberRole.STUDENT)
 
 
-def add_member_by_email(classroom: Classroom, email: str, role: MemberRole) -> User:
-    """The account with ``email`` in the class as ``role`` (a teacher or a student account,
-    to match), whether or not the class takes anyone by its code."""
+def account_by_email(email: str, role: MemberRole) -> User:
+    """The account with ``email``, if it is a ``role``'s (a teacher's or a student's)."""
     user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
     if user is None or user.role != role:
         raise ClassError(f"No {role}'s account has that email.")
+    return user
+
+
+def add_member_by_email(classroom: Classroom, email: str, role: MemberRole) -> User:
+    """The account with ``email`` in the class as ``role``, whether or not the class takes
+    anyone by its code."""
+    user = account_by_email(email, role)
     if role == MemberRole.TEACHER:
         add_teacher(classroom, user)
     else:
