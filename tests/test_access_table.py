@@ -302,6 +302,9 @@ GET_ROWS = [
     ("api.video_media", "/api/v1/videos/{draft_model}/poster", EDITORS),
     ("api.video_media", "/api/v1/videos/{attempt_video}/video", THREAD),
     ("api.video_media", "/api/v1/videos/{comment_video}/poster", CLASS),
+    ("api.list_classes", "/api/v1/classes", EVERYONE),
+    ("api.get_class", "/api/v1/classes/{class}", CLASS),
+    ("api.review_inbox", "/api/v1/inbox", TEACHING),
 ]
 
 POST_ROWS = [
@@ -381,6 +384,38 @@ API_CHANGE_ROWS = [
     ("api.create_comment", "POST", "/api/v1/exercises/{draft}/comments", EDITORS, {"text": "Hi"}),
     ("api.create_reply", "POST", "/api/v1/comments/{attempt}/replies", THREAD, {"text": "Good"}),
     ("api.create_reply", "POST", "/api/v1/comments/{comment}/replies", CLASS, {"text": "Me too"}),
+    (
+        "api.publish_exercise",
+        "PUT",
+        "/api/v1/exercises/{exercise}/classes",
+        EDITORS,
+        {"class_ids": []},
+    ),
+    ("api.create_class_view", "POST", "/api/v1/classes", TEACHING, {"name": "New class"}),
+    ("api.update_class", "PATCH", "/api/v1/classes/{class}", CLASS_TEACHERS, {"name": "Renamed"}),
+    ("api.new_class_code", "POST", "/api/v1/classes/{class}/code", CLASS_TEACHERS, None),
+    ("api.delete_class", "DELETE", "/api/v1/classes/{class}", CLASS_TEACHERS, None),
+    (
+        "api.add_class_teacher",
+        "POST",
+        "/api/v1/classes/{class}/teachers",
+        CLASS_TEACHERS,
+        {"email": "other_teacher@example.com"},
+    ),
+    (
+        "api.remove_class_member",
+        "DELETE",
+        "/api/v1/classes/{class}/members/{student_id}",
+        CLASS_TEACHERS,
+        None,
+    ),
+    (
+        "api.mark_attempt_reviewed",
+        "POST",
+        "/api/v1/attempts/{attempt}/reviewed",
+        THREAD - {"student"},
+        None,
+    ),
 ]
 
 # Routes that are about no one's resource: public pages, one's own account, and the upload
@@ -409,6 +444,7 @@ NOT_RESOURCES = {
     "accounts.logout_everywhere",
     "classes.join_link",  # joining by a code: anyone may try one (tests/test_classes.py)
     "classes.join_typed",
+    "api.join_class",
     "api.openapi",
     "api.me",
     "api.upload_video",
@@ -509,6 +545,8 @@ def test_lists_hold_what_each_role_may_open(app, client, monkeypatch):
             assert (f"/exercises/{world.ids[key]}" in page) is (role in readers), (role, key)
             in_api = world.ids[key] in {item["id"] for item in listed["items"]}
             assert in_api is (role in readers), (role, key)
+        classes = client.get("/api/v1/classes", headers=api_headers(world, role)).json
+        assert ([c["id"] for c in classes["items"]] == [world.ids["class"]]) is (role in CLASS)
         if role not in CLASS:
             continue  # the attempts list is 404 to them (the rows above)
         rows = client.get(f"/comments/exercises/{world.ids['exercise']}/attempts")
