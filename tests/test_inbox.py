@@ -7,26 +7,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from practika.accounts.models import RoleName
-from practika.accounts.services.users import create_user
 from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.comments.models import CommentKind, VideoComment
 from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
 from practika.model_base import utcnow
-from tests.conftest import PASSWORD, log_in
+from tests.conftest import _make_user, log_in
 from tests.test_exercise_list import queries
-
-
-def _user(name: str, role: str):
-    user = create_user(
-        email=f"{name}@example.com",
-        username=name,
-        password=PASSWORD,
-        role=role,
-        email_verified=True,
-    )
-    db.session.flush()
-    return user
 
 
 def _class_with(teacher, *students, name: str = "Class") -> Classroom:
@@ -60,7 +47,7 @@ def _attempt(exercise: Exercise, student, minutes_ago: int) -> VideoComment:
 def test_the_inbox_lists_what_waits_oldest_first_and_answered_ones_drop_out(
     app, teacher_client, teacher, student
 ):
-    late = _user("lou", RoleName.STUDENT)
+    late = _make_user(RoleName.STUDENT, "lou")
     classroom = _class_with(teacher, student, late)
     exercise = _exercise(teacher, classroom, "Scales")
     older = _attempt(exercise, student, 30)
@@ -83,8 +70,8 @@ def test_the_inbox_lists_what_waits_oldest_first_and_answered_ones_drop_out(
 def test_the_inbox_filters_by_class_and_exercise_and_shows_only_the_teachers_students(
     app, teacher, student
 ):
-    other_teacher = _user("otto", RoleName.TEACHER)
-    stranger = _user("zed", RoleName.STUDENT)
+    other_teacher = _make_user(RoleName.TEACHER, "otto")
+    stranger = _make_user(RoleName.STUDENT, "zed")
     mine = _class_with(teacher, student, name="Mine")
     theirs = _class_with(other_teacher, stranger, name="Theirs")
     scales = _exercise(teacher, mine, "Scales")
@@ -107,7 +94,7 @@ def test_the_inbox_filters_by_class_and_exercise_and_shows_only_the_teachers_stu
 
 
 def test_a_co_teacher_sees_the_class_attempts_in_their_inbox(app, teacher, student):
-    co_teacher = _user("cory", RoleName.TEACHER)
+    co_teacher = _make_user(RoleName.TEACHER, "cory")
     classroom = _class_with(teacher, student)
     classroom.members.append(ClassMember(user=co_teacher, role=MemberRole.TEACHER))
     attempt = _attempt(_exercise(teacher, classroom, "Scales"), student, 1)
@@ -153,7 +140,7 @@ def test_the_inbox_takes_a_fixed_number_of_queries(app, teacher_client, teacher,
     db.session.commit()
     few = queries(teacher_client, "/comments/inbox")
     for minutes in range(2, 30):
-        _attempt(exercise, _user(f"s{minutes}", RoleName.STUDENT), minutes)
+        _attempt(exercise, _make_user(RoleName.STUDENT, f"s{minutes}"), minutes)
     db.session.commit()
     assert queries(teacher_client, "/comments/inbox") == few
     assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 29
@@ -164,7 +151,7 @@ def test_the_progress_grid_shows_each_students_latest_attempt(
 ):
     from practika.core.models import VideoAsset
 
-    late = _user("lou", RoleName.STUDENT)
+    late = _make_user(RoleName.STUDENT, "lou")
     classroom = _class_with(teacher, student, late)
     scales, chords = (
         _exercise(teacher, classroom, "Scales"),
@@ -187,7 +174,7 @@ def test_the_progress_grid_shows_each_students_latest_attempt(
 
     few = queries(teacher_client, url)
     for n in range(10):
-        more = _user(f"s{n}", RoleName.STUDENT)
+        more = _make_user(RoleName.STUDENT, f"s{n}")
         classroom.members.append(ClassMember(user=more, role=MemberRole.STUDENT))
         _attempt(_exercise(teacher, classroom, f"E{n}"), more, n)
     db.session.commit()
