@@ -25,6 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     from practika.errors import init_error_handlers
     from practika.extensions import csrf, db, limiter, login_manager, migrate
     from practika.metrics import init_metrics
+    from practika.numbers import RowId
     from practika.queue import init_queue
     from practika.security import init_body_limits, init_host_check, init_security_headers
     from practika.storage import init_storage
@@ -59,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     init_queue(app)
     init_storage(app)
 
+    app.url_map.converters["id"] = RowId  # before the routes that use it
     register_blueprints(app)
     app.cli.add_command(admin)
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 
 from flask import request
+from werkzeug.routing import IntegerConverter
 from wtforms import ValidationError
 
 MAX_SECONDS = 24 * 3600  # no video is a day long: a moment past that is a typo or an attack
 MAX_PAGE = 10_000
+MAX_ROW_ID = 2**31 - 1  # an INTEGER primary key on PostgreSQL; SQLite's is wider
 
 
 class OutOfRange(ValueError):
@@ -58,3 +60,11 @@ class Seconds:
             seconds(field.data)  # type: ignore[attr-defined]
         except OutOfRange as error:
             raise ValidationError(str(error)) from None
+
+
+class RowId(IntegerConverter):
+    """``<id:name>`` in a route: a row's integer id, 1 to what the column holds. A longer
+    number matches no route (404), never reaching the database as an overflow (500)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=MAX_ROW_ID)

@@ -429,3 +429,27 @@ def test_a_webhook_description_is_one_line(app):
         "http://127.0.0.1:9/hook", ["attempt.submitted"], description=BROKEN
     )
     assert endpoint.description == FOLDED
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/webhooks/99999999999999999999/toggle",
+        "/accounts/tokens/99999999999999999999/revoke",
+        "/accounts/invitations/99999999999999999999/resend",
+        "/classes/00000000-0000-0000-0000-000000000000/members/99999999999999999999/remove",
+        "/webhooks/0/toggle",
+    ],
+)
+def test_an_id_too_long_for_its_column_is_a_404_not_a_500(client, staff_user, url):
+    log_in(client, staff_user.email)
+    assert client.post(url).status_code == 404
+
+
+def test_the_api_takes_an_over_long_member_id_as_nobody(client, teacher):
+    from practika.accounts.services.api_tokens import issue_token
+
+    _, raw = issue_token(teacher, "t", None)
+    db.session.commit()
+    url = "/api/v1/classes/00000000-0000-0000-0000-000000000000/members/99999999999999999999"
+    assert client.delete(url, headers={"Authorization": f"Bearer {raw}"}).status_code == 404

@@ -207,7 +207,7 @@ def add_co_teacher(class_id: uuid.UUID):
     return _back(classroom, f"{teacher.display_name} now teaches this class.")
 
 
-@bp.post("/<uuid:class_id>/members/<int:user_id>/remove")
+@bp.post("/<uuid:class_id>/members/<id:user_id>/remove")
 @login_required
 def remove(class_id: uuid.UUID, user_id: int):
     classroom = _classroom(class_id, manage=True)

@@ -99,7 +99,7 @@ def deliveries():
     return _render("deliveries")
 
 
-@bp.post("/<int:endpoint_id>/toggle")
+@bp.post("/<id:endpoint_id>/toggle")
 @staff_required
 def toggle(endpoint_id: int):
     endpoint = _endpoint(endpoint_id)
@@ -112,7 +112,7 @@ def toggle(endpoint_id: int):
     return _render("endpoints", notice=notice)
 
 
-@bp.post("/<int:endpoint_id>/secret")
+@bp.post("/<id:endpoint_id>/secret")
 @staff_required
 def new_secret(endpoint_id: int):
     endpoint = _endpoint(endpoint_id)
@@ -121,7 +121,7 @@ def new_secret(endpoint_id: int):
     return _render("endpoints", new_secret=secret, secret_for=endpoint)
 
 
-@bp.post("/<int:endpoint_id>/delete")
+@bp.post("/<id:endpoint_id>/delete")
 @staff_required
 def delete(endpoint_id: int):
     endpoint = _endpoint(endpoint_id)

@@ -44,7 +44,7 @@ def create_token():
     return tokens_panel(new_secret=secret, status=201)
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @login_required
 def revoke_token_view(token_id: int):
     token = db.session.get(ApiToken, token_id)

@@ -43,7 +43,7 @@ def invite_someone():
     return _page(form, 422)
 
 
-@bp.post("/invitations/<int:invitation_id>/resend")
+@bp.post("/invitations/<id:invitation_id>/resend")
 @staff_required
 def resend_invitation(invitation_id: int):
     invitation = db.get_or_404(BetaInvitation, invitation_id)
@@ -56,7 +56,7 @@ def resend_invitation(invitation_id: int):
     return hx_redirect(url_for("accounts.invitations"))
 
 
-@bp.post("/invitations/<int:invitation_id>/revoke")
+@bp.post("/invitations/<id:invitation_id>/revoke")
 @staff_required
 def revoke_invitation(invitation_id: int):
     invitation = db.get_or_404(BetaInvitation, invitation_id)

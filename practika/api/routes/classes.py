@@ -195,18 +195,11 @@ def add_class_teacher(class_id: str):
     return jsonify(_detail(classroom))
 
 
-def _user_id(value: str) -> int:
-    """A user id from the path: digits that fit the column, or nobody (404)."""
-    if not value.isascii() or not value.isdigit() or int(value) >= 2**31:
-        abort(404)
-    return int(value)
-
-
-@bp.delete("/classes/<class_id>/members/<user_id>")
-def remove_class_member(class_id: str, user_id: str):
+@bp.delete("/classes/<class_id>/members/<id:user_id>")
+def remove_class_member(class_id: str, user_id: int):
     """Out of the class; their attempts stay theirs."""
     classroom = _classroom(class_id, manage=True)
-    member = db.session.get(ClassMember, (classroom.id, _user_id(user_id)))
+    member = db.session.get(ClassMember, (classroom.id, user_id))
     if member is None:
         abort(404)
     try:
