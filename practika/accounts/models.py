@@ -85,6 +85,11 @@ class User(UserMixin, db.Model):
         return self.role == RoleName.TEACHER
 
     @property
+    def needs_a_role(self) -> bool:
+        """A new account chooses student or teacher before anything else (staff need not)."""
+        return self.profile.role is None and not self.is_staff
+
+    @property
     def display_name(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()
         return full or self.username

@@ -12,7 +12,7 @@ import sqlalchemy.orm as so
 from practika.accounts.models import User
 from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.comments.models import CommentKind, VideoComment
-from practika.comments.threads import is_answered
+from practika.comments.threads import is_handled
 from practika.core.models import ProcessingStatus, VideoAsset
 from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
@@ -75,10 +75,7 @@ def progress(classroom: Classroom) -> Grid:
             VideoComment.author_id,
             VideoComment.exercise_id,
             VideoAsset.processing_status,
-            sa.or_(
-                VideoComment.reviewed_at.is_not(None),
-                is_answered(VideoComment.id, VideoComment.author_id),
-            ).label("answered"),
+            is_handled().label("answered"),
             sa.func.row_number()
             .over(
                 partition_by=(VideoComment.author_id, VideoComment.exercise_id),

@@ -22,7 +22,7 @@ from practika.classes.services import (
     add_member_by_email,
     archive,
     create_class,
-    join,
+    enrol,
     join_url,
     joinable,
     remove_member,
@@ -251,10 +251,10 @@ def _join(code: str):
             pending.remember(classroom.join_code)
             flash(f"Sign up, or log in, to join “{classroom.name}”.", "info")
             return redirect(url_for("accounts.signup"))
-        if current_user.profile.role is None and not current_user.is_staff:
+        if current_user.needs_a_role:
             pending.remember(classroom.join_code)
             return redirect(url_for("accounts.onboarding"))
-        join(code, current_user)
+        enrol(classroom, current_user)
     except ClassError as error:
         return _refused(str(error))
     db.session.commit()

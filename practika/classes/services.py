@@ -77,7 +77,11 @@ def joinable(typed_code: str) -> Classroom:
 
 def join(typed_code: str, student: User) -> Classroom:
     """Put ``student`` in the class whose code they typed (joining twice changes nothing)."""
-    classroom = joinable(typed_code)
+    return enrol(joinable(typed_code), student)
+
+
+def enrol(classroom: Classroom, student: User) -> Classroom:
+    """``student`` in ``classroom``, which ``joinable`` has opened."""
     if student.role != RoleName.STUDENT:
         raise ClassError("Only students join a class by its code; a teacher is added by email.")
     _add_student(classroom, student)

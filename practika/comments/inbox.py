@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 from practika.accounts.models import User
 from practika.classes.models import ClassMember, MemberRole
 from practika.comments.models import CommentKind, VideoComment
-from practika.comments.threads import Reply, is_answered
+from practika.comments.threads import Reply, is_handled
 from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
 from practika.model_base import utcnow
@@ -26,11 +26,7 @@ Studying = so.aliased(ClassMember, name="studying")
 
 def awaits_feedback() -> sa.ColumnElement[bool]:
     """An attempt nobody but its student has written under, and no teacher marked reviewed."""
-    return sa.and_(
-        VideoComment.kind == CommentKind.ATTEMPT,
-        VideoComment.reviewed_at.is_(None),
-        ~is_answered(VideoComment.id, VideoComment.author_id),
-    )
+    return sa.and_(VideoComment.kind == CommentKind.ATTEMPT, sa.not_(is_handled()))
 
 
 def _taught_by(teacher: User, class_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
@@ -145,10 +141,7 @@ def mark_seen(attempt: VideoComment) -> None:
 def attempts_of(student: User) -> list[tuple[VideoComment, bool, bool]]:
     """The student's attempts, newest first, each with whether it was answered and whether
     that feedback is new to them."""
-    answered = sa.or_(
-        VideoComment.reviewed_at.is_not(None),
-        is_answered(VideoComment.id, VideoComment.author_id),
-    )
+    answered = is_handled()
     rows = db.session.execute(
         sa.select(VideoComment, answered, _unseen_feedback())
         .join(Exercise, Exercise.id == VideoComment.exercise_id)

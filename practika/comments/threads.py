@@ -54,6 +54,15 @@ def is_answered(attempt_id: Any, student_id: Any) -> sa.Exists:
     )
 
 
+def is_handled() -> sa.ColumnElement[bool]:
+    """An attempt a teacher has dealt with: answered, or marked reviewed without a comment.
+    The inbox, the progress grid and the attempt lists all ask this."""
+    return sa.or_(
+        VideoComment.reviewed_at.is_not(None),
+        is_answered(VideoComment.id, VideoComment.author_id),
+    )
+
+
 def replies_to(roots: list[VideoComment]) -> dict[uuid.UUID, list[VideoComment]]:
     """Each root's replies, oldest first, in one query."""
     replies: dict[uuid.UUID, list[VideoComment]] = {root.id: [] for root in roots}
@@ -125,7 +134,7 @@ def attempts(reader: User, exercise: Exercise, page: int = 1) -> Attempts:
     replies = (
         sa.select(sa.func.count(Reply.id)).where(Reply.parent_id == VideoComment.id)
     ).scalar_subquery()
-    answered = is_answered(VideoComment.id, VideoComment.author_id)
+    answered = is_handled()
     rows = db.session.execute(
         sa.select(VideoComment, replies, answered)
         .options(*_with_people())

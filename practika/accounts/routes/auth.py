@@ -295,6 +295,6 @@ def _require_a_role():
         return None  # the API answers bearer tokens only, never the login cookie
     if not current_user.is_authenticated:
         return None
-    if current_user.profile.role is None and not current_user.is_staff:
+    if current_user.needs_a_role:
         return hx_redirect(url_for("accounts.onboarding"))
     return None
