@@ -179,3 +179,16 @@ def test_the_progress_grid_shows_each_students_latest_attempt(
         _attempt(_exercise(teacher, classroom, f"E{n}"), more, n)
     db.session.commit()
     assert queries(teacher_client, url) == few
+
+
+def test_a_reviewed_attempt_is_no_longer_awaiting_on_the_exercise_page(
+    teacher_client, teacher, student
+):
+    classroom = _class_with(teacher, student)
+    exercise = _exercise(teacher, classroom, "Scales")
+    attempt = _attempt(exercise, student, 5)
+    db.session.commit()
+    page = f"/exercises/{exercise.id}"
+    assert "Awaiting feedback" in teacher_client.get(page).get_data(as_text=True)
+    teacher_client.post(f"/comments/attempts/{attempt.id}/reviewed")
+    assert "Awaiting feedback" not in teacher_client.get(page).get_data(as_text=True)
