@@ -80,7 +80,10 @@ def test_invited_teacher_signs_up_verifies_resets_and_logs_in(
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
     page.get_by_role("link", name="Forgot your password?").click()
-    page.get_by_label("Email").fill(email)
+    # Wait for the reset page: until it is swapped in, "Email" also finds the login form's
+    # "Email or username", and the reset form would go empty.
+    expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     page.goto(link_from_outbox(outbox, email, "Choose a new Practika password", live_server))
