@@ -192,3 +192,24 @@ def test_a_reviewed_attempt_is_no_longer_awaiting_on_the_exercise_page(
     assert "Awaiting feedback" in teacher_client.get(page).get_data(as_text=True)
     teacher_client.post(f"/comments/attempts/{attempt.id}/reviewed")
     assert "Awaiting feedback" not in teacher_client.get(page).get_data(as_text=True)
+
+
+def test_a_co_teachers_cards_count_only_their_own_classes_attempts(app, teacher, student):
+    """The teacher publishes one exercise to two classes; the co-teacher of one of them is
+    waited on only by that class's attempts, on the card as in the inbox."""
+    co_teacher = _make_user(RoleName.TEACHER, "cory")
+    other = _make_user(RoleName.STUDENT, "olga")
+    shared = _class_with(teacher, student, name="Shared")
+    shared.members.append(ClassMember(user=co_teacher, role=MemberRole.TEACHER))
+    own = _class_with(teacher, other, name="Own")
+    exercise = _exercise(teacher, shared, "Scales")
+    exercise.publications.append(Publication(classroom=own))
+    _attempt(exercise, student, 3)
+    _attempt(exercise, other, 2)
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, co_teacher.email)
+    assert "1 awaiting feedback" in client.get("/exercises/").get_data(as_text=True)
+    owner = app.test_client()
+    log_in(owner, teacher.email)
+    assert "2 awaiting feedback" in owner.get("/exercises/").get_data(as_text=True)

@@ -97,6 +97,19 @@ def inbox_count(teacher: User) -> int:
     )
 
 
+def awaiting_by_exercise(reader: User, exercise_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Per exercise of ``exercise_ids``, the attempts waiting for ``reader``: what their
+    inbox holds of it (staff: every attempt nobody has answered)."""
+    where = [awaits_feedback()] if reader.is_staff else _inbox_where(reader, None, None)
+    rows = db.session.execute(
+        sa.select(VideoComment.exercise_id, sa.func.count(VideoComment.id))
+        .join(Exercise, Exercise.id == VideoComment.exercise_id)
+        .where(VideoComment.exercise_id.in_(exercise_ids), *where)
+        .group_by(VideoComment.exercise_id)
+    )
+    return dict(rows.all())
+
+
 def mark_reviewed(attempt: VideoComment) -> None:
     """Seen and nothing to add: out of the inbox without a comment."""
     attempt.reviewed_at = utcnow()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.accounts.models import User
-from practika.comments.inbox import awaits_feedback, unseen_feedback
+from practika.comments.inbox import awaiting_by_exercise, unseen_feedback
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.threads import is_answered
 from practika.core.models import VideoAsset
@@ -73,16 +73,6 @@ def _matching(query: str) -> sa.ColumnElement[bool]:
             for word in words
         )
     )
-
-
-def _awaiting_feedback(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Per exercise, the attempts nobody has answered or marked reviewed yet."""
-    rows = db.session.execute(
-        sa.select(VideoComment.exercise_id, sa.func.count())
-        .where(VideoComment.exercise_id.in_(ids), awaits_feedback())
-        .group_by(VideoComment.exercise_id)
-    )
-    return dict(rows.all())
 
 
 def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, LatestAttempt]:
@@ -147,7 +137,7 @@ def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
     exercises = listing.exercises
     ids = [exercise.id for exercise in exercises]
     if ids and (reader.is_teacher or reader.is_staff):
-        listing.awaiting = _awaiting_feedback(ids)
+        listing.awaiting = awaiting_by_exercise(reader, ids)
     elif ids:
         listing.latest = _latest_attempts(ids, reader)
         listing.unseen = unseen_feedback(reader, ids)
