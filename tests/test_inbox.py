@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from practika.accounts.models import RoleName
 from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.comments.inbox import inbox_count
 from practika.comments.models import CommentKind, VideoComment
+from practika.comments.services import delete_comment, post_comment
 from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
 from practika.model_base import utcnow
@@ -213,3 +215,26 @@ def test_a_co_teachers_cards_count_only_their_own_classes_attempts(app, teacher,
     owner = app.test_client()
     log_in(owner, teacher.email)
     assert "2 awaiting feedback" in owner.get("/exercises/").get_data(as_text=True)
+
+
+def test_an_attempt_is_answered_from_its_first_feedback_until_the_last_is_deleted(
+    app, teacher, student
+):
+    """``answered_at``, which the inbox reads, follows the thread however a reply is made or
+    deleted: the student's own note never answers."""
+    classroom = _class_with(teacher, student)
+    attempt = _attempt(_exercise(teacher, classroom, "Scales"), student, 10)
+    db.session.commit()
+    exercise = attempt.exercise
+
+    post_comment(exercise, student, text="My own note", parent=attempt)
+    assert attempt.answered_at is None
+    first = post_comment(exercise, teacher, text="Good", parent=attempt)
+    assert attempt.answered_at == first.created_at
+    second = post_comment(exercise, teacher, text="And the wrist", parent=attempt)
+    delete_comment(first)
+    assert attempt.answered_at == second.created_at
+    delete_comment(second)
+    db.session.refresh(attempt)
+    assert attempt.answered_at is None
+    assert inbox_count(teacher) == 1

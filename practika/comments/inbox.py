@@ -26,7 +26,11 @@ Studying = so.aliased(ClassMember, name="studying")
 
 def awaits_feedback() -> sa.ColumnElement[bool]:
     """An attempt nobody but its student has written under, and no teacher marked reviewed."""
-    return sa.and_(VideoComment.kind == CommentKind.ATTEMPT, sa.not_(is_handled()))
+    return sa.and_(
+        VideoComment.kind == CommentKind.ATTEMPT,
+        VideoComment.reviewed_at.is_(None),
+        VideoComment.answered_at.is_(None),
+    )
 
 
 def _taught_by(teacher: User, class_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
@@ -46,12 +50,27 @@ def _taught_by(teacher: User, class_id: uuid.UUID | None) -> sa.ColumnElement[bo
     return sa.select(Publication.exercise_id).where(*where).exists()
 
 
+def _exercises_of(teacher: User, class_id: uuid.UUID | None) -> sa.Select:
+    """The exercises whose attempts may wait for ``teacher``: their own, and those published
+    to a class they teach (``class_id``, when given). Attempts are looked up by these first,
+    so the inbox reads one teacher's attempts, never the whole table."""
+    published = (
+        sa.select(Publication.exercise_id)
+        .join(Teaching, Teaching.class_id == Publication.class_id)
+        .where(Teaching.user_id == teacher.id, Teaching.role == MemberRole.TEACHER)
+    )
+    if class_id is not None:
+        return published.where(Publication.class_id == class_id)
+    return published.union(sa.select(Exercise.id).where(Exercise.created_by_id == teacher.id))
+
+
 def _inbox_where(
     teacher: User, class_id: uuid.UUID | None, exercise_id: uuid.UUID | None
 ) -> list[sa.ColumnElement[bool]]:
     mine = Exercise.created_by_id == teacher.id
     theirs = _taught_by(teacher, class_id)
     where = [
+        VideoComment.exercise_id.in_(_exercises_of(teacher, class_id)),
         awaits_feedback(),
         VideoComment.author_id != teacher.id,
         theirs if class_id is not None else sa.or_(mine, theirs),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from practika.extensions import db
-from practika.model_base import Timestamped, one_of
+from practika.model_base import Timestamped, one_of, utcnow
 
 if TYPE_CHECKING:
     from practika.accounts.models import User
@@ -24,6 +24,9 @@ class CommentKind(StrEnum):
     ATTEMPT = "attempt"
 
 
+AWAITING = sa.text("reviewed_at IS NULL AND answered_at IS NULL")
+
+
 class VideoComment(Timestamped, db.Model):
     __tablename__ = "video_comments"
     __table_args__ = (
@@ -34,6 +37,18 @@ class VideoComment(Timestamped, db.Model):
         # page; with parent_id alone SQLite picked the author index and read every comment
         # the teacher ever wrote.
         sa.Index("ix_video_comments_parent_author", "parent_id", "author_id"),
+        # What waits for a teacher, read by exercise on every teacher's page (the count in
+        # the navigation): only comments nobody has answered or marked reviewed, so the
+        # index skips the handled ones instead of reading each from the table.
+        sa.Index(
+            "ix_video_comments_awaiting",
+            "exercise_id",
+            "kind",
+            "created_at",
+            "author_id",
+            sqlite_where=AWAITING,
+            postgresql_where=AWAITING,
+        ),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
@@ -54,8 +69,10 @@ class VideoComment(Timestamped, db.Model):
     kind: so.Mapped[str] = so.mapped_column(
         sa.String(16), default=CommentKind.COMMENT, server_default=CommentKind.COMMENT
     )
-    # On attempts only: a teacher marked it reviewed without a comment; the student last
+    # On attempts only: when someone but its student first wrote under it (kept by
+    # _keep_answered_at); a teacher marked it reviewed without a comment; the student last
     # opened it (feedback newer than that is "new" to them).
+    answered_at: so.Mapped[datetime | None]
     reviewed_at: so.Mapped[datetime | None]
     seen_by_author_at: so.Mapped[datetime | None]
 
@@ -63,3 +80,40 @@ class VideoComment(Timestamped, db.Model):
     author: so.Mapped[User] = so.relationship()
     video_asset: so.Mapped[VideoAsset | None] = so.relationship()
     parent: so.Mapped[VideoComment | None] = so.relationship(remote_side=[id])
+
+
+def _feedback_on(comment: VideoComment) -> VideoComment | None:
+    """The attempt ``comment`` answers: a reply in an attempt's thread by someone but the
+    attempt's student."""
+    parent = comment.parent
+    if parent is None or parent.kind != CommentKind.ATTEMPT:
+        return None
+    return parent if _author_id(comment) != _author_id(parent) else None
+
+
+def _author_id(comment: VideoComment) -> int | None:
+    """Before a flush a comment may have its author but not yet its author_id."""
+    return comment.author.id if comment.author is not None else comment.author_id
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _keep_answered_at(session: so.Session, _context, _instances) -> None:
+    """An attempt's ``answered_at`` follows its feedback, whoever writes or deletes it (a
+    page, the API, the demo): set by the first, cleared when the last is deleted."""
+    for comment in session.new:
+        if isinstance(comment, VideoComment) and (attempt := _feedback_on(comment)):
+            comment.created_at = comment.created_at or utcnow()
+            attempt.answered_at = attempt.answered_at or comment.created_at
+    gone = [c for c in session.deleted if isinstance(c, VideoComment)]
+    for comment in gone:
+        attempt = _feedback_on(comment)
+        if attempt is None or attempt in session.deleted:
+            continue
+        with session.no_autoflush:
+            attempt.answered_at = session.scalar(
+                sa.select(sa.func.min(VideoComment.created_at)).where(
+                    VideoComment.parent_id == attempt.id,
+                    VideoComment.author_id != attempt.author_id,
+                    VideoComment.id.not_in([c.id for c in gone]),
+                )
+            )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -42,25 +41,12 @@ def _with_people():
     )
 
 
-def is_answered(attempt_id: Any, student_id: Any) -> sa.Exists:
-    """What "the teacher answered" an attempt means, on every list and page, as SQL: someone
-    other than the student wrote in its thread. Only the exercise's teacher and staff may
-    (``may_view_thread``); a staff member's reply is feedback the student reads as such, so
-    it answers the attempt on the teacher's lists as well, and nobody answers it twice."""
-    return (
-        sa.select(Reply.id)
-        .where(Reply.parent_id == attempt_id, Reply.author_id != student_id)
-        .exists()
-    )
-
-
 def is_handled() -> sa.ColumnElement[bool]:
-    """An attempt a teacher has dealt with: answered, or marked reviewed without a comment.
-    The inbox, the progress grid and the attempt lists all ask this."""
-    return sa.or_(
-        VideoComment.reviewed_at.is_not(None),
-        is_answered(VideoComment.id, VideoComment.author_id),
-    )
+    """An attempt a teacher has dealt with: answered (someone but its student wrote in its
+    thread: only the exercise's teachers and staff may, and a staff member's reply is
+    feedback the student reads as such), or marked reviewed without a comment. The inbox,
+    the progress grid and the attempt lists all ask this."""
+    return sa.or_(VideoComment.reviewed_at.is_not(None), VideoComment.answered_at.is_not(None))
 
 
 def replies_to(roots: list[VideoComment]) -> dict[uuid.UUID, list[VideoComment]]:

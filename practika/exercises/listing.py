@@ -14,7 +14,6 @@ import sqlalchemy.orm as so
 from practika.accounts.models import User
 from practika.comments.inbox import awaiting_by_exercise, unseen_feedback
 from practika.comments.models import CommentKind, VideoComment
-from practika.comments.threads import is_answered
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
@@ -82,6 +81,7 @@ def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, Lat
             VideoComment.exercise_id,
             VideoComment.created_at,
             VideoAsset.processing_status,
+            VideoComment.answered_at.is_not(None).label("answered"),
             sa.func.row_number()
             .over(partition_by=VideoComment.exercise_id, order_by=VideoComment.created_at.desc())
             .label("rank"),
@@ -100,7 +100,7 @@ def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, Lat
             ranked.c.id,
             ranked.c.created_at,
             ranked.c.processing_status,
-            is_answered(ranked.c.id, student.id),
+            ranked.c.answered,
         ).where(ranked.c.rank == 1)
     )
     return {row[0]: LatestAttempt(*row[1:]) for row in rows}

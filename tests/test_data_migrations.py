@@ -1,11 +1,15 @@
-"""Migration 0008 moves what there was into classes: each teacher gets a class holding the
-students who attempted their exercises, with their exercises published to it (until then
-everyone logged in saw every exercise). Run from a database at 0007, filled as the app
-left it, on SQLite and PostgreSQL."""
+"""Migrations that move data, each run from a database at the revision before it, filled as
+the app left it, on SQLite and PostgreSQL:
+
+- 0008 moves what there was into classes: each teacher gets a class holding the students who
+  attempted their exercises, with their exercises published to it (until then everyone
+  logged in saw every exercise);
+- 0009 stamps each attempt with when it was first answered."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import flask_migrate
 import pytest
@@ -13,11 +17,12 @@ import sqlalchemy as sa
 
 from practika import create_app
 from practika.classes.models import CODE_ALPHABET, CODE_LENGTH, ClassMember, Classroom
+from practika.comments.models import VideoComment
 from practika.exercises.models import Publication
 from practika.extensions import db
 from tests.conftest import make_config
 
-# The tables as revision 0007 has them: the models describe the newest schema, not this one.
+# The tables as revisions 0007 and 0008 have them: the models describe the newest schema.
 USERS = sa.table(
     "users",
     sa.column("id", sa.Integer),
@@ -46,19 +51,20 @@ COMMENTS = sa.table(
     sa.column("author_id", sa.Integer),
     sa.column("kind", sa.String),
     sa.column("text", sa.String),
+    sa.column("parent_id", sa.Uuid),
+    sa.column("created_at", sa.DateTime),
 )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def at_0007(request, tmp_path, redis_server):
-    """An app on a database of its own, migrated up to 0007 only."""
+def unmigrated(request, tmp_path, redis_server):
+    """An app on an empty database of its own; each test migrates it where it needs."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at_0007.db'}"
+        url = f"sqlite:///{tmp_path / 'old.db'}"
     else:
-        url = request.getfixturevalue("postgres_server").create_database("practika_at_0007")
+        url = request.getfixturevalue("postgres_server").create_database("practika_old")
     app = create_app(make_config(url, redis_server.url, tmp_path / "instance"))
     with app.app_context():
-        flask_migrate.upgrade(revision="0007")
         yield app
         db.session.remove()
         db.engine.dispose()
@@ -86,15 +92,30 @@ def _exercise(name: str, teacher_id: int) -> uuid.UUID:
     return exercise_id
 
 
-def _comment(exercise_id: uuid.UUID, author_id: int, kind: str) -> None:
+def _comment(
+    exercise_id: uuid.UUID,
+    author_id: int,
+    kind: str,
+    parent: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> uuid.UUID:
+    comment_id = uuid.uuid4()
     db.session.execute(
         COMMENTS.insert().values(
-            id=uuid.uuid4(), exercise_id=exercise_id, author_id=author_id, kind=kind, text="x"
+            id=comment_id,
+            exercise_id=exercise_id,
+            author_id=author_id,
+            kind=kind,
+            text="x",
+            parent_id=parent,
+            created_at=at or datetime(2026, 1, 1),
         )
     )
+    return comment_id
 
 
-def test_each_teacher_gets_a_class_with_their_students_and_exercises(at_0007):
+def test_each_teacher_gets_a_class_with_their_students_and_exercises(unmigrated):
+    flask_migrate.upgrade(revision="0007")
     tess, tom, sam, nora = 1, 2, 3, 4
     _person(tess, "tess", "teacher", first_name="Tess")
     _person(tom, "tom", "teacher")  # no exercises
@@ -123,3 +144,27 @@ def test_each_teacher_gets_a_class_with_their_students_and_exercises(at_0007):
     codes = [c.join_code for c in classes.values()]
     assert all(len(code) == CODE_LENGTH == 8 for code in codes)
     assert all(set(code) <= set(CODE_ALPHABET) for code in codes)
+
+
+def test_attempts_answered_before_0009_are_stamped_with_their_first_answer(unmigrated):
+    flask_migrate.upgrade(revision="0008")
+    tess, sam = 1, 2
+    _person(tess, "tess", "teacher")
+    _person(sam, "sam", "student")
+    scales = _exercise("Scales", tess)
+    answered = _comment(scales, sam, "attempt")
+    _comment(scales, sam, "comment", parent=answered, at=datetime(2026, 1, 2))  # their own note
+    _comment(scales, tess, "comment", parent=answered, at=datetime(2026, 1, 4))
+    _comment(scales, tess, "comment", parent=answered, at=datetime(2026, 1, 3))
+    waiting = _comment(scales, sam, "attempt")
+    _comment(scales, sam, "comment", parent=waiting)
+    question = _comment(scales, sam, "comment")
+    _comment(scales, tess, "comment", parent=question)
+    db.session.commit()
+
+    flask_migrate.upgrade()
+
+    stamped = dict(db.session.execute(sa.select(VideoComment.id, VideoComment.answered_at)).all())
+    assert stamped[answered] == datetime(2026, 1, 3)
+    assert stamped[waiting] is None
+    assert stamped[question] is None  # a discussion, not an attempt
