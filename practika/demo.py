@@ -1,6 +1,10 @@
 """Demo data for ``make run``: a teacher, a student, an admin, the teacher's class with the
-student in it, and one exercise published to it, with a model video, a student's
-attempt with the teacher's feedback at a moment, and a short discussion."""
+student in it, and one exercise published to it, with a model video and clips to drill, a
+student's attempt with the teacher's feedback at a moment, and a short discussion.
+
+The model video goes through the pipeline here, in this process, so that the demo plays at
+once and its clips can be marked (a clip is cut from a ready video); the attempt and the
+clips go to the worker like any other."""
 
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.classes.services import create_class
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
-from practika.core.services import enqueue_processing, store_upload
+from practika.core.services import ClipError, enqueue_clip, enqueue_processing, store_upload
+from practika.core.tasks import process_video
 from practika.exercises.models import Exercise, Publication
-from practika.exercises.services import create_exercise
+from practika.exercises.services import add_clip, create_exercise
 from practika.extensions import db
 from practika.media.synth import synth_video
 
@@ -42,6 +47,12 @@ DEMO_ACCOUNTS = (
 DEMO_VIDEO = {"seconds": 12, "width": 1280, "height": 720}
 DEMO_CLASS = "Tuesday practice group"
 DEMO_EXERCISE = "Follow the pattern"
+# Where each clip starts and ends, as a share of the video's length.
+DEMO_CLIPS = (
+    (0.0, 1 / 3, "The first turn"),
+    (1 / 3, 2 / 3, "Halfway: keep the line"),
+    (2 / 3, 0.95, "The finish"),
+)
 DEMO_DESCRIPTION = (
     "Watch the model video once at full speed, then loop it at half speed.\n"
     "Record yourself following the moving pattern and submit your best attempt."
@@ -77,20 +88,38 @@ def seed_demo() -> list[str]:
     exists = sa.select(Exercise.id).where(
         Exercise.created_by_id == teacher.id, Exercise.name == DEMO_EXERCISE
     )
-    videos = []
     if db.session.scalar(exists) is None:
         exercise = create_exercise(name=DEMO_EXERCISE, description=DEMO_DESCRIPTION, author=teacher)
         exercise.video_asset = _demo_video(teacher, "demo-pattern.mp4", DEMO_VIDEO["seconds"])
-        # Published ahead of its video's processing (the worker is about to make it playable),
-        # as the migration published every exercise there was.
+        # Published ahead of its video's processing (_demo_clips, just below).
         exercise.publications.append(Publication(classroom=classroom))
         attempt = _demo_conversation(exercise, teacher, student)
-        videos = [exercise.video_asset, attempt.video_asset]
+        db.session.commit()
+        enqueue_processing(attempt.video_asset)
         created.append(f"exercise {DEMO_EXERCISE!r}, with an attempt and comments")
+        created += _demo_clips(exercise.id)
     db.session.commit()
-    for video in videos:
-        enqueue_processing(video)
     return created
+
+
+def _demo_clips(exercise_id) -> list[str]:
+    """Process the model video now (the job the worker runs), then mark its clips."""
+    process_video(
+        str(db.session.scalar(sa.select(Exercise.video_asset_id).where(Exercise.id == exercise_id)))
+    )
+    exercise = db.session.get(Exercise, exercise_id)  # the job ends the session
+    try:
+        length = DEMO_VIDEO["seconds"]
+        clips = [
+            add_clip(exercise, start * length, end * length, title)
+            for start, end, title in DEMO_CLIPS
+        ]
+    except ClipError as error:
+        return [f"no clips: {error}"]
+    db.session.commit()
+    for clip in clips:
+        enqueue_clip(clip)
+    return [f"{len(clips)} clips"]
 
 
 def _demo_conversation(exercise: Exercise, teacher: User, student: User) -> VideoComment:

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from practika.accounts.models import User
 from practika.cli import admin
 from practika.comments.models import VideoComment
-from practika.core.models import VideoAsset
+from practika.core.models import VideoAsset, VideoClip
+from practika.demo import DEMO_CLIPS
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.recount import recompute_metrics
@@ -90,16 +91,19 @@ def test_seed_demo_creates_accounts_and_a_playable_exercise_once(runner):
     result = runner.invoke(args=["admin", "seed-demo"])
     assert result.exit_code == 0, result.output
     assert "teacher@practika.test / practika-lesson-plan" in result.output
-    asset = db.session.scalar(sa.select(Exercise)).video_asset
-    # Stored like any upload and queued for the pipeline (tests/test_jobs.py processes it).
-    assert asset.processing_status == "queued"
-    assert asset.orig_filename == "demo-pattern.mp4"
+    exercise = db.session.scalar(sa.select(Exercise))
+    asset = exercise.video_asset
+    # Stored like any upload and through the pipeline already, so its clips could be marked.
+    assert asset.processing_status == "ready" and asset.orig_filename == "demo-pattern.mp4"
     assert get_storage().exists(asset.storage_path)
+    assert [clip.title for clip in exercise.clips] == [title for *_, title in DEMO_CLIPS]
+    assert "3 clips" in result.output
 
     again = runner.invoke(args=["admin", "seed-demo"])
     assert again.exit_code == 0
     assert "already there" in again.output
     assert count_rows(Exercise) == 1 and count_rows(VideoAsset) == 2 and count_rows(User) == 3
+    assert count_rows(VideoClip) == 3
     assert count_rows(VideoComment) == 4 and recompute_metrics() == []
 
 
