@@ -65,6 +65,27 @@ def exercises_filter(user: User) -> sa.ColumnElement[bool]:
     return sa.or_(Exercise.created_by_id == user.id, Exercise.id.in_(published_to_them))
 
 
+def newest_visible_exercises(
+    user: User, where: list[sa.ColumnElement[bool]], newest: int
+) -> sa.ColumnElement[bool]:
+    """A WHERE clause holding at least the ``newest`` exercises ``user`` sees of those
+    matching ``where`` (lists newest first: page the outer query, asking for as many as it
+    reaches). Their own and those published to their classes are each read newest first
+    from an index and cut at ``newest``: an OR of the two would read every exercise there
+    is to sort them."""
+    if user.is_staff:
+        return sa.and_(sa.true(), *where)
+    order = (Exercise.created_at.desc(), Exercise.id)
+    published = sa.select(Publication.exercise_id).where(
+        Publication.class_id.in_(_classes_of(user))
+    )
+    arms = [
+        sa.select(Exercise.id).where(visible, *where).order_by(*order).limit(newest).subquery()
+        for visible in (Exercise.created_by_id == user.id, Exercise.id.in_(published))
+    ]
+    return Exercise.id.in_(sa.union(*(arm.select() for arm in arms)))
+
+
 def _published_to_a_class_of(user: User, exercise: Exercise, role: MemberRole | None) -> bool:
     return db.session.scalar(
         sa.select(

@@ -3,9 +3,12 @@ a number of SQL queries that does not grow with the rows."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import pytest
 
-from practika.classes.models import Classroom
+from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.listing import PER_PAGE
@@ -87,6 +90,32 @@ def test_pages(student_client, teacher, classroom):
     assert 'rel="next"' not in second
     beyond = student_client.get("/exercises/?page=99").get_data(as_text=True)
     assert "No more exercises" in beyond
+
+
+def test_a_co_teachers_pages_merge_their_own_and_the_class_exercises_newest_first(
+    app, teacher, classroom
+):
+    """Their own exercises and those published to their classes are read apart and merged:
+    every page in order, none twice, none missed, searched or not."""
+    co_teacher = _make_user("teacher", "cory")
+    classroom.members.append(ClassMember(user=co_teacher, role=MemberRole.TEACHER))
+    made = []
+    for n in range(2 * PER_PAGE + 3):  # interleaved in time: theirs, the class's, theirs...
+        author = co_teacher if n % 3 else teacher
+        (exercise,) = exercises(author, 1, name=f"Drill {n:02}", to=classroom if n % 2 else None)
+        exercise.created_at = datetime(2026, 1, 1) + timedelta(minutes=n)
+        made.append(exercise)
+    db.session.commit()
+    visible = [e.name for e in reversed(made) if e.created_by == co_teacher or e.is_published]
+    client = app.test_client()
+    log_in(client, co_teacher.email)
+
+    def page_names(url: str) -> list[str]:
+        return re.findall(r"Drill \d\d 0", client.get(url).get_data(as_text=True))
+
+    listed = [name for page in (1, 2, 3) for name in page_names(f"/exercises/?page={page}")]
+    assert listed == visible
+    assert page_names("/exercises/?q=drill+1") == [n for n in visible if "1" in n]
 
 
 @pytest.mark.parametrize("role", ["teacher", "student"])

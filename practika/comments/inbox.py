@@ -64,20 +64,26 @@ def _exercises_of(teacher: User, class_id: uuid.UUID | None) -> sa.Select:
     return published.union(sa.select(Exercise.id).where(Exercise.created_by_id == teacher.id))
 
 
+def _waiting_for(teacher: User, class_id: uuid.UUID | None) -> list[sa.ColumnElement[bool]]:
+    """Attempts waiting for ``teacher``: at their own exercises, or by a student of theirs
+    (in ``class_id``, when given, and then only those)."""
+    theirs = _taught_by(teacher, class_id)
+    return [
+        awaits_feedback(),
+        VideoComment.author_id != teacher.id,
+        theirs if class_id is not None else sa.or_(Exercise.created_by_id == teacher.id, theirs),
+    ]
+
+
 def _inbox_where(
     teacher: User, class_id: uuid.UUID | None, exercise_id: uuid.UUID | None
 ) -> list[sa.ColumnElement[bool]]:
-    mine = Exercise.created_by_id == teacher.id
-    theirs = _taught_by(teacher, class_id)
-    where = [
-        VideoComment.exercise_id.in_(_exercises_of(teacher, class_id)),
-        awaits_feedback(),
-        VideoComment.author_id != teacher.id,
-        theirs if class_id is not None else sa.or_(mine, theirs),
-    ]
-    if exercise_id is not None:
-        where.append(VideoComment.exercise_id == exercise_id)
-    return where
+    at = (
+        VideoComment.exercise_id.in_(_exercises_of(teacher, class_id))
+        if exercise_id is None
+        else VideoComment.exercise_id == exercise_id
+    )
+    return [at, *_waiting_for(teacher, class_id)]
 
 
 @dataclass
@@ -119,7 +125,7 @@ def inbox_count(teacher: User) -> int:
 def awaiting_by_exercise(reader: User, exercise_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Per exercise of ``exercise_ids``, the attempts waiting for ``reader``: what their
     inbox holds of it (staff: every attempt nobody has answered)."""
-    where = [awaits_feedback()] if reader.is_staff else _inbox_where(reader, None, None)
+    where = [awaits_feedback()] if reader.is_staff else _waiting_for(reader, None)
     rows = db.session.execute(
         sa.select(VideoComment.exercise_id, sa.func.count(VideoComment.id))
         .join(Exercise, Exercise.id == VideoComment.exercise_id)

@@ -17,7 +17,7 @@ from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
-from practika.permissions import exercises_filter
+from practika.permissions import newest_visible_exercises
 
 PER_PAGE = 12
 
@@ -106,21 +106,22 @@ def _latest_attempts(ids: list[uuid.UUID], student: User) -> dict[uuid.UUID, Lat
     return {row[0]: LatestAttempt(*row[1:]) for row in rows}
 
 
-def listing_filters(reader: User, query: str) -> list[sa.ColumnElement[bool]]:
-    """What a reader's list holds: the exercises they may see (their own, and those
-    published to their classes; every one for staff); with a search, those matching every
-    word. Pages and the API list alike."""
-    where = [exercises_filter(reader)]
-    if query:
-        where.append(_matching(query))
-    return where
+def listing_filters(
+    reader: User, query: str, newest: int, *more: sa.ColumnElement[bool]
+) -> list[sa.ColumnElement[bool]]:
+    """What a reader's list holds, newest first: the exercises they may see (their own, and
+    those published to their classes; every one for staff); with a search, those matching
+    every word; and ``more`` (where a page starts). Enough for the ``newest`` first rows:
+    page the query up to that. Pages and the API list alike."""
+    where = [_matching(query), *more] if query else list(more)
+    return [newest_visible_exercises(reader, where, newest)]
 
 
 def list_exercises(reader: User, *, query: str = "", page: int = 1) -> Listing:
     """One page of the exercises ``reader`` sees, newest first."""
     query = query.strip()[:100]
-    where = listing_filters(reader, query)
     page = max(page, 1)
+    where = listing_filters(reader, query, page * PER_PAGE + 1)
     exercises = db.session.scalars(
         sa.select(Exercise)
         .options(

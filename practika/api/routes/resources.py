@@ -104,16 +104,18 @@ def _limit() -> int:
 @bp.get("/exercises")
 def list_exercises():
     """Newest first; ``q`` searches, ``cursor`` continues where the last page ended."""
-    where = listing_filters(g.api_user, request.args.get("q", "").strip()[:100])
     limit, after = _limit(), _cursor(request.args.get("cursor"))
+    more = []
     if after is not None:
         when, ident = after
-        where.append(
+        more.append(
             sa.or_(
                 Exercise.created_at < when,
                 sa.and_(Exercise.created_at == when, Exercise.id > ident),
             )
         )
+    query = request.args.get("q", "").strip()[:100]
+    where = listing_filters(g.api_user, query, limit + 1, *more)
     rows = db.session.scalars(
         sa.select(Exercise)
         .options(
