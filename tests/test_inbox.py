@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from practika.accounts.models import RoleName
 from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.comments import inbox as inbox_module
 from practika.comments.inbox import inbox_count
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import delete_comment, post_comment
@@ -78,6 +79,7 @@ def test_the_inbox_filters_by_class_and_exercise_and_shows_only_the_teachers_stu
     theirs = _class_with(other_teacher, stranger, name="Theirs")
     scales = _exercise(teacher, mine, "Scales")
     chords = _exercise(teacher, mine, "Chords")
+    _exercise(teacher, mine, "Nothing sent yet")
     elsewhere = _exercise(other_teacher, theirs, "Elsewhere")
     on_scales, on_chords = _attempt(scales, student, 3), _attempt(chords, student, 2)
     not_mine = _attempt(elsewhere, stranger, 1)
@@ -88,6 +90,9 @@ def test_the_inbox_filters_by_class_and_exercise_and_shows_only_the_teachers_stu
     everything = client.get("/comments/inbox").get_data(as_text=True)
     assert f"inbox-{on_scales.id}" in everything and f"inbox-{on_chords.id}" in everything
     assert f"inbox-{not_mine.id}" not in everything
+    # The exercise filter offers what has attempts waiting, with how many.
+    assert "Chords (1)" in everything and "Scales (1)" in everything
+    assert "Nothing sent yet" not in everything and "Elsewhere" not in everything
     only_chords = client.get(f"/comments/inbox?exercise={chords.id}").get_data(as_text=True)
     assert f"inbox-{on_chords.id}" in only_chords and f"inbox-{on_scales.id}" not in only_chords
     other_class = client.get(f"/comments/inbox?class={theirs.id}").get_data(as_text=True)
@@ -238,3 +243,17 @@ def test_an_attempt_is_answered_from_its_first_feedback_until_the_last_is_delete
     db.session.refresh(attempt)
     assert attempt.answered_at is None
     assert inbox_count(teacher) == 1
+
+
+def test_the_exercise_filter_offers_the_exercises_with_the_most_waiting(
+    app, teacher, student, monkeypatch
+):
+    monkeypatch.setattr(inbox_module, "FILTER_EXERCISES", 1)
+    classroom = _class_with(teacher, student)
+    scales = _exercise(teacher, classroom, "Scales")
+    chords = _exercise(teacher, classroom, "Chords")
+    _attempt(scales, student, 3)
+    _attempt(chords, student, 2)
+    _attempt(chords, student, 1)
+    db.session.commit()
+    assert [(e.name, n) for e, n in inbox_module.waiting_exercises(teacher)] == [("Chords", 2)]

@@ -1,4 +1,4 @@
-"""Attempts keep when they were first answered; an index of the comments still waiting
+"""Attempts keep when they were first answered; an index of the attempts still waiting
 
 Revision ID: 0009
 Revises: 0008
@@ -15,7 +15,7 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
-AWAITING = sa.text('reviewed_at IS NULL AND answered_at IS NULL')
+AWAITING = sa.text("kind = 'attempt' AND reviewed_at IS NULL AND answered_at IS NULL")
 
 
 def upgrade():

@@ -19,71 +19,95 @@ from practika.extensions import db
 from practika.model_base import utcnow
 
 INBOX_PAGE = 50
+FILTER_EXERCISES = 100
 
 Teaching = so.aliased(ClassMember, name="teaching")
 Studying = so.aliased(ClassMember, name="studying")
 
 
 def awaits_feedback() -> sa.ColumnElement[bool]:
-    """An attempt nobody but its student has written under, and no teacher marked reviewed."""
+    """An attempt nobody but its student has written under, and no teacher marked reviewed.
+    The kind is written into the SQL, not bound, so that SQLite may use the partial index
+    of waiting attempts (ix_video_comments_awaiting), whose condition this is."""
     return sa.and_(
-        VideoComment.kind == CommentKind.ATTEMPT,
+        VideoComment.kind == sa.literal(CommentKind.ATTEMPT.value, literal_execute=True),
         VideoComment.reviewed_at.is_(None),
         VideoComment.answered_at.is_(None),
     )
 
 
-def _taught_by(teacher: User, class_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
-    """The attempt's student is in a class ``teacher`` teaches (``class_id``, when given)
-    that the attempt's exercise is published to."""
-    where = [
-        Publication.exercise_id == VideoComment.exercise_id,
-        Teaching.class_id == Publication.class_id,
-        Teaching.user_id == teacher.id,
-        Teaching.role == MemberRole.TEACHER,
-        Studying.class_id == Publication.class_id,
-        Studying.user_id == VideoComment.author_id,
-        Studying.role == MemberRole.STUDENT,
-    ]
-    if class_id is not None:
-        where.append(Publication.class_id == class_id)
-    return sa.select(Publication.exercise_id).where(*where).exists()
-
-
-def _exercises_of(teacher: User, class_id: uuid.UUID | None) -> sa.Select:
-    """The exercises whose attempts may wait for ``teacher``: their own, and those published
-    to a class they teach (``class_id``, when given). Attempts are looked up by these first,
-    so the inbox reads one teacher's attempts, never the whole table."""
-    published = (
+def _taught_by(teacher: User) -> sa.ColumnElement[bool]:
+    """The attempt's student is in a class ``teacher`` teaches that the attempt's exercise is
+    published to."""
+    return (
         sa.select(Publication.exercise_id)
-        .join(Teaching, Teaching.class_id == Publication.class_id)
-        .where(Teaching.user_id == teacher.id, Teaching.role == MemberRole.TEACHER)
+        .where(
+            Publication.exercise_id == VideoComment.exercise_id,
+            Teaching.class_id == Publication.class_id,
+            Teaching.user_id == teacher.id,
+            Teaching.role == MemberRole.TEACHER,
+            Studying.class_id == Publication.class_id,
+            Studying.user_id == VideoComment.author_id,
+            Studying.role == MemberRole.STUDENT,
+        )
+        .exists()
     )
-    if class_id is not None:
-        return published.where(Publication.class_id == class_id)
-    return published.union(sa.select(Exercise.id).where(Exercise.created_by_id == teacher.id))
 
 
-def _waiting_for(teacher: User, class_id: uuid.UUID | None) -> list[sa.ColumnElement[bool]]:
-    """Attempts waiting for ``teacher``: at their own exercises, or by a student of theirs
-    (in ``class_id``, when given, and then only those)."""
-    theirs = _taught_by(teacher, class_id)
+def _waiting_for(teacher: User) -> list[sa.ColumnElement[bool]]:
+    """Attempts waiting for ``teacher``: at their own exercises, or by a student of theirs.
+    For a few exercises at a time (the cards of a page); a whole inbox reads _arms."""
+    theirs = _taught_by(teacher)
     return [
         awaits_feedback(),
         VideoComment.author_id != teacher.id,
-        theirs if class_id is not None else sa.or_(Exercise.created_by_id == teacher.id, theirs),
+        sa.or_(Exercise.created_by_id == teacher.id, theirs),
     ]
 
 
-def _inbox_where(
+def _arms(
     teacher: User, class_id: uuid.UUID | None, exercise_id: uuid.UUID | None
-) -> list[sa.ColumnElement[bool]]:
-    at = (
-        VideoComment.exercise_id.in_(_exercises_of(teacher, class_id))
-        if exercise_id is None
-        else VideoComment.exercise_id == exercise_id
+) -> list[sa.Subquery]:
+    """The inbox as separate reads (id, exercise_id, created_at), each led by an index and
+    never holding the same attempt: attempts at the teacher's own exercises (read by
+    exercise author), and attempts by their students at other teachers' exercises, joined
+    from the classes they teach. With ``class_id``, only the students of that class,
+    whoever's the exercise."""
+    columns = (VideoComment.id, VideoComment.exercise_id, VideoComment.created_at)
+    common = [awaits_feedback(), VideoComment.author_id != teacher.id]
+    if exercise_id is not None:
+        common.append(VideoComment.exercise_id == exercise_id)
+    taught = (
+        sa.select(*columns)
+        .join(Exercise, Exercise.id == VideoComment.exercise_id)
+        .join(Publication, Publication.exercise_id == VideoComment.exercise_id)
+        .join(
+            Teaching,
+            sa.and_(
+                Teaching.class_id == Publication.class_id,
+                Teaching.user_id == teacher.id,
+                Teaching.role == MemberRole.TEACHER,
+            ),
+        )
+        .join(
+            Studying,
+            sa.and_(
+                Studying.class_id == Publication.class_id,
+                Studying.user_id == VideoComment.author_id,
+                Studying.role == MemberRole.STUDENT,
+            ),
+        )
+        .where(*common)
+        .distinct()  # a student in two of the teacher's classes the exercise is published to
     )
-    return [at, *_waiting_for(teacher, class_id)]
+    if class_id is not None:
+        return [taught.where(Publication.class_id == class_id).subquery()]
+    own = (
+        sa.select(*columns)
+        .join(Exercise, Exercise.id == VideoComment.exercise_id)
+        .where(Exercise.created_by_id == teacher.id, *common)
+    )
+    return [own.subquery(), taught.where(Exercise.created_by_id != teacher.id).subquery()]
 
 
 @dataclass
@@ -99,6 +123,10 @@ def inbox(
     exercise_id: uuid.UUID | None = None,
 ) -> Inbox:
     """The attempts waiting for ``teacher``, oldest waiting first."""
+    oldest = [
+        sa.select(arm.c.id).order_by(arm.c.created_at, arm.c.id).limit(INBOX_PAGE + 1)
+        for arm in _arms(teacher, class_id, exercise_id)
+    ]
     rows = db.session.scalars(
         sa.select(VideoComment)
         .join(Exercise, Exercise.id == VideoComment.exercise_id)
@@ -107,7 +135,7 @@ def inbox(
             so.joinedload(VideoComment.video_asset),
             so.contains_eager(VideoComment.exercise),
         )
-        .where(*_inbox_where(teacher, class_id, exercise_id))
+        .where(VideoComment.id.in_(sa.union_all(*(q.subquery().select() for q in oldest))))
         .order_by(VideoComment.created_at, VideoComment.id)
         .limit(INBOX_PAGE + 1)
     ).all()
@@ -115,17 +143,36 @@ def inbox(
 
 
 def inbox_count(teacher: User) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(VideoComment.id))
-        .join(Exercise, Exercise.id == VideoComment.exercise_id)
-        .where(*_inbox_where(teacher, None, None))
+    counts = [
+        sa.select(sa.func.count()).select_from(arm).scalar_subquery()
+        for arm in _arms(teacher, None, None)
+    ]
+    return sum(db.session.execute(sa.select(*counts)).one())
+
+
+def waiting_exercises(teacher: User) -> list[tuple[Exercise, int]]:
+    """The exercises with attempts waiting for ``teacher``, by name, each with how many:
+    what the inbox can be filtered by (the FILTER_EXERCISES with the most waiting)."""
+    per_arm = [
+        sa.select(arm.c.exercise_id, sa.func.count()).group_by(arm.c.exercise_id)
+        for arm in _arms(teacher, None, None)
+    ]
+    counts = dict(db.session.execute(sa.union_all(*per_arm)).all())  # the arms share no exercise
+    if len(counts) > FILTER_EXERCISES:
+        most = sorted(counts, key=counts.__getitem__, reverse=True)[:FILTER_EXERCISES]
+        counts = {exercise_id: counts[exercise_id] for exercise_id in most}
+    if not counts:
+        return []
+    exercises = db.session.scalars(
+        sa.select(Exercise).where(Exercise.id.in_(counts)).order_by(Exercise.name, Exercise.id)
     )
+    return [(exercise, counts[exercise.id]) for exercise in exercises]
 
 
 def awaiting_by_exercise(reader: User, exercise_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Per exercise of ``exercise_ids``, the attempts waiting for ``reader``: what their
     inbox holds of it (staff: every attempt nobody has answered)."""
-    where = [awaits_feedback()] if reader.is_staff else _waiting_for(reader, None)
+    where = [awaits_feedback()] if reader.is_staff else _waiting_for(reader)
     rows = db.session.execute(
         sa.select(VideoComment.exercise_id, sa.func.count(VideoComment.id))
         .join(Exercise, Exercise.id == VideoComment.exercise_id)

@@ -24,7 +24,7 @@ class CommentKind(StrEnum):
     ATTEMPT = "attempt"
 
 
-AWAITING = sa.text("reviewed_at IS NULL AND answered_at IS NULL")
+AWAITING = sa.text("kind = 'attempt' AND reviewed_at IS NULL AND answered_at IS NULL")
 
 
 class VideoComment(Timestamped, db.Model):
@@ -38,8 +38,8 @@ class VideoComment(Timestamped, db.Model):
         # the teacher ever wrote.
         sa.Index("ix_video_comments_parent_author", "parent_id", "author_id"),
         # What waits for a teacher, read by exercise on every teacher's page (the count in
-        # the navigation): only comments nobody has answered or marked reviewed, so the
-        # index skips the handled ones instead of reading each from the table.
+        # the navigation): only the attempts nobody has answered or marked reviewed, so the
+        # index is small and skips the handled ones instead of reading each from the table.
         sa.Index(
             "ix_video_comments_awaiting",
             "exercise_id",

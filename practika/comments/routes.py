@@ -3,7 +3,6 @@ form post (no JavaScript) gets the page back instead of a fragment."""
 
 import uuid
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -20,6 +19,7 @@ from practika.comments.inbox import (
     mark_reviewed,
     mark_seen,
     unseen_feedback,
+    waiting_exercises,
 )
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import (
@@ -36,7 +36,6 @@ from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
 from practika.numbers import page_arg
 from practika.permissions import (
-    exercises_filter,
     may_delete_comment,
     may_edit_comment,
     may_mark_reviewed,
@@ -295,9 +294,7 @@ def review_inbox():
         "comments/inbox.html",
         inbox=waiting,
         classes=classes_taught_by(current_user),
-        exercises=db.session.scalars(
-            sa.select(Exercise).where(exercises_filter(current_user)).order_by(Exercise.name)
-        ).all(),
+        exercises=waiting_exercises(current_user),
         class_id=class_id,
         exercise_id=exercise_id,
     )
