@@ -257,3 +257,16 @@ def test_the_exercise_filter_offers_the_exercises_with_the_most_waiting(
     _attempt(chords, student, 1)
     db.session.commit()
     assert [(e.name, n) for e, n in inbox_module.waiting_exercises(teacher)] == [("Chords", 2)]
+
+
+def test_a_full_inbox_shows_the_oldest_and_says_newer_ones_wait(
+    teacher_client, teacher, student, monkeypatch
+):
+    monkeypatch.setattr(inbox_module, "INBOX_PAGE", 1)
+    classroom = _class_with(teacher, student)
+    exercise = _exercise(teacher, classroom, "Scales")
+    older, newer = _attempt(exercise, student, 9), _attempt(exercise, student, 1)
+    db.session.commit()
+    page = teacher_client.get("/comments/inbox").get_data(as_text=True)
+    assert f"inbox-{older.id}" in page and f"inbox-{newer.id}" not in page
+    assert "Newer attempts are waiting too" in page

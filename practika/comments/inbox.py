@@ -18,7 +18,7 @@ from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
 from practika.model_base import utcnow
 
-INBOX_PAGE = 50
+INBOX_PAGE = 25  # the oldest; a teacher works from the top
 FILTER_EXERCISES = 100
 
 Teaching = so.aliased(ClassMember, name="teaching")
