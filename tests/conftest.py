@@ -297,6 +297,15 @@ def seed_demo_processed():
     return db.session.scalar(sa.select(Exercise))
 
 
+@pytest.fixture(scope="session")
+def video_bytes(tmp_path_factory) -> bytes:
+    """A short real video's bytes, to upload."""
+    from practika.media.synth import synth_video
+
+    path = synth_video(tmp_path_factory.mktemp("u") / "v.mp4", seconds=2, width=320, height=240)
+    return path.read_bytes()
+
+
 def count_rows(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 

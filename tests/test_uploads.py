@@ -17,18 +17,11 @@ import sqlalchemy as sa
 
 from practika.core.models import VideoAsset
 from practika.extensions import db
-from practika.media.synth import synth_video
 from practika.queue import get_queue
 from tests.conftest import count_rows, log_in
 
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory):
-    path = synth_video(tmp_path_factory.mktemp("u") / "v.mp4", seconds=2, width=320, height=240)
-    return path.read_bytes()
 
 
 def metadata(name: str) -> str:
@@ -224,7 +217,7 @@ def test_a_full_disk_keeps_what_arrived_and_says_so(app, teacher, tmp_path):
     partials = PartialStore(tmp_path)
     upload = partials.create(teacher.id, 100, "x.mp4")
     with pytest.raises(UploadError) as error:
-        partials.append(upload, 0, FullDisk(b"0123456789"))
+        partials.append(upload, 0, FullDisk(b"0123456789"), most=100)
     assert error.value.status == 507 and str(error.value) == OUT_OF_SPACE
     assert partials.get(upload.id, teacher.id).offset == 10  # resumable from what was kept
 

@@ -34,17 +34,18 @@ def expire_abandoned(partials: PartialStore) -> int:
     return partials.expire(utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]))
 
 
-def check_upload_limits(owner: User, length: int, *, new: bool = True) -> None:
-    """Size per file, total per user (announced uploads counted), uploads in progress and
-    videos waiting to be processed per user; checked before a byte is stored, and again
-    (``new=False``: the upload is one of those in progress) before an upload becomes a video.
-    Raises UploadError: 413 for size, 429 for too many at once."""
+def check_upload_limits(owner: User, length: int, *, upload_id: str | None = None) -> None:
+    """Size per file, total per user (uploads in progress counted by what they claim),
+    uploads in progress and videos waiting to be processed per user; checked before a byte
+    is stored, and again for upload ``upload_id`` (one of those in progress) when its length
+    is declared late and before it becomes a video. Raises UploadError: 413 for size, 429
+    for too many at once."""
     config = current_app.config
     max_bytes = config["MAX_UPLOAD_BYTES"]
     if length > max_bytes:
         raise UploadError(413, f"This file is larger than {max_bytes // 2**20} MB.")
-    pending = partial_store().pending(owner.id)
-    if new and len(pending) >= config["UPLOADS_IN_PROGRESS_MAX"]:
+    pending = [u for u in partial_store().pending(owner.id) if u.id != upload_id]
+    if upload_id is None and len(pending) >= config["UPLOADS_IN_PROGRESS_MAX"]:
         raise UploadError(
             429,
             f"You have {len(pending)} uploads in progress. Let one finish (or cancel it) "
@@ -67,7 +68,7 @@ def check_upload_limits(owner: User, length: int, *, new: bool = True) -> None:
             VideoAsset.owner_id == owner.id
         )
     )
-    announced = sum(upload.length for upload in pending) - (0 if new else length)
+    announced = sum(upload.claimed for upload in pending)
     if used + announced + length > quota:
         raise UploadError(
             413,

@@ -1,11 +1,11 @@
-"""The tus 1.0 protocol (core, creation, termination) over the partial-upload store: the
-handlers the page routes (``core.upload_*``) and the API routes (``api.upload*``) both answer
-with, for an owner each route has already authenticated."""
+"""The tus 1.0 protocol (core, creation, creation-defer-length, termination) over the
+partial-upload store: the handlers the page routes (``core.upload_*``) and the API routes
+(``api.upload*``) both answer with, for an owner each route has already authenticated."""
 
 import uuid
 from collections.abc import Callable
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 
 from practika.accounts.models import User
 from practika.core.incoming import check_upload_limits, expire_abandoned, partial_store
@@ -22,6 +22,8 @@ from practika.core.uploads import (
 )
 from practika.extensions import db
 
+EXTENSIONS = "creation,creation-defer-length,termination"
+
 
 def tus_response(status: int, message: str = "", **headers: str) -> Response:
     response = Response(message, status=status, mimetype="text/plain")
@@ -32,12 +34,14 @@ def tus_response(status: int, message: str = "", **headers: str) -> Response:
 
 
 def tus_create(owner: User, resume_endpoint: str) -> Response:
-    """tus creation for ``owner``: the limits are checked before a byte is sent."""
+    """tus creation for ``owner``: the limits are checked before a byte is sent (a length
+    deferred is checked when it is declared, and the bytes before it are capped at the
+    largest upload allowed)."""
     partials = partial_store()
     expire_abandoned(partials)  # whoever starts an upload clears the abandoned ones away
     try:
-        length = _byte_count("Upload-Length")
-        check_upload_limits(owner, length)
+        length = _creation_length()
+        check_upload_limits(owner, length or 0)
         filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
     except UploadError as error:
         return tus_response(error.status, str(error))
@@ -56,9 +60,12 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
             upload = partials.get(upload_id, owner.id)
         except UploadError as error:
             return tus_response(error.status, str(error))
-        return tus_response(
-            200, **{"Upload-Length": str(upload.length)}, **_progress(upload, status_url)
+        size = (
+            {"Upload-Length": str(upload.length)}
+            if upload.length is not None
+            else {"Upload-Defer-Length": "1"}
         )
+        return tus_response(200, **size, **_progress(upload, status_url))
     upload = None
     try:
         with partials.writing(upload_id, owner.id) as upload:
@@ -70,14 +77,38 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
             offset = _byte_count("Upload-Offset")
             if upload.finished and offset == upload.length:  # the last piece, sent again
                 return tus_response(204, **_progress(upload, status_url))
+            _declare_length(partials, upload, owner)
             before = upload.offset
-            partials.append(upload, offset, request.stream)
-            if upload.offset == upload.length:
+            partials.append(upload, offset, request.stream, current_app.config["MAX_UPLOAD_BYTES"])
+            if upload.complete:
                 _complete(partials, upload, owner, before)
             return tus_response(204, **_progress(upload, status_url))
     except UploadError as error:
         where = _progress(upload, status_url) if upload is not None else {}
         return tus_response(error.status, str(error), **where)
+
+
+def _creation_length() -> int | None:
+    """Upload-Length, or None for ``Upload-Defer-Length: 1`` (one of the two, never both)."""
+    deferred = request.headers.get("Upload-Defer-Length")
+    if deferred is None:
+        return _byte_count("Upload-Length")
+    if deferred.strip() != "1" or "Upload-Length" in request.headers:
+        raise UploadError(400, "Send Upload-Length, or Upload-Defer-Length: 1 without it.")
+    return None
+
+
+def _declare_length(partials: PartialStore, upload: PartialUpload, owner: User) -> None:
+    """A PATCH may carry the length of an upload created without one: taken once, within
+    the limits; after that it may only repeat it."""
+    if "Upload-Length" not in request.headers:
+        return
+    length = _byte_count("Upload-Length")
+    if upload.length is None:
+        check_upload_limits(owner, length, upload_id=upload.id)
+        partials.declare_length(upload, length)
+    elif length != upload.length:
+        raise UploadError(400, f"Upload-Length is {upload.length} already; it cannot change.")
 
 
 def _byte_count(header: str) -> int:
@@ -103,7 +134,7 @@ def _complete(partials: PartialStore, upload: PartialUpload, owner: User, before
     and the client sends that piece again later: never a finished upload without a video."""
     try:
         with partials.owner_lock(owner.id):  # two uploads finishing at once: one quota
-            check_upload_limits(owner, upload.length, new=False)
+            check_upload_limits(owner, upload.length, upload_id=upload.id)
             with partials.open(upload) as stream:
                 asset = store_upload(stream, owner=owner, filename=upload.filename)
             db.session.commit()

@@ -13,6 +13,11 @@ byte: a write that fails part-way (a full disk) is cut back to the last byte wri
 owner's uploads become videos one at a time (``owner_lock``), so the quota counts each.
 Uploads untouched for a day are deleted when anyone starts a new one (``expire``).
 
+A recording is sent while it is made, before anyone knows how long it will be: its upload
+may be created without a length (tus ``creation-defer-length``) and is then capped at the
+largest upload allowed until a PATCH declares the length, once (kept in ``<id>.length``,
+written whole, so the record the lock is held on never changes under it).
+
 Partial uploads live on the web host that received them: behind several web hosts, route
 ``/core/uploads/`` with sticky sessions, or put the folder on shared storage.
 """
@@ -56,7 +61,7 @@ class UploadError(ValueError):
 class PartialUpload:
     id: str
     owner_id: int
-    length: int
+    length: int | None  # None: not declared yet (creation-defer-length)
     filename: str
     offset: int = 0
     asset_id: str | None = None  # set once the upload has become a video
@@ -64,6 +69,16 @@ class PartialUpload:
     @property
     def finished(self) -> bool:
         return self.asset_id is not None
+
+    @property
+    def complete(self) -> bool:
+        """Every byte of a declared length is in."""
+        return self.length is not None and self.offset == self.length
+
+    @property
+    def claimed(self) -> int:
+        """The bytes it holds room for: its length, or what it has so far when deferred."""
+        return self.length if self.length is not None else self.offset
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -89,7 +104,10 @@ class PartialStore:
             raise UploadError(404, "no such upload")
         return self.root / f"{upload_id}.part", self.root / f"{upload_id}.json"
 
-    def create(self, owner_id: int, length: int, filename: str) -> PartialUpload:
+    def _declared(self, upload_id: str) -> Path:
+        return self.root / f"{upload_id}.length"
+
+    def create(self, owner_id: int, length: int | None, filename: str) -> PartialUpload:
         self.root.mkdir(parents=True, exist_ok=True)
         upload = PartialUpload(secrets.token_hex(16), owner_id, length, filename)
         data, meta = self._paths(upload.id)
@@ -101,6 +119,8 @@ class PartialStore:
         data, meta = self._paths(upload_id)
         try:
             upload = PartialUpload(**json.loads(meta.read_text()))
+            if upload.length is None and (declared := self._declared(upload_id)).exists():
+                upload.length = int(declared.read_text())
             upload.offset = upload.length if upload.finished else data.stat().st_size
         except (FileNotFoundError, ValueError, TypeError):
             raise UploadError(404, "no such upload") from None
@@ -141,18 +161,36 @@ class PartialStore:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             yield
 
-    def append(self, upload: PartialUpload, offset: int, stream: BinaryIO) -> int:
+    def declare_length(self, upload: PartialUpload, length: int) -> None:
+        """Fix a deferred upload's length (hold ``writing``), once, never below what it has."""
+        if length < upload.offset:
+            raise UploadError(
+                400, f"Upload-Length {length} is less than the {upload.offset} bytes received."
+            )
+        declared = self._declared(upload.id)
+        tmp = declared.with_suffix(".tmp")
+        tmp.write_text(str(length))
+        os.replace(tmp, declared)
+        upload.length = length
+
+    def append(self, upload: PartialUpload, offset: int, stream: BinaryIO, most: int) -> int:
         """Append the body at ``offset`` (hold ``writing``); returns the new offset. Never
-        past the length; the bytes on disk are exactly the bytes counted."""
+        past the length, or ``most`` bytes while the length is deferred; the bytes on disk
+        are exactly the bytes counted."""
         if upload.finished or offset != upload.offset:
             raise UploadError(409, f"Upload-Offset {offset} does not match {upload.offset}")
+        limit, what = (
+            (upload.length, "the Upload-Length announced")
+            if upload.length is not None
+            else (most, "an upload may hold")
+        )
         data, _ = self._paths(upload.id)
         with data.open("r+b", buffering=0) as out:
             out.seek(upload.offset)
             try:
                 while chunk := stream.read(CHUNK):
-                    if upload.offset + len(chunk) > upload.length:
-                        raise UploadError(413, "more bytes than the Upload-Length announced")
+                    if upload.offset + len(chunk) > limit:
+                        raise UploadError(413, f"more bytes than {what}")
                     view = memoryview(chunk)
                     while view:  # a full disk writes short first, then refuses
                         written = out.write(view)
@@ -184,6 +222,7 @@ class PartialStore:
         tmp.write_text(json.dumps(record))
         os.replace(tmp, meta)  # a new inode: a lock held on the old one guards nothing new
         data.unlink(missing_ok=True)
+        self._declared(upload.id).unlink(missing_ok=True)  # the record has the length now
 
     def pending(self, owner_id: int) -> list[PartialUpload]:
         """The owner's uploads still waiting for bytes (on this host)."""
@@ -211,7 +250,7 @@ class PartialStore:
         return self._paths(upload.id)[0].open("rb")
 
     def delete(self, upload_id: str) -> None:
-        for path in self._paths(upload_id):
+        for path in (*self._paths(upload_id), self._declared(upload_id)):
             path.unlink(missing_ok=True)
 
     def expire(self, cutoff: datetime) -> int:

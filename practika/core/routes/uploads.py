@@ -8,7 +8,7 @@ from practika.core import bp
 from practika.core.incoming import VideoRefused, video_from_form
 from practika.core.models import VideoAsset
 from practika.core.services import add_youtube_video, enqueue_processing
-from practika.core.tus import tus_create, tus_response, tus_resume
+from practika.core.tus import EXTENSIONS, tus_create, tus_response, tus_resume
 from practika.core.uploads import TUS_VERSION
 from practika.core.youtube import NotYouTube
 from practika.extensions import db
@@ -25,7 +25,7 @@ def tus_options():
         204,
         **{
             "Tus-Version": TUS_VERSION,
-            "Tus-Extension": "creation,termination",
+            "Tus-Extension": EXTENSIONS,
             "Tus-Max-Size": str(current_app.config["MAX_UPLOAD_BYTES"]),
         },
     )
