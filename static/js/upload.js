@@ -102,6 +102,46 @@
     return field;
   }
 
+  // What a video file begins with, by container: ISO media (MP4, MOV, 3GP: a box type at 4),
+  // Matroska/WebM, AVI, MPEG transport and program streams, FLV, Ogg, ASF/WMV. Anything else
+  // (a photo, a document, a sound file) is refused before a byte is sent.
+  var BOXES = ["ftyp", "moov", "mdat", "wide", "free", "skip", "pnot"];
+
+  function ascii(bytes, start, end) {
+    return String.fromCharCode.apply(null, Array.prototype.slice.call(bytes, start, end));
+  }
+
+  function startsLikeVideo(bytes) {
+    var at = function (start, values) {
+      return values.every(function (value, i) { return bytes[start + i] === value; });
+    };
+    return BOXES.indexOf(ascii(bytes, 4, 8)) !== -1 ||
+      at(0, [0x1a, 0x45, 0xdf, 0xa3]) ||
+      (ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 12) === "AVI ") ||
+      (bytes[0] === 0x47 && bytes.length > 188 && bytes[188] === 0x47) ||
+      at(0, [0x00, 0x00, 0x01, 0xba]) ||
+      ascii(bytes, 0, 3) === "FLV" ||
+      ascii(bytes, 0, 4) === "OggS" ||
+      at(0, [0x30, 0x26, 0xb2, 0x75]);
+  }
+
+  // Resolves to true for a file that starts like a video (or one the browser cannot read:
+  // the server decides then).
+  function looksLikeVideo(file) {
+    if (!file.size) return Promise.resolve(false);
+    if (!file.slice || !window.Uint8Array) return Promise.resolve(true);
+    var head = file.slice(0, 512);
+    var read = head.arrayBuffer ? head.arrayBuffer() : new Response(head).arrayBuffer();
+    return read.then(function (buffer) {
+      return startsLikeVideo(new Uint8Array(buffer));
+    }, function () { return true; });
+  }
+
+  function notAVideo(file) {
+    return "“" + file.name + "” is not a video. Choose a video file (MP4, MOV or WebM, " +
+      "as a phone or camera records it).";
+  }
+
   function uploadVideo(form, file, submitter) {
     var bar = form.querySelector("progress");
     var message = form.querySelector(".upload-message");
@@ -199,26 +239,47 @@
     var file = input.files[0];
     var submitter = event.submitter;
     uploading.add(form);
-    // Usually loaded already (see enhanceAll); without tus the file goes in the form as is.
-    loadTus(form.dataset.tusScript).then(function () {
-      if (!window.tus.isSupported) throw new Error("tus is not supported");
+    looksLikeVideo(file).then(function (video) {
+      if (video) return;
+      refuse(input, file);
+      throw null; // neither upload nor post it
     }).then(function () {
-      uploadVideo(form, file, submitter);
-    }, function () {
-      uploading.delete(form);
-      // Later, not in this microtask: a form ignores requestSubmit while its submit event
-      // is still being dispatched, and a failed load may already be settled by now.
-      setTimeout(function () { passThrough(form, submitter); }, 0);
-    });
+      // Usually loaded already (see enhanceAll); without tus the file goes in the form as is.
+      return loadTus(form.dataset.tusScript).then(function () {
+        if (!window.tus.isSupported) throw new Error("tus is not supported");
+      }).then(function () {
+        uploadVideo(form, file, submitter);
+      }, function () {
+        uploading.delete(form);
+        // Later, not in this microtask: a form ignores requestSubmit while its submit event
+        // is still being dispatched, and a failed load may already be settled by now.
+        setTimeout(function () { passThrough(form, submitter); }, 0);
+      });
+    }, function () { uploading.delete(form); });
   }, true);
 
-  // With both a recording and a chosen file, the one the user made last is sent.
+  // Say so at once, and let go of the file, so that it is never sent.
+  function refuse(input, file) {
+    var message = input.form && input.form.querySelector(".upload-message");
+    if (message) message.textContent = notAVideo(file);
+    input.value = "";
+    if (chosen.get(input.form) === input) chosen.delete(input.form);
+  }
+
+  // With both a recording and a chosen file, the one the user made last is sent. A file that
+  // is no video is refused as soon as it is picked.
   document.addEventListener("change", function (event) {
     var input = event.target;
     var form = input.form;
     if (form && form.hasAttribute("data-tus-endpoint") && input.type === "file" &&
         input.name === "video" && input.files && input.files.length) {
+      var file = input.files[0];
       chosen.set(form, input);
+      var message = form.querySelector(".upload-message");
+      if (message) message.textContent = "";
+      looksLikeVideo(file).then(function (video) {
+        if (!video && input.files[0] === file) refuse(input, file);
+      });
     }
   });
 

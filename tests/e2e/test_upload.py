@@ -30,3 +30,24 @@ def test_teacher_uploads_a_video_and_watches_it_become_playable(
     # The status fragment polls itself until the worker has made the video playable.
     expect(item.locator("video")).to_be_visible(timeout=PROCESSED)
     shoot("videos-ready")
+
+
+def test_a_file_that_is_no_video_is_refused_before_a_byte_is_sent(page: Page, tmp_path) -> None:
+    """Checked by its first bytes, whatever its name says: nothing is uploaded or posted."""
+    notes = tmp_path / "lesson notes.mp4"  # a text file, named like a video
+    notes.write_text("Bar 12: slower. Bar 16: breathe.\n" * 20)
+    page.goto("/accounts/login")
+    log_in(page, TEACHER.email, TEACHER.password)
+    page.get_by_role("link", name="Videos").click()
+    sent = []
+    page.on("request", lambda request: "/core/uploads/" in request.url and sent.append(request))
+
+    page.get_by_label("Video file").set_input_files(notes)
+    expect(page.locator(".upload-message")).to_have_text(
+        "“lesson notes.mp4” is not a video. Choose a video file (MP4, MOV or WebM, as a phone "
+        "or camera records it)."
+    )
+    assert page.get_by_label("Video file").input_value() == ""  # let go: it cannot be sent
+    page.get_by_role("button", name="Upload").click()  # the browser asks for a file instead
+    page.wait_for_timeout(500)
+    assert sent == []
