@@ -46,6 +46,40 @@ def test_a_name_is_required(teacher_client):
     )
 
 
+def test_a_form_error_keeps_the_uploaded_video_attached(teacher_client, teacher, student):
+    """The video went up ahead (tus); the name was forgotten. The form comes back with the
+    video still attached, and saving again makes the exercise with it: no second upload,
+    no exercise without its video, no orphan."""
+    uploaded = VideoAsset(owner=teacher, orig_filename="warm-up.mov", size_bytes=3 * 2**20)
+    theirs = VideoAsset(owner=student, orig_filename="their take.mp4", size_bytes=10)
+    db.session.add_all([uploaded, theirs])
+    db.session.commit()
+
+    back = create(teacher_client, name="", video_asset_id=str(uploaded.id))
+    page = back.get_data(as_text=True)
+    assert back.status_code == 422 and "Give the exercise a name." in page
+    assert "Video attached: <strong>warm-up.mov</strong>, 3.0 MB" in page
+    assert f'name="video_asset_id" value="{uploaded.id}"' in page
+
+    saved = create(teacher_client, name="Warm-up", video_asset_id=str(uploaded.id))
+    assert saved.status_code == 303
+    assert db.session.scalar(sa.select(Exercise)).video_asset_id == uploaded.id
+
+    # Someone else's upload is never shown as attached, nor used.
+    borrowed = create(teacher_client, name="", video_asset_id=str(theirs.id))
+    assert "their take.mp4" not in borrowed.get_data(as_text=True)
+
+
+def test_a_file_chosen_again_without_javascript_replaces_the_attached_video(
+    teacher_client, teacher
+):
+    attached = VideoAsset(owner=teacher, orig_filename="first.mp4", size_bytes=10)
+    db.session.add(attached)
+    db.session.commit()
+    create(teacher_client, video_asset_id=str(attached.id), video=(io.BytesIO(b"v2"), "second.mp4"))
+    assert db.session.scalar(sa.select(Exercise)).video_asset.orig_filename == "second.mp4"
+
+
 def test_students_cannot_create(student_client):
     assert student_client.get("/exercises/new").status_code == 404
     assert create(student_client).status_code == 404

@@ -120,10 +120,12 @@ def posted_video(file: FileStorage, owner: User) -> VideoAsset:
 
 def video_from_form(form: MultiDict, files: MultiDict, owner: User) -> VideoAsset | None:
     """The form's video as an asset (the caller commits, then enqueues a new upload), or
-    None when it carries none. Raises VideoRefused."""
-    if asset_id := form.get("video_asset_id", "").strip():
-        return uploaded_video(asset_id, owner)
+    None when it carries none: a file posted with it (chosen last, without JavaScript, over
+    a video still attached from an earlier try), else the upload it names. Raises
+    VideoRefused."""
     for file in files.getlist("video"):
         if file and file.filename:
             return posted_video(file, owner)
+    if asset_id := form.get("video_asset_id", "").strip():
+        return uploaded_video(asset_id, owner)
     return None

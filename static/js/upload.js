@@ -283,6 +283,15 @@
     }
   });
 
+  // A form sent back with an error keeps its uploaded video attached; Remove lets it go.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-video-replace]");
+    if (!button || !button.form) return;
+    var field = button.form.querySelector("input[name=video_asset_id]");
+    if (field) field.value = "";
+    button.closest("[data-video-attached]").remove();
+  });
+
   function enhanceAll() {
     document.querySelectorAll("form[data-tus-endpoint][data-tus-script]").forEach(function (form) {
       loadTus(form.dataset.tusScript).catch(function () {}); // the form posts its file instead

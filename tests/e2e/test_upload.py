@@ -51,3 +51,28 @@ def test_a_file_that_is_no_video_is_refused_before_a_byte_is_sent(page: Page, tm
     page.get_by_role("button", name="Upload").click()  # the browser asks for a file instead
     page.wait_for_timeout(500)
     assert sent == []
+
+
+def test_a_form_error_after_an_upload_keeps_the_video(page: Page, shoot, tmp_path) -> None:
+    """The teacher forgets the name: the whole video went up, and it is still attached
+    when the form comes back; saving again makes the exercise with it, uploading nothing."""
+    video = synth_video(tmp_path / "warm-up.mp4", seconds=2, width=320, height=240)
+    page.goto("/accounts/login")
+    log_in(page, TEACHER.email, TEACHER.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
+    page.goto("/exercises/new")
+    page.get_by_label("Upload a video").set_input_files(video)
+    with page.expect_request(lambda request: request.method == "PATCH"):
+        page.get_by_role("button", name="Create exercise").click()
+    expect(page.get_by_text("Give the exercise a name.")).to_be_visible()
+    attached = page.locator(".video-attached")
+    expect(attached).to_contain_text("Video attached: warm-up.mp4")
+    shoot("form-error-video-attached")
+
+    patches = []
+    page.on("request", lambda request: request.method == "PATCH" and patches.append(request))
+    page.get_by_label("Name").fill("Warm-up")
+    page.get_by_role("button", name="Create exercise").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Warm-up")
+    assert patches == []  # the video was not sent again
+    expect(page.locator(".stage")).to_be_visible()

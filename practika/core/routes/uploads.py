@@ -5,7 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from practika.core import bp
-from practika.core.incoming import VideoRefused, video_from_form
+from practika.core.incoming import VideoRefused, uploaded_video, video_from_form
 from practika.core.models import VideoAsset
 from practika.core.services import add_youtube_video, enqueue_processing
 from practika.core.tus import EXTENSIONS, tus_create, tus_response, tus_resume
@@ -17,6 +17,19 @@ from practika.extensions import db
 def _finish(asset: VideoAsset) -> None:
     db.session.commit()
     enqueue_processing(asset)
+
+
+@bp.app_template_global()
+def attached_video() -> VideoAsset | None:
+    """On a form sent back with an error: the video already uploaded for it, which stays
+    attached (``core/_video_input.html``), so that nobody uploads it twice or loses it."""
+    asset_id = request.form.get("video_asset_id", "").strip() if request.method == "POST" else ""
+    if not asset_id or not current_user.is_authenticated:
+        return None
+    try:
+        return uploaded_video(asset_id, current_user)
+    except VideoRefused:
+        return None
 
 
 @bp.route("/core/uploads/", methods=["OPTIONS"])
