@@ -157,6 +157,16 @@ def test_a_student_submits_an_attempt_uploaded_ahead(student_client, exercise, s
     assert "Your attempt" in page and "Waiting for a free worker" not in page
 
 
+def test_an_attempt_sent_back_with_an_error_keeps_its_video(student_client, exercise):
+    asset_id = upload_ahead(student_client)
+    back = submit(student_client, exercise, video_asset_id=asset_id, note="x" * 20_000)
+    page = back.get_data(as_text=True)
+    assert back.status_code == 422 and "Video attached" in page
+    assert f'name="video_asset_id" value="{asset_id}"' in page
+    assert submit(student_client, exercise, video_asset_id=asset_id).status_code == 200
+    assert str(db.session.scalar(sa.select(VideoComment)).video_asset_id) == asset_id
+
+
 def test_an_attempt_posts_its_file_without_javascript(student_client, exercise):
     response = student_client.post(
         f"/comments/exercises/{exercise.id}/attempts",
