@@ -27,7 +27,7 @@
     return tusLoading;
   }
 
-  var uploading = new WeakSet(); // forms sending their file now
+  var uploading = new Set(); // forms sending their file now
   var passing = new WeakSet(); // forms whose next submit goes to htmx or the browser untouched
   var chosen = new WeakMap(); // form -> the video input changed last (a recording or a pick)
 
@@ -280,6 +280,20 @@
       looksLikeVideo(file).then(function (video) {
         if (!video && input.files[0] === file) refuse(input, file);
       });
+    }
+  });
+
+  // Leaving while a file goes up asks first: closing or reloading the tab (the browser's own
+  // question) and a link htmx follows in place (boosted navigation).
+  var LEAVING = "A video is still uploading. Leave this page and stop the upload?";
+  window.addEventListener("beforeunload", function (event) {
+    if (!uploading.size) return;
+    event.preventDefault();
+    event.returnValue = LEAVING; // older browsers want a value
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (uploading.size && event.detail.boosted && !window.confirm(LEAVING)) {
+      event.preventDefault();
     }
   });
 

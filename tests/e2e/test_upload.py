@@ -76,3 +76,41 @@ def test_a_form_error_after_an_upload_keeps_the_video(page: Page, shoot, tmp_pat
     expect(page.get_by_role("heading", level=1)).to_have_text("Warm-up")
     assert patches == []  # the video was not sent again
     expect(page.locator(".stage")).to_be_visible()
+
+
+def test_leaving_during_an_upload_asks_first(page: Page, tmp_path) -> None:
+    """A link (followed in place by htmx) and closing the tab both ask while a video is
+    going up; staying keeps the upload going."""
+    video = synth_video(tmp_path / "long take.mp4", seconds=6, width=640, height=360)
+    page.goto("/accounts/login")
+    log_in(page, TEACHER.email, TEACHER.password)
+    page.get_by_role("link", name="Videos").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your videos")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(  # a slow uplink: the upload takes a while
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 100, "downloadThroughput": -1, "uploadThroughput": 20_000},
+    )
+    page.get_by_label("Video file").set_input_files(video)
+    with page.expect_request(lambda request: request.method == "PATCH"):
+        page.get_by_role("button", name="Upload").click()
+
+    questions = []
+
+    def answer(dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()  # stay
+
+    page.on("dialog", answer)
+    page.get_by_role("link", name="Exercises").click()
+    expect(page.locator(".upload-message")).to_contain_text("Uploading")
+    assert questions == ["A video is still uploading. Leave this page and stop the upload?"]
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your videos")
+
+    page.remove_listener("dialog", answer)
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
