@@ -114,3 +114,21 @@ def test_leaving_during_an_upload_asks_first(page: Page, tmp_path) -> None:
     page.close(run_before_unload=True)
     page.wait_for_timeout(500)
     assert asked == ["beforeunload"]
+
+
+def test_what_was_typed_survives_a_reload_until_the_form_is_sent(page: Page) -> None:
+    page.goto("/accounts/login")
+    log_in(page, TEACHER.email, TEACHER.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
+    page.goto("/exercises/new")
+    page.get_by_label("Name").fill("Arpeggios in E")
+    page.get_by_label("Description").fill("Two octaves.\nSlowly, then at tempo.")
+    page.reload()
+    expect(page.get_by_label("Name")).to_have_value("Arpeggios in E")
+    expect(page.get_by_label("Description")).to_have_value("Two octaves.\nSlowly, then at tempo.")
+
+    page.get_by_label("Or a YouTube link").fill("https://youtu.be/dQw4w9WgXcQ")
+    page.get_by_role("button", name="Create exercise").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Arpeggios in E")
+    page.goto("/exercises/new")  # sent and accepted: the draft is gone
+    expect(page.get_by_label("Name")).to_have_value("")
