@@ -13,6 +13,7 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from practika.accounts.models import User
+from practika.core.library import in_use, room_used
 from practika.core.models import UNFINISHED, ProcessingStatus, VideoAsset, VideoType
 from practika.core.services import store_upload
 from practika.core.uploads import PartialStore, UploadError
@@ -63,11 +64,7 @@ def check_upload_limits(owner: User, length: int, *, upload_id: str | None = Non
             "some of them are ready.",
         )
     quota = config["UPLOAD_QUOTA_BYTES"]
-    used = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(VideoAsset.size_bytes), 0)).where(
-            VideoAsset.owner_id == owner.id
-        )
-    )
+    used = room_used(owner.id)
     announced = sum(upload.claimed for upload in pending)
     if used + announced + length > quota:
         raise UploadError(
@@ -75,17 +72,6 @@ def check_upload_limits(owner: User, length: int, *, upload_id: str | None = Non
             f"Your videos already use {(used + announced) // 2**20} MB of your "
             f"{quota // 2**20} MB; delete some to make room.",
         )
-
-
-def _in_use(asset: VideoAsset) -> bool:
-    from practika.comments.models import VideoComment
-    from practika.exercises.models import Exercise
-
-    uses = sa.union_all(
-        sa.select(Exercise.id).where(Exercise.video_asset_id == asset.id),
-        sa.select(VideoComment.id).where(VideoComment.video_asset_id == asset.id),
-    )
-    return db.session.scalar(sa.select(sa.func.count()).select_from(uses.subquery())) > 0
 
 
 def uploaded_video(asset_id: str, owner: User) -> VideoAsset:
@@ -100,7 +86,7 @@ def uploaded_video(asset_id: str, owner: User) -> VideoAsset:
         or asset.owner_id != owner.id
         or asset.video_type != VideoType.UPLOAD
         or asset.processing_status == ProcessingStatus.FAILED
-        or _in_use(asset)
+        or in_use(asset)
     ):
         raise VideoRefused("That upload cannot be used here. Choose the video again.")
     return asset

@@ -1,11 +1,14 @@
 """Getting videos in: resumable (tus) and plain uploads, YouTube links, and the Videos page."""
 
+import uuid
+
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from practika.core import bp
 from practika.core.incoming import VideoRefused, uploaded_video, video_from_form
+from practika.core.library import InUse, delete_unused, room_used, uses_of
 from practika.core.models import VideoAsset
 from practika.core.services import add_youtube_video, enqueue_processing
 from practika.core.tus import EXTENSIONS, tus_create, tus_response, tus_resume
@@ -78,14 +81,37 @@ def upload_resume(upload_id: str):
 @bp.get("/core/videos/")
 @login_required
 def my_videos():
-    """The user's own videos, newest first, each with its live status, and an upload form."""
+    """The user's own videos, newest first, each with its live status and where it is used,
+    the room they take, and an upload form."""
     videos = db.session.scalars(
         sa.select(VideoAsset)
         .where(VideoAsset.owner_id == current_user.id)
         .order_by(VideoAsset.created_at.desc())
         .limit(100)
     ).all()
-    return render_template("core/videos.html", videos=videos)
+    return render_template(
+        "core/videos.html",
+        videos=videos,
+        uses=uses_of([video.id for video in videos]),
+        used=room_used(current_user.id),
+    )
+
+
+@bp.post("/core/videos/<uuid:asset_id>/delete")
+@login_required
+def delete_video(asset_id: uuid.UUID):
+    """Delete one of your videos that nothing uses (staff: anyone's)."""
+    asset = db.session.get(VideoAsset, asset_id)
+    if asset is None or not (asset.owner_id == current_user.id or current_user.is_staff):
+        abort(404)
+    name = asset.orig_filename or "The video"
+    try:
+        delete_unused(asset)
+    except InUse as error:
+        flash(str(error), "error")
+        return redirect(url_for("core.my_videos"), 303)
+    flash(f"{name} is deleted.", "success")
+    return redirect(url_for("core.my_videos"), 303)
 
 
 @bp.post("/core/videos/youtube")
