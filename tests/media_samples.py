@@ -107,6 +107,26 @@ def recorder_webm(media) -> Path:
 
 
 @pytest.fixture(scope="session")
+def recorder_mp4(media) -> Path:
+    """H.264/AAC fragmented MP4 written to a pipe, as Safari's and Chrome's MediaRecorder
+    write it: an empty moov first (no duration, no sample tables), then fragments."""
+    path = media / "recording.mp4"
+    with subprocess.Popen(
+        [
+            *(
+                "ffmpeg -v error -nostdin -f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i "
+                "sine -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 -c:a aac "
+                "-movflags frag_keyframe+empty_moov+default_base_moof -f mp4 pipe:1"
+            ).split(),
+        ],
+        stdout=subprocess.PIPE,
+    ) as recorder:
+        path.write_bytes(recorder.stdout.read())
+    assert recorder.returncode == 0
+    return path
+
+
+@pytest.fixture(scope="session")
 def mute(media) -> Path:
     return synth_video(media / "mute.mp4", seconds=1, width=320, height=240, audio=False)
 

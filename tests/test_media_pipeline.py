@@ -186,6 +186,15 @@ def test_a_recorder_webm_without_a_duration_gets_its_real_one(recorder_webm):
     assert facts.duration == pytest.approx(2.0, abs=0.1)
 
 
+def test_a_recorder_fragmented_mp4_is_accepted_and_made_playable_by_remux(recorder_mp4, tmp_path):
+    facts = validate(recorder_mp4)
+    assert (facts.video_codec, facts.audio_codec) == ("h264", "aac")
+    assert facts.duration == pytest.approx(2.0, abs=0.1)
+    assert playable_by_remux(facts)  # playable about a second after the upload
+    out = remux_faststart(recorder_mp4, tmp_path / "playable.mp4")
+    assert validate(out).duration == pytest.approx(2.0, abs=0.1)
+
+
 def test_video_without_audio_odd_sizes_and_variable_frame_rate_are_accepted(mute, odd, vfr):
     assert validate(mute).audio_codec is None
     assert (validate(odd).display_width, validate(odd).display_height) == (321, 241)
