@@ -349,11 +349,27 @@
     else retake(state);
   });
 
-  // Sending the form or swapping the block away mid-recording must not leave the camera on.
-  // Capturing on window runs before upload.js, which may stop the submit event on document.
+  // Sending the form mid-recording stops the recording and sends the take: the form goes
+  // again once the recording is in its input. While the camera is only starting or counting
+  // down there is no take yet, and the camera goes off. Capturing on window runs before
+  // upload.js, which may stop the submit event on document.
   window.addEventListener("submit", function (event) {
+    var form = event.target;
     active.forEach(function (root) {
-      if (event.target.contains(root)) abort(recorders.get(root), "");
+      if (!form.contains(root)) return;
+      var state = recorders.get(root);
+      if (!state.recorder || state.recorder.state !== "recording") return abort(state, "");
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      var submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
+      root.addEventListener("recorder:recorded", function () {
+        setTimeout(function () {
+          if (submitter) form.requestSubmit(submitter);
+          else form.requestSubmit();
+        }, 0);
+      }, { once: true });
+      stop(state);
+      say(root, "Stopping the recording to send it…");
     });
   }, true);
 

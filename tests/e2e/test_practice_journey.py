@@ -17,7 +17,7 @@ from practika import create_app
 from practika.classes.models import Classroom
 from practika.classes.services import publish
 from practika.config import TestConfig
-from practika.demo import DEMO_ACCOUNTS, DEMO_CLASS
+from practika.demo import DEMO_CLASS
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.media.synth import synth_video
@@ -29,9 +29,7 @@ from tests.e2e.conftest import (
     broken_asset,
     console_error,
 )
-from tests.e2e.test_smoke import log_in
-
-TEACHER, STUDENT = DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[1]
+from tests.e2e.test_smoke import STUDENT, TEACHER, log_in
 
 SEEK = """(video, seconds) => new Promise(resolve => {
   video.addEventListener("seeked", () => resolve(video.currentTime), {once: true});

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from practika.demo import DEMO_ACCOUNTS, DEMO_EXERCISE
 
-TEACHER = DEMO_ACCOUNTS[0]
+TEACHER, STUDENT = DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[1]
 
 
 def at(path: str) -> re.Pattern[str]:

@@ -3,11 +3,13 @@ the worker processes it, and the status on the page turns into a player by itsel
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from practika.media.synth import synth_video
 from tests.e2e.conftest import PROCESSED
-from tests.e2e.test_smoke import TEACHER, log_in
+from tests.e2e.test_smoke import STUDENT, TEACHER, log_in
 
 
 def test_teacher_uploads_a_video_and_watches_it_become_playable(
@@ -132,3 +134,17 @@ def test_what_was_typed_survives_a_reload_until_the_form_is_sent(page: Page) -> 
     expect(page.get_by_role("heading", level=1)).to_have_text("Arpeggios in E")
     page.goto("/exercises/new")  # sent and accepted: the draft is gone
     expect(page.get_by_label("Name")).to_have_value("")
+
+
+def test_send_while_recording_stops_and_sends_the_take(page: Page) -> None:
+    page.goto("/accounts/login")
+    log_in(page, STUDENT.email, STUDENT.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
+    page.get_by_role("link", name="Follow the pattern").first.click()
+    form = page.locator("#attempt-form")
+    form.locator("[data-recorder-start]").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("Recording 0:02")
+    with page.expect_request(lambda request: request.method == "PATCH"):
+        form.get_by_role("button", name="Send attempt").click()  # still recording
+    expect(page).to_have_url(re.compile(r"/comments/attempts/"))
+    expect(page.get_by_text("Attempt sent.")).to_be_visible()
