@@ -320,6 +320,7 @@
 
   function retake(state) {
     var input = target(state.root);
+    if (input && input.value && !window.confirm("Record again? This take will be deleted.")) return;
     if (input && input.value) {
       input.value = "";
       input.dispatchEvent(new Event("change", { bubbles: true }));

@@ -148,3 +148,24 @@ def test_send_while_recording_stops_and_sends_the_take(page: Page) -> None:
         form.get_by_role("button", name="Send attempt").click()  # still recording
     expect(page).to_have_url(re.compile(r"/comments/attempts/"))
     expect(page.get_by_text("Attempt sent.")).to_be_visible()
+
+
+def test_retake_asks_before_the_take_is_deleted(page: Page) -> None:
+    page.goto("/accounts/login")
+    log_in(page, STUDENT.email, STUDENT.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
+    page.get_by_role("link", name="Follow the pattern").first.click()
+    form = page.locator("#attempt-form")
+    form.locator("[data-recorder-start]").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("Recording 0:01")
+    form.get_by_role("button", name="Stop").click()
+    expect(form.locator("[data-recorder-preview]")).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # keep it
+    form.get_by_role("button", name="Retake").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("Recorded")
+    assert form.locator("input[type=file][hidden]").evaluate("input => input.files.length") == 1
+
+    page.once("dialog", lambda dialog: dialog.accept())  # record again
+    form.get_by_role("button", name="Retake").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("Recording")
