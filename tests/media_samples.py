@@ -87,43 +87,37 @@ def hevc_hdr(media) -> Path:
     )
 
 
-@pytest.fixture(scope="session")
-def recorder_webm(media) -> Path:
-    """VP8/Opus WebM written to a pipe, as MediaRecorder does: no duration in the header."""
-    path = media / "recording.webm"
-    with subprocess.Popen(
-        [
-            *(
-                "ffmpeg -v error -nostdin -f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i "
-                "sine -t 2 -c:v libvpx -deadline realtime -cpu-used 8 -c:a libopus -f webm -live 1 "
-                "pipe:1"
-            ).split(),
-        ],
-        stdout=subprocess.PIPE,
-    ) as recorder:
+def recorded(path: Path, encoding: str) -> Path:
+    """Two seconds of test picture and tone written to a pipe, as MediaRecorder writes: the
+    muxer cannot go back to fill in a duration."""
+    command = (
+        "ffmpeg -v error -nostdin -f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i sine "
+        f"-t 2 {encoding} pipe:1"
+    )
+    with subprocess.Popen(command.split(), stdout=subprocess.PIPE) as recorder:
         path.write_bytes(recorder.stdout.read())
     assert recorder.returncode == 0
     return path
+
+
+@pytest.fixture(scope="session")
+def recorder_webm(media) -> Path:
+    """VP8/Opus WebM as Chrome and Firefox record it: no duration in the header."""
+    return recorded(
+        media / "recording.webm",
+        "-c:v libvpx -deadline realtime -cpu-used 8 -c:a libopus -f webm -live 1",
+    )
 
 
 @pytest.fixture(scope="session")
 def recorder_mp4(media) -> Path:
-    """H.264/AAC fragmented MP4 written to a pipe, as Safari's and Chrome's MediaRecorder
-    write it: an empty moov first (no duration, no sample tables), then fragments."""
-    path = media / "recording.mp4"
-    with subprocess.Popen(
-        [
-            *(
-                "ffmpeg -v error -nostdin -f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i "
-                "sine -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 -c:a aac "
-                "-movflags frag_keyframe+empty_moov+default_base_moof -f mp4 pipe:1"
-            ).split(),
-        ],
-        stdout=subprocess.PIPE,
-    ) as recorder:
-        path.write_bytes(recorder.stdout.read())
-    assert recorder.returncode == 0
-    return path
+    """H.264/AAC fragmented MP4 as Safari and Chrome record it: an empty moov first (no
+    duration, no sample tables), then fragments."""
+    return recorded(
+        media / "recording.mp4",
+        "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 -c:a aac "
+        "-movflags frag_keyframe+empty_moov+default_base_moof -f mp4",
+    )
 
 
 @pytest.fixture(scope="session")

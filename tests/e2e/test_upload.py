@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from practika.media.synth import synth_video
 from tests.e2e.conftest import PROCESSED
@@ -136,14 +136,20 @@ def test_what_was_typed_survives_a_reload_until_the_form_is_sent(page: Page) -> 
     expect(page.get_by_label("Name")).to_have_value("")
 
 
-def test_send_while_recording_stops_and_sends_the_take(page: Page) -> None:
+def recording(page: Page, seconds: int) -> Locator:
+    """The demo student records at the demo exercise for ``seconds``; its attempt form."""
     page.goto("/accounts/login")
     log_in(page, STUDENT.email, STUDENT.password)
     expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
     page.get_by_role("link", name="Follow the pattern").first.click()
     form = page.locator("#attempt-form")
     form.locator("[data-recorder-start]").click()
-    expect(form.locator("[data-recorder-message]")).to_contain_text("Recording 0:02")
+    expect(form.locator("[data-recorder-message]")).to_contain_text(f"Recording 0:{seconds:02}")
+    return form
+
+
+def test_send_while_recording_stops_and_sends_the_take(page: Page) -> None:
+    form = recording(page, 2)
     with page.expect_request(lambda request: request.method == "PATCH"):
         form.get_by_role("button", name="Send attempt").click()  # still recording
     expect(page).to_have_url(re.compile(r"/comments/attempts/"))
@@ -151,13 +157,7 @@ def test_send_while_recording_stops_and_sends_the_take(page: Page) -> None:
 
 
 def test_retake_asks_before_the_take_is_deleted(page: Page) -> None:
-    page.goto("/accounts/login")
-    log_in(page, STUDENT.email, STUDENT.password)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
-    page.get_by_role("link", name="Follow the pattern").first.click()
-    form = page.locator("#attempt-form")
-    form.locator("[data-recorder-start]").click()
-    expect(form.locator("[data-recorder-message]")).to_contain_text("Recording 0:01")
+    form = recording(page, 1)
     form.get_by_role("button", name="Stop").click()
     expect(form.locator("[data-recorder-preview]")).to_be_visible()
 
