@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from practika.core.models import VideoAsset
+from practika.exercises.models import Exercise
 from practika.extensions import db
 from tests.conftest import count_rows, log_in
 from tests.test_uploads import CHUNK, TUS, metadata
@@ -151,3 +152,23 @@ def test_a_finished_upload_still_names_its_video_for_a_day(app, teacher_client, 
     assert head.headers["Upload-Offset"] == head.headers["Upload-Length"] == str(len(video_bytes))
     again = patch(teacher_client, url, video_bytes[-10:], len(video_bytes) - 10)
     assert again.status_code == 409 and count_rows(VideoAsset) == 1  # never a second video
+
+
+def test_deleting_a_finished_upload_deletes_its_unused_video(teacher_client, video_bytes):
+    """A retake after the whole take was sent: the take goes, video and all."""
+    url = create_deferred(teacher_client).headers["Location"]
+    patch(teacher_client, url, video_bytes, 0, **{"Upload-Length": str(len(video_bytes))})
+    assert count_rows(VideoAsset) == 1
+    assert teacher_client.delete(url, headers=TUS).status_code == 204
+    assert count_rows(VideoAsset) == 0
+    assert teacher_client.head(url, headers=TUS).status_code == 404
+
+
+def test_deleting_a_finished_upload_keeps_a_video_in_use(teacher_client, teacher, video_bytes):
+    url = create_deferred(teacher_client).headers["Location"]
+    done = patch(teacher_client, url, video_bytes, 0, **{"Upload-Length": str(len(video_bytes))})
+    asset = db.session.get(VideoAsset, uuid.UUID(done.headers["X-Video-Asset"]))
+    db.session.add(Exercise(name="Uses it", created_by=teacher, video_asset=asset))
+    db.session.commit()
+    assert teacher_client.delete(url, headers=TUS).status_code == 204
+    assert count_rows(VideoAsset) == 1

@@ -4,11 +4,13 @@ partial-upload store: the handlers the page routes (``core.upload_*``) and the A
 
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 
 from flask import Response, current_app, request, url_for
 
 from practika.accounts.models import User
 from practika.core.incoming import check_upload_limits, expire_abandoned, partial_store
+from practika.core.library import InUse, delete_unused
 from practika.core.models import VideoAsset
 from practika.core.services import enqueue_processing, store_upload
 from practika.core.uploads import (
@@ -53,7 +55,8 @@ def tus_create(owner: User, resume_endpoint: str) -> Response:
 def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], str]) -> Response:
     """HEAD (how far), PATCH (the next piece) and DELETE for ``owner``'s upload. The piece
     that completes it stores the video, queues it, and names it in X-Video-Asset (HEAD on a
-    finished upload names it too, for a client that lost that answer)."""
+    finished upload names it too, for a client that lost that answer); DELETE on a finished
+    upload deletes its video too, if nothing uses it."""
     partials = partial_store()
     if request.method == "HEAD":
         try:
@@ -70,6 +73,7 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
     try:
         with partials.writing(upload_id, owner.id) as upload:
             if request.method == "DELETE":
+                _discard_video(upload)
                 partials.delete(upload_id)
                 return tus_response(204)
             if request.mimetype != "application/offset+octet-stream":
@@ -86,6 +90,15 @@ def tus_resume(upload_id: str, owner: User, status_url: Callable[[VideoAsset], s
     except UploadError as error:
         where = _progress(upload, status_url) if upload is not None else {}
         return tus_response(error.status, str(error), **where)
+
+
+def _discard_video(upload: PartialUpload) -> None:
+    """A finished upload taken back (a retake) takes its video with it, unless something
+    uses it by now: then only the upload goes, and the video stays where it is used."""
+    asset = db.session.get(VideoAsset, uuid.UUID(upload.asset_id)) if upload.finished else None
+    if asset is not None:
+        with suppress(InUse):
+            delete_unused(asset)
 
 
 def _creation_length() -> int | None:
