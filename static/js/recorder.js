@@ -1,7 +1,10 @@
 // Recording an attempt in the browser: a [data-recorder] block counts down 3-2-1, records the
-// camera with MediaRecorder, lets the student watch it back or retake, and puts the recording
-// into the form's file input, so the form sends it like a chosen file (upload.js then sends it
-// resumably). Without MediaRecorder or camera access, the block's plain file input is used.
+// camera with MediaRecorder, lets the student watch it back or retake. Each second of the
+// recording is kept on the device and sent as it is made (takes.js), so at Stop only the tail
+// is left to send, and Send puts the uploaded video in the form. The recording also goes
+// into the form's file input, so that if its upload is refused the form sends it like a
+// chosen file (upload.js). Without MediaRecorder or camera access, the block's plain file
+// input is used.
 (function () {
   "use strict";
 
@@ -119,6 +122,10 @@
   function release(state, keep) {
     state.session += 1; // a pending getUserMedia or countdown sees it is stale
     clearInterval(state.timer);
+    if (!keep && state.take && !state.take.record.stopped) {
+      state.take.end(); // cut off: what was recorded stays on the device, offered later
+      state.take = null;
+    }
     var recorder = state.recorder;
     if (recorder) {
       if (!keep) recorder.ondataavailable = recorder.onstop = recorder.onerror = null;
@@ -227,14 +234,20 @@
     var chunks = [];
     var startedAt = Date.now();
     var maxSeconds = parseInt(root.dataset.maxSeconds, 10) || 300;
+    var type = (recorder.mimeType || mimeType || "video/webm").split(";")[0];
+    var filename = "attempt-" + stamp(new Date()) + (type === "video/mp4" ? ".mp4" : ".webm");
+    var take = state.take = keepAndSend(state, filename, type);
     state.recorder = recorder;
     recorder.ondataavailable = function (event) {
-      if (event.data && event.data.size) chunks.push(event.data);
+      if (!event.data || !event.data.size) return;
+      chunks.push(event.data);
+      if (take) take.add(event.data);
     };
     recorder.onstop = function () {
       var seconds = (Date.now() - startedAt) / 1000;
       state.recorder = null;
-      place(state, chunks, recorder.mimeType || mimeType, seconds);
+      if (take) take.stop(seconds);
+      place(state, chunks, type, filename, seconds);
     };
     recorder.onerror = function () {
       abort(state, "The recording stopped unexpectedly. Try again, or choose a video file.");
@@ -252,7 +265,8 @@
         state.liveSetting = message.getAttribute("aria-live") || "polite";
         message.setAttribute("aria-live", "off");
       }
-      say(root, "Recording " + clock(seconds) + " of " + clock(maxSeconds));
+      var waiting = take && take.state === "waiting" ? " · " + take.message : "";
+      say(root, "Recording " + clock(seconds) + " of " + clock(maxSeconds) + waiting);
     }, 250);
   }
 
@@ -264,13 +278,46 @@
     }
   }
 
-  function place(state, chunks, type, seconds) {
+  // The take kept on the device and sent as it is recorded, when the form has a resumable
+  // upload and the page has takes.js; its news shows once the recording has stopped.
+  function keepAndSend(state, filename, type) {
+    var form = state.root.closest("form");
+    if (!form || !form.dataset.tusEndpoint || !window.PractikaTakes) return null;
+    var heading = document.querySelector("main h1");
+    return window.PractikaTakes.begin(form, {
+      title: heading ? heading.textContent.trim() : document.title,
+      filename: filename,
+      type: type,
+      changed: function (take) {
+        if (state.take === take && take.record.stopped) tell(state, take);
+      },
+    });
+  }
+
+  function tell(state, take) {
+    var form = state.root.closest("form");
+    var bar = form && form.querySelector("progress");
+    var recorded = "Recorded " + clock(take.record.seconds) + ". ";
+    if (bar) {
+      bar.hidden = take.state === "sent" || take.state === "failed";
+      bar.value = take.progress();
+    }
+    if (take.state === "sent") {
+      say(state.root, recorded + "It is uploaded: watch it back, then send it or retake.");
+    } else if (take.state === "failed") {
+      say(state.root, recorded + take.message);
+    } else if (take.state === "waiting") {
+      say(state.root, recorded + take.message);
+    } else {
+      say(state.root, recorded + "Uploading the last seconds… " + take.progress() + "%");
+    }
+  }
+
+  function place(state, chunks, type, filename, seconds) {
     var root = state.root;
-    var bareType = (type || "video/webm").split(";")[0];
-    var blob = new Blob(chunks, { type: bareType });
-    var extension = bareType === "video/mp4" ? "mp4" : "webm";
-    var file = new File([blob], "attempt-" + stamp(new Date()) + "." + extension,
-                        { type: bareType });
+    var blob = new Blob(chunks, { type: type });
+    var file = new File([blob], filename, { type: type });
+    state.file = file;
     showButtons(root, ["retake"]);
     showPreview(state, blob);
     var input = target(root);
@@ -284,7 +331,8 @@
       return;
     }
     input.dispatchEvent(new Event("change", { bubbles: true }));
-    say(root, "Recorded " + clock(seconds) + ". Watch it back, then send it or retake.");
+    if (state.take) tell(state, state.take);
+    else say(root, "Recorded " + clock(seconds) + ". Watch it back, then send it or retake.");
     root.dispatchEvent(new CustomEvent("recorder:recorded", {
       bubbles: true,
       detail: { file: file },
@@ -325,7 +373,15 @@
       input.value = "";
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }
+    drop(state);
     start(state);
+  }
+
+  // The take is not wanted any more: off the device and off the server.
+  function drop(state) {
+    if (state.take) state.take.discard();
+    state.take = null;
+    state.file = null;
   }
 
   // Wiring
@@ -356,23 +412,60 @@
   // upload.js, which may stop the submit event on document.
   window.addEventListener("submit", function (event) {
     var form = event.target;
+    var submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
+    function hold() {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+    function again() {
+      setTimeout(function () {
+        if (submitter) form.requestSubmit(submitter);
+        else form.requestSubmit();
+      }, 0);
+    }
     active.forEach(function (root) {
       if (!form.contains(root)) return;
       var state = recorders.get(root);
       if (!state.recorder || state.recorder.state !== "recording") return abort(state, "");
-      event.preventDefault();
-      event.stopImmediatePropagation();
-      var submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
-      root.addEventListener("recorder:recorded", function () {
-        setTimeout(function () {
-          if (submitter) form.requestSubmit(submitter);
-          else form.requestSubmit();
-        }, 0);
-      }, { once: true });
+      hold();
+      root.addEventListener("recorder:recorded", again, { once: true });
       stop(state);
       say(root, "Stopping the recording to send it…");
     });
+    if (event.defaultPrevented) return;
+    form.querySelectorAll("[data-recorder]").forEach(function (root) {
+      var state = recorders.get(root);
+      var input = target(root);
+      if (!state || !state.take || !input || input.files[0] !== state.file) return;
+      var take = state.take;
+      hold();
+      if (state.sending) return; // pressed again while the tail goes up
+      state.sending = true;
+      window.PractikaTakes.keepFields(take, form);
+      if (take.state !== "sent") tell(state, take);
+      take.done.then(function (asset) {
+        var field = form.querySelector("input[name=video_asset_id]");
+        if (field) field.value = asset;
+        input.value = ""; // the video is on the server: the form sends its id alone
+      }, function () {
+        take.forget(); // refused for good: the form sends the file, and says why
+        state.take = null;
+      }).then(function () {
+        state.sending = false;
+        again();
+      });
+    });
   }, true);
+
+  // Another video chosen after the recording replaces it, so the take is not kept.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.form || input.name !== "video" || !input.files || !input.files.length) return;
+    input.form.querySelectorAll("[data-recorder]").forEach(function (root) {
+      var state = recorders.get(root);
+      if (state && state.take && input !== target(root)) drop(state);
+    });
+  });
 
   window.addEventListener("pagehide", function () {
     active.forEach(function (root) { release(recorders.get(root), false); });

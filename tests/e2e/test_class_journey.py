@@ -97,8 +97,8 @@ def test_a_class_from_creation_to_feedback(
     expect(form.locator("[data-recorder-message]")).to_contain_text("Recording 0:02")
     form.get_by_role("button", name="Stop").click()
     expect(form.locator("[data-recorder-preview]")).to_be_visible()
-    with newcomer.expect_request(lambda request: request.method == "PATCH"):
-        form.get_by_role("button", name="Send attempt").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("It is uploaded")
+    form.get_by_role("button", name="Send attempt").click()
     expect(newcomer).to_have_url(re.compile(r"/comments/attempts/"))
     attempt_url = newcomer.url
 

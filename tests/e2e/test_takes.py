@@ -1,0 +1,169 @@
+"""No take is lost: a recording is kept on the phone and sent while it is made, and whatever
+happens to the page or the network, the take reaches the teacher once.
+
+At phone size, with Chromium's fake camera. Each test counts the student's attempts in the
+live server's database before and after: exactly one more, never two.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.test_practice_journey import second_page
+from tests.e2e.test_upload import recording
+
+pytestmark = pytest.mark.parametrize("size", ["phone"])
+
+COUNT_TAKES = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("practika-takes", 1);
+  open.onupgradeneeded = () => {
+    open.result.createObjectStore("takes", { keyPath: "id" });
+    open.result.createObjectStore("chunks", { keyPath: ["take", "n"] });
+  };
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const request = open.result.transaction("takes").objectStore("takes").count();
+    request.onsuccess = () => { open.result.close(); resolve(request.result); };
+  };
+})"""
+
+
+def attempts(live_env: dict[str, str]) -> int:
+    path = urlsplit(live_env["DATABASE_URL"].replace("sqlite:///", "file:///")).path
+    with sqlite3.connect(path) as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM video_comments WHERE kind = 'attempt'"
+        ).fetchone()
+    return count
+
+
+def unsent(page: Page):
+    return page.locator("[data-unsent-takes] .unsent-take")
+
+
+def slow_uplink(context: BrowserContext, page: Page, bytes_per_second: int) -> None:
+    """Chromium's own network emulation: uploads crawl, so a test can act mid-upload."""
+    session = context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 100,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+
+
+def test_the_take_goes_up_while_it_is_recorded_and_only_the_tail_is_left_at_stop(
+    page: Page, live_env
+) -> None:
+    before = attempts(live_env)
+    patches: list[str] = []
+    page.on("request", lambda r: patches.append(r.url) if r.method == "PATCH" else None)
+    form = recording(page, 3)
+    assert patches, "pieces are sent while recording goes on"
+    form.get_by_role("button", name="Stop").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("It is uploaded")
+    assert page.evaluate(COUNT_TAKES) == 1  # kept on the phone until the attempt exists
+
+    form.get_by_role("button", name="Send attempt").click()
+    expect(page).to_have_url(re.compile(r"/comments/attempts/"))
+    assert attempts(live_env) == before + 1
+    assert page.evaluate(COUNT_TAKES) == 0
+
+
+def test_a_reload_while_recording_offers_the_take_and_sends_it_once(
+    page: Page, live_env, shoot
+) -> None:
+    before = attempts(live_env)
+    recording(page, 3)
+    page.reload()  # mid-recording: the camera goes off, the pieces stay
+    take = unsent(page)
+    expect(take).to_have_count(1)
+    expect(take).to_contain_text("Follow the pattern")
+    expect(take).to_contain_text(re.compile(r"0:0\d, recorded today at"))
+    expect(take.locator("video")).to_be_visible()
+    shoot("unsent-take")
+
+    take.get_by_role("button", name="Send it").click()
+    expect(page).to_have_url(re.compile(r"/comments/attempts/"))
+    expect(page.get_by_text("Attempt sent.")).to_be_visible()
+    assert attempts(live_env) == before + 1
+    assert page.evaluate(COUNT_TAKES) == 0
+    page.goto("/exercises/")
+    expect(unsent(page)).to_have_count(0)
+
+
+def test_a_tab_closed_during_the_upload_resumes_from_what_the_server_has(
+    page: Page, live_env
+) -> None:
+    before = attempts(live_env)
+    context = page.context
+    slow_uplink(context, page, 40_000)
+    form = recording(page, 4)
+    form.get_by_role("button", name="Stop").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("Uploading the last seconds")
+    page.close()  # the tab goes while the tail is still going up
+
+    again = context.new_page()
+    again.goto("/exercises/")
+    offsets: list[int] = []
+    again.on(
+        "request",
+        lambda r: offsets.append(int(r.headers["upload-offset"])) if r.method == "PATCH" else None,
+    )
+    take = unsent(again)
+    expect(take).to_have_count(1)
+    take.get_by_role("button", name="Send it").click()
+    expect(again).to_have_url(re.compile(r"/comments/attempts/"))
+    assert offsets and offsets[0] > 0, "it went on from the server's offset, not from zero"
+    assert attempts(live_env) == before + 1
+
+
+def test_a_network_lost_for_twenty_seconds_waits_and_goes_on_by_itself(
+    browser: Browser, live_server: str, live_env, size
+) -> None:
+    """Its own browser: while offline, the page's status polls fail, as they should."""
+    before = attempts(live_env)
+    errors: list[str] = []
+    page = second_page(browser, live_server, size, errors)
+    form = recording(page, 1)
+    page.context.set_offline(True)
+    message = form.locator("[data-recorder-message]")
+    expect(message).to_contain_text("Waiting for the connection")
+    time.sleep(20)
+    form.get_by_role("button", name="Stop").click()
+    expect(message).to_contain_text("Waiting for the connection")
+    page.context.set_offline(False)
+    expect(message).to_contain_text("It is uploaded")
+    form.get_by_role("button", name="Send attempt").click()
+    expect(page).to_have_url(re.compile(r"/comments/attempts/"))
+    assert attempts(live_env) == before + 1
+    page.context.close()
+    assert not [error for error in errors if "htmx:" not in error]
+
+
+def test_the_same_take_offered_in_two_tabs_becomes_one_attempt(page: Page, live_env) -> None:
+    before = attempts(live_env)
+    recording(page, 2)
+    page.goto("/exercises/")  # left mid-recording
+    other = page.context.new_page()
+    other.goto("/exercises/")
+    expect(unsent(page)).to_have_count(1)
+    expect(unsent(other)).to_have_count(1)
+
+    unsent(page).get_by_role("button", name="Send it").click()
+    unsent(other).get_by_role("button", name="Send it").click()
+    expect(page).to_have_url(re.compile(r"/comments/attempts/"))
+    sent_twice = other.locator("[data-unsent-takes]")
+    expect(sent_twice.or_(other.get_by_text("Attempt sent."))).to_be_visible()
+    time.sleep(2)  # whatever the second tab does, it has done it by now
+    assert attempts(live_env) == before + 1
