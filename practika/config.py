@@ -40,13 +40,16 @@ def parse_bool(name: str, value: str | None, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
-def parse_int(name: str, value: str | None, default: int) -> int:
+def parse_int(name: str, value: str | None, default: int, *, minimum: int | None = None) -> int:
     if value is None or value.strip() == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value!r}")
+    return number
 
 
 def parse_base_url(value: str) -> str:
@@ -165,6 +168,16 @@ class Config:
         self.VIDEOS_WAITING_MAX = parse_int("VIDEOS_WAITING_MAX", env.get("VIDEOS_WAITING_MAX"), 10)
         self.UPLOAD_EXPIRY_HOURS = parse_int(
             "UPLOAD_EXPIRY_HOURS", env.get("UPLOAD_EXPIRY_HOURS"), 24
+        )
+        # A video nothing uses (no exercise, attempt or comment) is due for cleanup this many
+        # days after its upload: its owner gets a notice, and the sweep removes it once the
+        # notice has run this many days, unless it is used or kept by then. Never 0: a video
+        # just uploaded for a form not yet sent is used by nothing either.
+        self.VIDEO_CLEANUP_AFTER_DAYS = parse_int(
+            "VIDEO_CLEANUP_AFTER_DAYS", env.get("VIDEO_CLEANUP_AFTER_DAYS"), 14, minimum=1
+        )
+        self.VIDEO_CLEANUP_NOTICE_DAYS = parse_int(
+            "VIDEO_CLEANUP_NOTICE_DAYS", env.get("VIDEO_CLEANUP_NOTICE_DAYS"), 7, minimum=1
         )
         # How many proxies (nginx, the load balancer) stand in front and set X-Forwarded-*;
         # the client address that rate limits count is only trusted from that many hops.

@@ -4,7 +4,8 @@ the app left it, on SQLite and PostgreSQL:
 - 0008 moves what there was into classes: each teacher gets a class holding the students who
   attempted their exercises, with their exercises published to it (until then everyone
   logged in saw every exercise);
-- 0009 stamps each attempt with when it was first answered."""
+- 0009 stamps each attempt with when it was first answered;
+- 0010 adds the cleanup notice and Keep to the videos there are, and takes them off again."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from practika import create_app
 from practika.classes.models import CODE_ALPHABET, CODE_LENGTH, ClassMember, Classroom
 from practika.comments.models import VideoComment
+from practika.core.models import VideoAsset
 from practika.exercises.models import Publication
 from practika.extensions import db
 from tests.conftest import make_config
@@ -43,6 +45,12 @@ EXERCISES = sa.table(
     sa.column("id", sa.Uuid),
     sa.column("name", sa.String),
     sa.column("created_by_id", sa.Integer),
+)
+VIDEOS = sa.table(
+    "video_assets",
+    sa.column("id", sa.Uuid),
+    sa.column("orig_filename", sa.String),
+    sa.column("video_type", sa.String),
 )
 COMMENTS = sa.table(
     "video_comments",
@@ -168,3 +176,24 @@ def test_attempts_answered_before_0009_are_stamped_with_their_first_answer(unmig
     assert stamped[answered] == datetime(2026, 1, 3)
     assert stamped[waiting] is None
     assert stamped[question] is None  # a discussion, not an attempt
+
+
+def test_videos_before_0010_are_neither_noticed_nor_kept_and_0010_goes_back(unmigrated):
+    flask_migrate.upgrade(revision="0009")
+    old = uuid.uuid4()
+    db.session.execute(VIDEOS.insert().values(id=old, orig_filename="old.mp4", video_type="upload"))
+    db.session.commit()
+
+    flask_migrate.upgrade()
+
+    kept = db.session.execute(
+        sa.select(VideoAsset.orig_filename, VideoAsset.kept, VideoAsset.cleanup_noticed_at)
+    ).all()
+    assert kept == [("old.mp4", False, None)]
+    db.session.commit()
+    flask_migrate.downgrade(revision="0009")
+    columns = {column["name"] for column in sa.inspect(db.engine).get_columns("video_assets")}
+    indexes = {index["name"] for index in sa.inspect(db.engine).get_indexes("video_assets")}
+    assert {"kept", "cleanup_noticed_at"} & columns == set()
+    assert {"ix_video_assets_created", "ix_video_assets_cleanup_noticed"} & indexes == set()
+    assert db.session.scalar(sa.select(VIDEOS.c.orig_filename)) == "old.mp4"

@@ -52,6 +52,9 @@ class VideoType(StrEnum):
     YOUTUBE = "youtube"
 
 
+NOTICED = sa.text("cleanup_noticed_at IS NOT NULL")
+
+
 class VideoAsset(Timestamped, db.Model):
     __tablename__ = "video_assets"
     __table_args__ = (
@@ -60,6 +63,15 @@ class VideoAsset(Timestamped, db.Model):
         sa.CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_pct_range"),
         # The sweep looks for rows stuck in a state since some time.
         sa.Index("ix_video_assets_status_updated", "processing_status", "updated_at"),
+        # The cleanup sweep walks the videos by age, a bounded window at a time, and finds
+        # the few whose notice runs out without reading the others.
+        sa.Index("ix_video_assets_created", "created_at", "id"),
+        sa.Index(
+            "ix_video_assets_cleanup_noticed",
+            "cleanup_noticed_at",
+            sqlite_where=NOTICED,
+            postgresql_where=NOTICED,
+        ),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
@@ -97,6 +109,10 @@ class VideoAsset(Timestamped, db.Model):
     processing_stage: so.Mapped[str | None] = so.mapped_column(sa.String(32))
     attempts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # Cleanup (core.cleanup): when its owner was told that nothing uses it and that it will
+    # be removed; and whether they chose to keep it anyway (then it is never due).
+    cleanup_noticed_at: so.Mapped[datetime | None]
+    kept: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     owner: so.Mapped[User | None] = so.relationship()
     clips: so.Mapped[list[VideoClip]] = so.relationship(
