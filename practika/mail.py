@@ -177,22 +177,40 @@ def send_mail(template: str, to: str, subject: str, **context: Any) -> str | Non
 
     The outbox row is written on a connection of its own, in its own short transaction, so
     it neither commits nor waits for whatever the caller's session holds."""
+    row = _outbox_row(template, to, subject, context)
+    with db.engine.begin() as connection:
+        connection.execute(sa.insert(OutgoingMail).values(**row))
+    return _enqueue(row["id"], 1, template)
+
+
+def keep_mail(template: str, to: str, subject: str, **context: Any) -> uuid.UUID:
+    """``send_mail``'s first half inside the caller's transaction: the message is kept if and
+    only if what it tells about is committed, so a crash in between neither loses it nor
+    sends it twice. After the commit, ``queue_kept`` queues its delivery (should that not
+    happen, the sweep does). Its id."""
+    row = _outbox_row(template, to, subject, context)
+    db.session.add(OutgoingMail(**row))
+    return row["id"]
+
+
+def queue_kept(mail_id: uuid.UUID, template: str) -> str | None:
+    """Queue the delivery of a message ``keep_mail`` kept, once its transaction committed."""
+    return _enqueue(mail_id, 1, template)
+
+
+def _outbox_row(template: str, to: str, subject: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The outbox row of a message rendered now, waiting for its first attempt."""
     msg = build_message(template, to, subject, **context)
     mail_id = uuid.uuid4()
-    job_id = attempt_job_id("mail", mail_id, 1)
-    with db.engine.begin() as connection:
-        connection.execute(
-            sa.insert(OutgoingMail).values(
-                id=mail_id,
-                template=template[:40],
-                message=msg.as_bytes(),
-                job_id=job_id,
-                status=MailStatus.PENDING,
-                attempts=0,
-                next_try_at=utcnow(),
-            )
-        )
-    return _enqueue(mail_id, 1, template)
+    return {
+        "id": mail_id,
+        "template": template[:40],
+        "message": msg.as_bytes(),
+        "job_id": attempt_job_id("mail", mail_id, 1),
+        "status": MailStatus.PENDING,
+        "attempts": 0,
+        "next_try_at": utcnow(),
+    }
 
 
 def _enqueue(mail_id: uuid.UUID, attempt: int, template: str, delay: int = 0) -> str | None:
