@@ -141,8 +141,9 @@ def metrics(fix: bool) -> None:
 
 @admin.command("sweep")
 def sweep_command() -> None:
-    """Enqueue the videos, clips, mail and webhook deliveries Redis lost, and retry the jobs
-    a dead worker left (the worker does this every minute by itself)."""
+    """Enqueue the videos, clips, mail and webhook deliveries Redis lost, retry the jobs a
+    dead worker left, and clean up unused videos after notice (the worker does this every
+    minute by itself)."""
     done = sweep()
     click.echo(", ".join(f"{what}: {count}" for what, count in done.items()))
 

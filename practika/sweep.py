@@ -1,17 +1,19 @@
-"""The one sweep over every kind of job: videos, clips, mail and webhooks.
+"""The one sweep over every kind of job: videos, clips, mail and webhooks; and the cleanup
+of videos nothing uses.
 
 Each kind's row is its outbox; its sweep enqueues what Redis lost and retries what a dead
-worker left. The worker runs this every SWEEP_INTERVAL_SECONDS; ``flask admin sweep`` runs
-it by hand.
+worker left. The cleanup sends its notices and removes what they announced (core.cleanup).
+The worker runs this every SWEEP_INTERVAL_SECONDS; ``flask admin sweep`` runs it by hand.
 """
 
 from __future__ import annotations
 
 from practika import mail
-from practika.core import tasks
+from practika.core import cleanup, tasks
 from practika.webhooks import delivery
 
 
 def sweep() -> dict[str, int]:
-    """Every kind's sweep; how many rows each enqueued, retried or failed, by name."""
-    return {**tasks.sweep(), **mail.sweep(), **delivery.sweep()}
+    """Every kind's sweep, then the cleanup's (its mail is queued at once); how many rows
+    each enqueued, retried, failed, noticed or removed, by name."""
+    return {**tasks.sweep(), **mail.sweep(), **delivery.sweep(), **cleanup.sweep()}

@@ -321,9 +321,11 @@ POST_ROWS = [
     ("exercises.remove_clip", "/exercises/{exercise}/clips/{clip}/delete", EDITORS, {}),
     ("core.retry_video", "/core/videos/{attempt_video}/retry", {"student", "staff"}, {}),
     ("core.retry_video", "/core/videos/{model}/retry", EDITORS, {}),
-    # Only its owner and staff reach a video to delete it (these are in use: they stay).
+    # Only its owner and staff reach a video to delete or keep it (these are in use: they stay).
     ("core.delete_video", "/core/videos/{attempt_video}/delete", {"student", "staff"}, {}),
     ("core.delete_video", "/core/videos/{model}/delete", EDITORS, {}),
+    ("core.keep_video", "/core/videos/{attempt_video}/keep", {"student", "staff"}, {}),
+    ("core.keep_video", "/core/videos/{model}/keep", EDITORS, {}),
     ("comments.comment_on_exercise", "/comments/exercises/{exercise}", CLASS, {"text": "Hi"}),
     ("comments.comment_on_exercise", "/comments/exercises/{draft}", EDITORS, {"text": "Hi"}),
     ("comments.reply", "/comments/{attempt}/replies", THREAD, {"text": "Good", "at_seconds": "1"}),

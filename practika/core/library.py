@@ -55,6 +55,18 @@ def in_use(asset: VideoAsset) -> bool:
     return bool(uses_of([asset.id]).get(asset.id))
 
 
+def unused_filter() -> sa.ColumnElement[bool]:
+    """``in_use`` as SQL, for queries over many videos: no exercise has it as its model and
+    no attempt or comment holds it (the cleanup sweep and the Videos page ask it)."""
+    from practika.comments.models import VideoComment
+    from practika.exercises.models import Exercise
+
+    return sa.and_(
+        ~sa.exists().where(Exercise.video_asset_id == VideoAsset.id),
+        ~sa.exists().where(VideoComment.video_asset_id == VideoAsset.id),
+    )
+
+
 def room_used(owner_id: int) -> int:
     """The bytes the owner's videos take against the quota."""
     return db.session.scalar(

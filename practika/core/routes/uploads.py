@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from practika.core import bp
+from practika.core.cleanup import due_videos, keep
 from practika.core.incoming import VideoRefused, uploaded_video, video_from_form
 from practika.core.library import InUse, delete_unused, room_used, uses_of
 from practika.core.models import VideoAsset
@@ -82,28 +83,37 @@ def upload_resume(upload_id: str):
 @login_required
 def my_videos():
     """The user's own videos, newest first, each with its live status and where it is used,
-    the room they take, and an upload form."""
+    the room they take, and an upload form; above them, those due for cleanup."""
     videos = db.session.scalars(
         sa.select(VideoAsset)
         .where(VideoAsset.owner_id == current_user.id)
         .order_by(VideoAsset.created_at.desc())
         .limit(100)
     ).all()
+    due = due_videos(current_user.id)
     return render_template(
         "core/videos.html",
         videos=videos,
         uses=uses_of([video.id for video in videos]),
         used=room_used(current_user.id),
+        due=due,
+        removals={asset.id: removal for asset, removal in due},
     )
+
+
+def _managed_video(asset_id: uuid.UUID) -> VideoAsset:
+    """One of your videos (staff: anyone's) to keep or delete; any other answers 404."""
+    asset = db.session.get(VideoAsset, asset_id)
+    if asset is None or not (asset.owner_id == current_user.id or current_user.is_staff):
+        abort(404)
+    return asset
 
 
 @bp.post("/core/videos/<uuid:asset_id>/delete")
 @login_required
 def delete_video(asset_id: uuid.UUID):
     """Delete one of your videos that nothing uses (staff: anyone's)."""
-    asset = db.session.get(VideoAsset, asset_id)
-    if asset is None or not (asset.owner_id == current_user.id or current_user.is_staff):
-        abort(404)
+    asset = _managed_video(asset_id)
     name = asset.orig_filename or "The video"
     try:
         delete_unused(asset)
@@ -111,6 +121,17 @@ def delete_video(asset_id: uuid.UUID):
         flash(str(error), "error")
         return redirect(url_for("core.my_videos"), 303)
     flash(f"{name} is deleted.", "success")
+    return redirect(url_for("core.my_videos"), 303)
+
+
+@bp.post("/core/videos/<uuid:asset_id>/keep")
+@login_required
+def keep_video(asset_id: uuid.UUID):
+    """Keep one of your videos though nothing uses it: the cleanup never removes it."""
+    asset = _managed_video(asset_id)
+    keep(asset)
+    db.session.commit()
+    flash(f"{asset.orig_filename or 'The video'} is kept until you delete it.", "success")
     return redirect(url_for("core.my_videos"), 303)
 
 
