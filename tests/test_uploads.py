@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from practika.accounts.models import RoleName
 from practika.core.models import VideoAsset
 from practika.extensions import db
 from practika.queue import get_queue
-from tests.conftest import count_rows, log_in
+from tests.conftest import _make_user, count_rows, log_in
 
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
@@ -400,3 +401,27 @@ def test_abandoned_uploads_expire_without_anyone_running_a_command(app, teacher,
     log_in(students, student.email)
     assert create(students, 10).status_code == 201  # anyone's upload sweeps the folder
     assert teachers.head(url, headers=TUS).status_code == 404
+
+
+def test_a_chosen_file_left_unfinished_is_offered_on_the_forms_that_carry_a_video(
+    app, teacher_client, teacher
+):
+    """A link followed mid-upload: on return the form says what is left and how to go on.
+    A recording (length deferred) is not listed: the page offers those itself."""
+    created = teacher_client.post(
+        "/core/uploads/",
+        headers={**TUS, "Upload-Length": "4000", "Upload-Metadata": metadata("warm-up.mp4")},
+    )
+    url = created.headers["Location"]
+    headers = {**CHUNK, "Upload-Offset": "0"}
+    assert teacher_client.patch(url, data=b"x" * 1000, headers=headers).status_code == 204
+    teacher_client.post(
+        "/core/uploads/",
+        headers={**TUS, "Upload-Defer-Length": "1", "Upload-Metadata": metadata("take.webm")},
+    )
+    page = teacher_client.get("/exercises/new").get_data(as_text=True)
+    assert "An upload was left unfinished: <strong>warm-up.mp4</strong>, 25% of" in page
+    assert "take.webm" not in page
+    other = app.test_client()
+    log_in(other, _make_user(RoleName.TEACHER, "other-teacher").email)
+    assert "left unfinished" not in other.get("/exercises/new").get_data(as_text=True)

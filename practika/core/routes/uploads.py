@@ -8,12 +8,12 @@ from flask_login import current_user, login_required
 
 from practika.core import bp
 from practika.core.cleanup import due_videos, keep
-from practika.core.incoming import VideoRefused, uploaded_video, video_from_form
+from practika.core.incoming import VideoRefused, partial_store, uploaded_video, video_from_form
 from practika.core.library import InUse, delete_unused, room_used, uses_of
 from practika.core.models import VideoAsset
 from practika.core.services import add_youtube_video, enqueue_processing
 from practika.core.tus import EXTENSIONS, tus_create, tus_response, tus_resume
-from practika.core.uploads import TUS_VERSION
+from practika.core.uploads import TUS_VERSION, PartialUpload
 from practika.core.youtube import NotYouTube
 from practika.extensions import db
 
@@ -34,6 +34,17 @@ def attached_video() -> VideoAsset | None:
         return uploaded_video(asset_id, current_user)
     except VideoRefused:
         return None
+
+
+@bp.app_template_global()
+def uploads_left() -> list[PartialUpload]:
+    """The person's chosen-file uploads left unfinished (a link followed, the tab closed),
+    offered on the forms that carry a video: choosing the same file again goes on from
+    where it stopped. Recordings (length deferred) are offered by the page itself."""
+    if not current_user.is_authenticated:
+        return []
+    left = partial_store().pending(current_user.id)
+    return [upload for upload in left if upload.length and upload.offset]
 
 
 @bp.route("/core/uploads/", methods=["OPTIONS"])
