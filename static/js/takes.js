@@ -133,6 +133,12 @@
     } catch (error) { /* storage off: the copy is deleted below, or offered once more */ }
   }
 
+  // Who is logged in: takes are offered only to the account that recorded them.
+  function currentUser() {
+    var panel = document.querySelector("[data-unsent-takes]");
+    return panel ? panel.dataset.user : "";
+  }
+
   function csrfToken() {
     try {
       return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
@@ -409,6 +415,7 @@
       chunks: 0,
       uploadUrl: null,
       assetId: null,
+      user: currentUser(),
       tab: TAB,
       claimedAt: Date.now(),
     };
@@ -547,6 +554,7 @@
     if (!panel || !window.indexedDB) return;
     var list = panel.querySelector("[data-unsent-list]");
     var sent = sentIds();
+    var user = currentUser();
     store.all().then(function (records) {
       var now = Date.now();
       var later = null;
@@ -555,7 +563,8 @@
         var held = record.tab === TAB && Array.from(live).some(function (take) {
           return take.record.id === record.id;
         });
-        if (held || shown.has(record.id) || !record.chunks) return null;
+        // Another account's take (a shared device) is theirs to send: never shown here.
+        if (held || shown.has(record.id) || !record.chunks || record.user !== user) return null;
         var age = now - record.claimedAt;
         if (age < STALE_MS) {
           later = Math.min(later || Infinity, STALE_MS - age + 100);

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.test_practice_journey import second_page
+from tests.e2e.test_smoke import TEACHER, log_in
 from tests.e2e.test_upload import recording
 
 pytestmark = pytest.mark.parametrize("size", ["phone"])
@@ -167,3 +168,16 @@ def test_the_same_take_offered_in_two_tabs_becomes_one_attempt(page: Page, live_
     expect(sent_twice.or_(other.get_by_text("Attempt sent."))).to_be_visible()
     time.sleep(2)  # whatever the second tab does, it has done it by now
     assert attempts(live_env) == before + 1
+
+
+def test_a_take_left_on_a_shared_phone_is_offered_only_to_its_own_account(page: Page) -> None:
+    recording(page, 2)
+    page.reload()
+    expect(unsent(page)).to_have_count(1)
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/accounts/login")
+    log_in(page, TEACHER.email, TEACHER.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
+    page.wait_for_timeout(1000)  # the offer would have come by now
+    expect(unsent(page)).to_have_count(0)
+    assert page.evaluate(COUNT_TAKES) == 1  # still on the phone for the student
