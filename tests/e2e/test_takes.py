@@ -175,9 +175,26 @@ def test_a_take_left_on_a_shared_phone_is_offered_only_to_its_own_account(page: 
     page.reload()
     expect(unsent(page)).to_have_count(1)
     page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     page.goto("/accounts/login")
     log_in(page, TEACHER.email, TEACHER.password)
     expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
     page.wait_for_timeout(1000)  # the offer would have come by now
     expect(unsent(page)).to_have_count(0)
     assert page.evaluate(COUNT_TAKES) == 1  # still on the phone for the student
+
+
+def test_a_discarded_take_leaves_neither_the_phone_nor_the_server(page: Page, live_env) -> None:
+    before = attempts(live_env)
+    recording(page, 2)
+    page.reload()
+    take = unsent(page)
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+        take.get_by_role("button", name="Discard").click()
+    assert deleted.value.status == 204
+    expect(take).to_have_count(0)
+    expect(page.locator("[data-unsent-takes]")).to_be_hidden()
+    assert page.evaluate(COUNT_TAKES) == 0
+    assert page.request.head(deleted.value.url, headers={"Tus-Resumable": "1.0.0"}).status == 404
+    assert attempts(live_env) == before
