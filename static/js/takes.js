@@ -174,7 +174,8 @@
   }
 
   // One take, held by this tab: its pieces (in memory as well as on the device) and its
-  // upload. `changed` is called with the take whenever what it should say changes.
+  // upload, which `pump` sends. `changed` is called with the take whenever what it should
+  // say changes.
   function Take(record, blobs, changed) {
     this.record = record;
     this.blobs = blobs;
@@ -198,7 +199,6 @@
       quietly(store.put(record));
     }, CLAIM_MS);
     live.add(this);
-    this.pump();
   }
 
   Take.prototype.size = function () {
@@ -420,7 +420,9 @@
       claimedAt: Date.now(),
     };
     quietly(store.put(record));
-    return new Take(record, [], options.changed);
+    var take = new Take(record, [], options.changed);
+    take.pump();
+    return take;
   }
 
   window.PractikaTakes = { begin: begin };
@@ -519,6 +521,7 @@
           message.textContent = t.message || (t.state === "sent" ? "Uploaded. Saving…"
             : "Uploading… " + t.progress() + "%");
         });
+        take.pump();
         return take.done.then(function () { return post(claimed); });
       }).then(function (next) {
         noteSent(sentIds().concat([record.id]));
