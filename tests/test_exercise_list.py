@@ -32,7 +32,8 @@ def exercises(teacher, count: int, name: str = "Drill", to: Classroom | None = N
 
 
 def attempt(exercise, student, status: str = "ready", answered_by=None) -> VideoComment:
-    video = VideoAsset(owner=student, processing_status=status)
+    renditions = {"360p": {"path": "x", "height": 360}} if status == "ready" else {}
+    video = VideoAsset(owner=student, processing_status=status, renditions=renditions)
     made = VideoComment(
         exercise=exercise, author=student, kind=CommentKind.ATTEMPT, video_asset=video
     )

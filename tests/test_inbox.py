@@ -12,11 +12,18 @@ from practika.comments import inbox as inbox_module
 from practika.comments.inbox import inbox_count
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import delete_comment, post_comment
+from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
 from practika.model_base import utcnow
 from tests.conftest import _make_user, log_in
 from tests.test_exercise_list import queries
+
+
+def playable_video(owner, **state) -> VideoAsset:
+    """A video as the worker leaves it once it plays (its files are not needed here)."""
+    values = {"processing_status": "ready", "renditions": {"360p": {"path": "x", "height": 360}}}
+    return VideoAsset(owner=owner, **{**values, **state})
 
 
 def _class_with(teacher, *students, name: str = "Class") -> Classroom:
@@ -36,11 +43,13 @@ def _exercise(teacher, classroom: Classroom, name: str) -> Exercise:
 
 
 def _attempt(exercise: Exercise, student, minutes_ago: int) -> VideoComment:
+    """An attempt whose video plays: only those wait for a teacher."""
     attempt = VideoComment(
         exercise=exercise,
         author=student,
         kind=CommentKind.ATTEMPT,
         text=f"{student.username}",
+        video_asset=playable_video(student),
         created_at=utcnow() - timedelta(minutes=minutes_ago),
     )
     db.session.add(attempt)

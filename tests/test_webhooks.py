@@ -24,6 +24,7 @@ from rq import SimpleWorker
 from rq.job import Job
 
 from practika.comments.models import VideoComment
+from practika.comments.services import announce_attempts
 from practika.core.models import VideoAsset
 from practika.core.services import store_upload
 from practika.core.tasks import process_video
@@ -400,7 +401,9 @@ def test_emit_never_raises_when_the_event_cannot_be_recorded(app, teacher, caplo
 # ---- Each event where it happens ----------------------------------------------------------
 
 
-def test_an_attempt_sent_on_the_page_records_attempt_submitted(client, exercise, student):
+def test_an_attempt_sent_on_the_page_records_attempt_submitted_once_it_plays(
+    client, exercise, student
+):
     add_endpoint("https://93.184.215.14/hook", ["attempt.submitted"])
     log_in(client, student.email)
     asset = store_upload(io.BytesIO(b"attempt bytes"), owner=student, filename="a.mp4")
@@ -412,6 +415,8 @@ def test_an_attempt_sent_on_the_page_records_attempt_submitted(client, exercise,
         data={"video_asset_id": str(asset_id), "note": "Try 1"},
         content_type="multipart/form-data",
     )
+    assert deliveries() == []  # not before its video plays (tests/test_attempt_announce.py)
+    announce_attempts(asset_id)  # what the worker does when it does
 
     [delivery] = deliveries()
     attempt = db.session.scalar(sa.select(VideoComment))

@@ -14,6 +14,7 @@ from practika.accounts.models import User
 from practika.classes.models import ClassMember, MemberRole
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.threads import Reply, is_handled
+from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise, Publication
 from practika.extensions import db
 from practika.model_base import utcnow
@@ -26,13 +27,21 @@ Studying = so.aliased(ClassMember, name="studying")
 
 
 def awaits_feedback() -> sa.ColumnElement[bool]:
-    """An attempt nobody but its student has written under, and no teacher marked reviewed.
+    """An attempt whose video plays (one that has not, or failed, was never announced to
+    the teacher), nobody but its student has written under, and no teacher marked reviewed.
     The kind is written into the SQL, not bound, so that SQLite may use the partial index
-    of waiting attempts (ix_video_comments_awaiting), whose condition this is."""
+    of waiting attempts (ix_video_comments_awaiting), whose condition is the rest of this;
+    the video is then one lookup by its key per attempt the index holds."""
+    plays = (
+        sa.select(VideoAsset.id)
+        .where(VideoAsset.id == VideoComment.video_asset_id, VideoAsset.is_playable)
+        .exists()
+    )
     return sa.and_(
         VideoComment.kind == sa.literal(CommentKind.ATTEMPT.value, literal_execute=True),
         VideoComment.reviewed_at.is_(None),
         VideoComment.answered_at.is_(None),
+        plays,
     )
 
 

@@ -252,7 +252,7 @@ def submit(exercise_id: uuid.UUID):
         return render_template(
             "comments/_attempt_form.html", exercise=exercise, attempt_form=form
         ), 422
-    flash("Attempt sent. Your teacher has been told.", "success")
+    flash("Attempt sent. Your teacher is told as soon as your video plays.", "success")
     return hx_redirect(url_for("comments.attempt", attempt_id=attempt.id))
 
 

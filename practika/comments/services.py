@@ -3,6 +3,8 @@ the same commit; the people concerned are mailed after it, through the mail job.
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from practika.accounts.models import User
@@ -88,7 +90,8 @@ def post_comment(
 def submit_attempt(
     exercise: Exercise, author: User, *, video: VideoAsset | None, note: str | None
 ) -> VideoComment:
-    """A student's attempt: their video and an optional note. Raises CommentError."""
+    """A student's attempt: their video and an optional note. Raises CommentError. The
+    teacher hears of it once its video plays (announce_attempts, from the worker)."""
     if video is None:
         raise CommentError("Record or choose a video to send.")
     attempt = VideoComment(
@@ -101,13 +104,25 @@ def submit_attempt(
     db.session.add(attempt)
     bump(author.id, "comments_made", +1)
     db.session.commit()
-    emit("attempt.submitted", attempt)
     _start(video)
-    classes = ", ".join(classroom.name for classroom in classes_of_attempt(author, exercise))
-    who = f"{author.display_name} ({classes})" if classes else author.display_name
-    subject = f"{who} sent an attempt at “{exercise.name}”"
-    _mail(exercise.created_by, "attempt_submitted", subject, attempt=attempt, classes=classes)
     return attempt
+
+
+def announce_attempts(asset_id: uuid.UUID) -> None:
+    """The attempt whose video this is, now that it plays: its teacher is mailed and the
+    ``attempt.submitted`` webhook goes out. Called once per video, by the worker."""
+    attempts = db.session.scalars(
+        sa.select(VideoComment).where(
+            VideoComment.video_asset_id == asset_id, VideoComment.kind == CommentKind.ATTEMPT
+        )
+    ).all()
+    for attempt in attempts:
+        emit("attempt.submitted", attempt)
+        author, exercise = attempt.author, attempt.exercise
+        classes = ", ".join(classroom.name for classroom in classes_of_attempt(author, exercise))
+        who = f"{author.display_name} ({classes})" if classes else author.display_name
+        subject = f"{who} sent an attempt at “{exercise.name}”"
+        _mail(exercise.created_by, "attempt_submitted", subject, attempt=attempt, classes=classes)
 
 
 def edit_comment(comment: VideoComment, text: str | None) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.ext.hybrid import hybrid_property
 
 from practika.core.youtube import embed_url, youtube_id
 from practika.extensions import db
@@ -125,10 +126,27 @@ class VideoAsset(Timestamped, db.Model):
     def status(self) -> ProcessingStatus:
         return ProcessingStatus(self.processing_status)
 
-    @property
+    @hybrid_property
+    def has_renditions(self) -> bool:
+        """A file a browser plays was made for it once (the remux, or the ladder); nothing
+        empties the renditions after that."""
+        return bool(self.renditions)
+
+    @has_renditions.inplace.expression
+    @classmethod
+    def _has_renditions_sql(cls) -> sa.ColumnElement[bool]:
+        return sa.cast(cls.renditions, sa.Text) != "{}"  # as SQLAlchemy writes an empty one
+
+    @hybrid_property
     def is_playable(self) -> bool:
-        """A browser can play it: ready, or remuxed and playable while the ladder is made."""
-        return bool(self.renditions) and self.status != ProcessingStatus.FAILED
+        """A browser can play it: ready, or remuxed and playable while the ladder is made.
+        In Python for a page, and in SQL for the lists that hold only what plays."""
+        return self.has_renditions and self.processing_status != ProcessingStatus.FAILED
+
+    @is_playable.inplace.expression
+    @classmethod
+    def _is_playable_sql(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.has_renditions, cls.processing_status != ProcessingStatus.FAILED)
 
     @property
     def youtube_embed(self) -> str | None:

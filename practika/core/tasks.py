@@ -23,6 +23,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from practika.accounts.services.tallies import add_video_time
+from practika.comments.services import announce_attempts
 from practika.core.models import (
     CLAIMABLE,
     PLAYABLE,
@@ -53,27 +54,56 @@ CLIP_MAX_ATTEMPTS = 3
 STAGE_START = {Stage.PROBING: 0, Stage.POSTER: 5, Stage.PLAYABLE: 10, Stage.RENDITIONS: 20}
 
 
-def _update(model: type, row_id: uuid.UUID, attempt: int, **values: Any) -> bool:
+def _write(
+    model: type, row_id: uuid.UUID, attempt: int, *where: sa.ColumnElement[bool], **values: Any
+) -> bool:
     """One short transaction on a video's or clip's row (never held open across FFmpeg
-    work), made only while attempt ``attempt`` still holds it; whether it was."""
+    work), made only while attempt ``attempt`` still holds it and ``where`` is true of it;
+    whether it was."""
     result = db.session.execute(
         sa.update(model)
         .where(
             model.id == row_id,
             model.processing_status == ProcessingStatus.PROCESSING,
             model.attempts == attempt,
+            *where,
         )
         .values(updated_at=utcnow(), **values)
     )
     db.session.commit()
     if result.rowcount != 1:
-        log.warning(
-            "%s %s: attempt %d no longer holds it; write skipped", model.__name__, row_id, attempt
-        )
         return False
     status = values.get("processing_status")
     if model is VideoAsset and status in (ProcessingStatus.READY, ProcessingStatus.FAILED):
         emit(f"video.{status}", db.session.get(VideoAsset, row_id))
+    return True
+
+
+def _update(model: type, row_id: uuid.UUID, attempt: int, **values: Any) -> bool:
+    """_write, with a line in the log when the attempt no longer holds the row."""
+    if _write(model, row_id, attempt, **values):
+        return True
+    log.warning(
+        "%s %s: attempt %d no longer holds it; write skipped", model.__name__, row_id, attempt
+    )
+    return False
+
+
+def _make_playable(asset_id: uuid.UUID, attempt: int, **values: Any) -> bool:
+    """Write the video's renditions (with ``values``). The write that finds none there yet
+    is the one that makes the video play for the first time: then its attempt is announced
+    to the teacher. That test is in the UPDATE itself, so however often the job runs again
+    (a retry, the sweep, a duplicate job) only one write ever passes it. An announcement
+    that cannot be made is logged and not retried: the video is fine, and a retry of its
+    job would not announce it either."""
+    if not _write(VideoAsset, asset_id, attempt, ~VideoAsset.has_renditions, **values):
+        return _update(VideoAsset, asset_id, attempt, **values)
+    try:
+        announce_attempts(asset_id)
+    except Exception:
+        db.session.rollback()
+        log.exception("video %s plays, but its attempt could not be announced", asset_id)
+    db.session.close()  # no connection held through the FFmpeg work that follows
     return True
 
 
@@ -238,7 +268,13 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         top = reusable_top_rung(facts, ladder, source_bitrate)
         name = top.name if top else PLAYABLE  # the remux is the top rung, or stands in
         entry = _store_rendition(asset_id, name, playable, width, height, duration)
-        _stage(asset_id, attempt, Stage.RENDITIONS, renditions={name: entry})
+        _make_playable(
+            asset_id,
+            attempt,
+            renditions={name: entry},
+            processing_stage=Stage.RENDITIONS,
+            progress_pct=STAGE_START[Stage.RENDITIONS],
+        )
         if top:
             renditions[top.name] = entry
             ladder = ladder[:-1]
@@ -262,8 +298,7 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             renditions[r.name] = _store_rendition(
                 asset_id, r.name, path, r.width, r.height, duration
             )
-    ready = _update(
-        VideoAsset,
+    ready = _make_playable(
         asset_id,
         attempt,
         renditions=renditions,

@@ -1,0 +1,173 @@
+"""An attempt is announced to its teacher (mail, webhook, inbox) only once its video plays,
+and exactly once however often its job runs; a failed video is replaced, never retried by its
+student; the same take sent twice is one attempt (Issue 14, item 5)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from practika.comments.models import VideoComment
+from practika.core import tasks
+from practika.core.models import VideoAsset
+from practika.core.services import store_upload
+from practika.exercises.models import Exercise
+from practika.extensions import db
+from practika.mail_outbox import OutgoingMail
+from practika.media.synth import synth_video
+from practika.model_base import utcnow
+from practika.sweep import sweep
+from practika.webhooks.models import WebhookDelivery
+from practika.webhooks.services import register_endpoint
+from tests.conftest import log_in, process_now, publish_to
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(scope="module")
+def take(tmp_path_factory) -> bytes:
+    """A real 720p take: playable by a remux, then a smaller rung made by the ladder."""
+    path = tmp_path_factory.mktemp("take") / "take.mp4"
+    return synth_video(path, seconds=1, width=1280, height=720).read_bytes()
+
+
+@pytest.fixture
+def exercise(app, teacher, classroom) -> Exercise:
+    register_endpoint("https://93.184.215.14/hook", ["attempt.submitted"], description="test")
+    return publish_to(Exercise(name="Scales", created_by=teacher), classroom)
+
+
+def upload(owner, data: bytes) -> str:
+    """A video the owner sent ahead (the resumable upload's end), by id. (A job run in the
+    test's session closes it: ``owner`` may have been loaded before.)"""
+    asset = store_upload(io.BytesIO(data), owner=db.session.merge(owner), filename="take.mp4")
+    db.session.commit()
+    return str(asset.id)
+
+
+def send(client, exercise, video_id: str, headers=HTMX):
+    return client.post(
+        f"/comments/exercises/{exercise.id}/attempts",
+        data={"video_asset_id": video_id, "note": "First go"},
+        headers=headers,
+    )
+
+
+def announcements() -> tuple[int, int]:
+    """(mails to the teacher about an attempt, attempt.submitted webhook deliveries)."""
+    mails = sa.select(sa.func.count()).where(OutgoingMail.template == "attempt_submitted")
+    hooks = sa.select(sa.func.count()).where(WebhookDelivery.event == "attempt.submitted")
+    return db.session.scalar(mails), db.session.scalar(hooks)
+
+
+def the_attempt() -> VideoComment:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(VideoComment))
+
+
+def teacher_sees(client, attempt_id) -> bool:
+    """Whether the attempt waits in the teacher's inbox, count and exercise card."""
+    client.post("/accounts/logout")
+    log_in(client, "tess@example.com")
+    inbox = client.get("/comments/inbox").get_data(as_text=True)
+    cards = client.get("/exercises/").get_data(as_text=True)
+    listed = f"inbox-{attempt_id}" in inbox
+    counted = 'aria-label="1 waiting"' in inbox
+    assert listed == counted == ("1 awaiting feedback" in cards)
+    return listed
+
+
+def test_a_playable_attempt_is_announced_once_when_it_plays(
+    client, exercise, student, teacher, take
+):
+    log_in(client, student.email)
+    video_id = upload(student, take)
+    assert send(client, exercise, video_id).headers["HX-Redirect"]
+    attempt_id = the_attempt().id
+    assert announcements() == (0, 0)  # not before its video plays
+    assert not teacher_sees(client, attempt_id)
+
+    process_now(video_id)
+    assert the_attempt().video_asset.processing_status == "ready"
+    assert announcements() == (1, 1)
+    assert teacher_sees(client, attempt_id)
+
+    db.session.execute(  # the job once more (the sweep, a redelivered job): nothing new
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == uuid.UUID(video_id))
+        .values(processing_status="queued")
+    )
+    db.session.commit()
+    process_now(video_id)
+    assert the_attempt().video_asset.processing_status == "ready"
+    assert announcements() == (1, 1)
+
+
+def test_a_retry_after_the_video_played_does_not_announce_it_again(
+    client, exercise, student, take, monkeypatch
+):
+    log_in(client, student.email)
+    video_id = upload(student, take)
+    send(client, exercise, video_id)
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    with monkeypatch.context() as broken:
+        broken.setattr(tasks, "make_renditions", disk_full)
+        with pytest.raises(OSError):
+            process_now(video_id)  # the remux plays, the ladder fails: retried later
+    asset = the_attempt().video_asset
+    assert asset.processing_status == "queued" and asset.is_playable
+    assert announcements() == (1, 1)  # announced when the remux played
+
+    process_now(video_id)  # the retry
+    assert the_attempt().video_asset.processing_status == "ready"
+    assert announcements() == (1, 1)
+
+
+def test_a_worker_killed_after_the_video_played_is_swept_and_not_announced_twice(
+    client, exercise, student, take, monkeypatch
+):
+    log_in(client, student.email)
+    video_id = upload(student, take)
+    send(client, exercise, video_id)
+
+    def killed(*args, **kwargs):
+        raise SystemExit(137)  # nothing in the job catches it, like a SIGKILL
+
+    with monkeypatch.context() as dying:
+        dying.setattr(tasks, "make_renditions", killed)
+        with pytest.raises(SystemExit):
+            process_now(video_id)
+    db.session.execute(  # its heartbeat stopped long ago
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == the_attempt().video_asset_id)
+        .values(updated_at=utcnow().replace(year=2000))
+    )
+    db.session.commit()
+    assert announcements() == (1, 1)
+    assert sweep()["videos_retried"] == 1
+
+    process_now(video_id)
+    assert the_attempt().video_asset.processing_status == "ready"
+    assert announcements() == (1, 1)
+
+
+def test_an_announcement_that_cannot_be_made_does_not_fail_the_video(
+    client, exercise, student, take, monkeypatch, caplog
+):
+    log_in(client, student.email)
+    video_id = upload(student, take)
+    send(client, exercise, video_id)
+
+    def mail_down(asset_id):
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(tasks, "announce_attempts", mail_down)
+    process_now(video_id)
+    assert the_attempt().video_asset.processing_status == "ready"
+    assert "could not be announced" in caplog.text
