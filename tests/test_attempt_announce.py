@@ -10,6 +10,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from practika.accounts.services.api_tokens import issue_token
 from practika.comments.models import VideoComment
 from practika.core import tasks
 from practika.core.models import VideoAsset
@@ -19,6 +20,7 @@ from practika.extensions import db
 from practika.mail_outbox import OutgoingMail
 from practika.media.synth import synth_video
 from practika.model_base import utcnow
+from practika.queue import get_queue
 from practika.sweep import sweep
 from practika.webhooks.models import WebhookDelivery
 from practika.webhooks.services import register_endpoint
@@ -155,6 +157,56 @@ def test_a_worker_killed_after_the_video_played_is_swept_and_not_announced_twice
     process_now(video_id)
     assert the_attempt().video_asset.processing_status == "ready"
     assert announcements() == (1, 1)
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_the_same_take_sent_twice_is_one_attempt(client, exercise, student, htmx):
+    log_in(client, student.email)
+    video_id = upload(student, b"a take")
+    headers = HTMX if htmx else {}
+    first, again = (
+        send(client, exercise, video_id, headers),
+        send(client, exercise, video_id, headers),
+    )
+    attempt = the_attempt()
+    assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 1
+    page = f"/comments/attempts/{attempt.id}"
+    if htmx:
+        assert first.headers["HX-Redirect"] == again.headers["HX-Redirect"] == page
+    else:
+        assert first.location.endswith(page) and again.location.endswith(page)
+    assert get_queue("media").job_ids == [f"video-{video_id}-1"]  # processed once
+
+
+def test_a_take_sent_to_another_exercise_is_refused_not_taken_for_a_resend(
+    client, exercise, student, teacher, classroom
+):
+    """Only the same take at the same exercise is the attempt it already is."""
+    log_in(client, student.email)
+    video_id = upload(student, b"a take")
+    send(client, exercise, video_id)
+    other = publish_to(Exercise(name="Arpeggios", created_by=teacher), classroom)
+    refused = send(client, other, video_id)
+    assert refused.status_code == 422 and "cannot be used here" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 1
+
+
+def api_auth(student) -> dict[str, str]:
+    token = issue_token(student, "Phone app", None)[1]
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_answers_a_resend_with_the_attempt_it_already_is(client, exercise, student):
+    auth, url = api_auth(student), f"/api/v1/exercises/{exercise.id}/attempts"
+    video_id = upload(student, b"a take")
+    first = client.post(url, json={"video_id": video_id, "note": "Try 1"}, headers=auth)
+    again = client.post(url, json={"video_id": video_id, "note": "Try 1"}, headers=auth)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["id"] == again.json["id"]
+    assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 1
+    wrong = client.post(url, json={"video_id": 7}, headers=auth)
+    assert wrong.status_code == 422  # not a string: refused, not looked up
 
 
 def test_an_announcement_that_cannot_be_made_does_not_fail_the_video(

@@ -24,6 +24,7 @@ from practika.comments.inbox import (
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import (
     CommentError,
+    attempt_already_sent,
     delete_comment,
     edit_comment,
     post_comment,
@@ -237,6 +238,9 @@ def submit(exercise_id: uuid.UUID):
     exercise = _exercise(exercise_id)
     if not may_submit_attempt(current_user, exercise):
         abort(404)
+    video_id = request.form.get("video_asset_id", "")
+    if sent := attempt_already_sent(exercise, current_user, video_id):
+        return _sent(sent)  # the same take again: the attempt it already is
     form = AttemptForm()
     try:
         if not form.validate():
@@ -252,6 +256,10 @@ def submit(exercise_id: uuid.UUID):
         return render_template(
             "comments/_attempt_form.html", exercise=exercise, attempt_form=form
         ), 422
+    return _sent(attempt)
+
+
+def _sent(attempt: VideoComment):
     flash("Attempt sent. Your teacher is told as soon as your video plays.", "success")
     return hx_redirect(url_for("comments.attempt", attempt_id=attempt.id))
 

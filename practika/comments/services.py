@@ -108,6 +108,27 @@ def submit_attempt(
     return attempt
 
 
+def attempt_already_sent(exercise: Exercise, author: User, video_id: str) -> VideoComment | None:
+    """The author's attempt at ``exercise`` whose video is ``video_id`` (an id a form or the
+    API sent, checked here): the same take sent twice (two tabs, or a client that died after
+    its first send), to be answered as that attempt rather than as a second one."""
+    try:
+        asset_id = uuid.UUID(video_id.strip())
+    except ValueError:
+        return None
+    return db.session.scalar(
+        sa.select(VideoComment)
+        .join(VideoAsset, VideoAsset.id == VideoComment.video_asset_id)
+        .where(
+            VideoComment.video_asset_id == asset_id,
+            VideoComment.exercise_id == exercise.id,
+            VideoComment.author_id == author.id,
+            VideoComment.kind == CommentKind.ATTEMPT,
+            VideoAsset.owner_id == author.id,
+        )
+    )
+
+
 def announce_attempts(asset_id: uuid.UUID) -> None:
     """The attempt whose video this is, now that it plays: its teacher is mailed and the
     ``attempt.submitted`` webhook goes out. Called once per video, by the worker."""

@@ -495,7 +495,11 @@ PATHS = {
                     "properties": {"video_id": UUID, "note": {"type": "string", "maxLength": 5000}},
                 }
             ),
-            "responses": {"201": {"description": "Sent", **_json(_ref("Comment"))}, **ERRORS},
+            "responses": {
+                "200": {"description": "Sent before: the attempt", **_json(_ref("Comment"))},
+                "201": {"description": "Sent", **_json(_ref("Comment"))},
+                **ERRORS,
+            },
         },
     },
     "/exercises/{exercise_id}/comments": {

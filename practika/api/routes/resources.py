@@ -14,7 +14,12 @@ from flask import abort, g, jsonify, request, url_for
 from practika.api import bp, serializers
 from practika.api.inputs import Invalid, body, number, text
 from practika.comments.models import CommentKind, VideoComment
-from practika.comments.services import CommentError, post_comment, submit_attempt
+from practika.comments.services import (
+    CommentError,
+    attempt_already_sent,
+    post_comment,
+    submit_attempt,
+)
 from practika.comments.threads import replies_to
 from practika.core.incoming import VideoRefused, posted_video, uploaded_video
 from practika.core.models import VideoAsset
@@ -244,11 +249,16 @@ def attempts(exercise_id: str):
 
 @bp.post("/exercises/<exercise_id>/attempts")
 def create_attempt(exercise_id: str):
+    """Send an attempt: 201. The same video sent again answers 200 with the attempt it
+    already is, so a client that lost the first answer may safely send again."""
     exercise = _exercise(exercise_id)
     if not may_submit_attempt(g.api_user, exercise):
         abort(404)
     data, errors = body(), {}
     note = text(data, "note", errors=errors)
+    video_id = text(data, "video_id", max_length=64, errors=errors)
+    if not errors and video_id and (sent := attempt_already_sent(exercise, g.api_user, video_id)):
+        return jsonify(serializers.comment(sent)), 200
     video = _video_from(data, errors)
     if errors:
         raise Invalid(errors)
