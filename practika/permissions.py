@@ -10,7 +10,8 @@
 - A class is seen by its members and staff, and run by its teachers and staff.
 - An attempt is marked reviewed by a teacher who sees it (or staff), never its own student.
 - A comment is edited by its author and deleted by its author or staff.
-- A failed video is sent back to the workers by its owner or staff.
+- A failed video is sent back to the workers by its owner or staff, never by a student; an
+  attempt's failed video is replaced by the attempt's student only.
 - A video is seen by its owner, staff, and whoever may see the exercise or comment it is in.
 
 Views call these and answer 404 when they say no; list queries use the ``*_filter`` forms
@@ -182,8 +183,14 @@ def attempts_filter(user: User, exercise: Exercise) -> sa.ColumnElement[bool]:
 
 
 def may_retry_video(user: User, asset: VideoAsset) -> bool:
-    """Asked by the retry route and by every page that shows the "Try again" button."""
-    return user.is_staff or asset.owner_id == user.id
+    """Asked by the retry route and by every page that shows the "Try again" button. Never
+    a student: the same bad file would fail again, so they replace the video instead."""
+    return user.is_staff or (asset.owner_id == user.id and user.role != RoleName.STUDENT)
+
+
+def may_replace_attempt_video(user: User, comment: VideoComment) -> bool:
+    """Send another video for an attempt whose video failed: its student only."""
+    return comment.kind == CommentKind.ATTEMPT and comment.author_id == user.id
 
 
 def may_view_asset(user: User, asset: VideoAsset) -> bool:

@@ -257,6 +257,8 @@ GET_ROWS = [
     ("core.clip_status", "/core/clips/{draft_clip}/status", EDITORS),
     ("comments.attempt", "/comments/attempts/{attempt}", THREAD),
     ("comments.attempt", "/comments/attempts/{comment}", NOBODY),  # not an attempt
+    ("comments.replace_video_panel", "/comments/attempts/{attempt}/video", {"student"}),
+    ("comments.replace_video_panel", "/comments/attempts/{comment}/video", NOBODY),
     ("comments.show", "/comments/{attempt}", THREAD),
     ("comments.show", "/comments/{feedback}", THREAD),
     ("comments.show", "/comments/{answer}", THREAD),
@@ -319,7 +321,8 @@ POST_ROWS = [
     ("exercises.rename_clip", "/exercises/{exercise}/clips/{clip}/title", EDITORS, {"title": "A"}),
     ("exercises.reorder_clip", "/exercises/{exercise}/clips/{clip}/down", EDITORS, {}),
     ("exercises.remove_clip", "/exercises/{exercise}/clips/{clip}/delete", EDITORS, {}),
-    ("core.retry_video", "/core/videos/{attempt_video}/retry", {"student", "staff"}, {}),
+    # A student never sends their bad file back to the workers: they replace it.
+    ("core.retry_video", "/core/videos/{attempt_video}/retry", {"staff"}, {}),
     ("core.retry_video", "/core/videos/{model}/retry", EDITORS, {}),
     # Only its owner and staff reach a video to delete or keep it (these are in use: they stay).
     ("core.delete_video", "/core/videos/{attempt_video}/delete", {"student", "staff"}, {}),
@@ -340,6 +343,8 @@ POST_ROWS = [
     ("comments.delete", "/comments/{attempt}/delete", NOBODY, {}),
     ("comments.submit", "/comments/exercises/{exercise}/attempts", CLASS_STUDENTS, {"note": "x"}),
     ("comments.submit", "/comments/exercises/{draft}/attempts", NOBODY, {"note": "x"}),
+    ("comments.replace_video", "/comments/attempts/{attempt}/video", {"student"}, {}),
+    ("comments.replace_video", "/comments/attempts/{comment}/video", NOBODY, {}),
     ("exercises.publish", "/exercises/{exercise}/publish", EDITORS, {"class_id": "{class}"}),
     ("classes.create", "/classes/", TEACHING, {"name": "New class"}),
     ("classes.rename", "/classes/{class}/rename", CLASS_TEACHERS, {"name": "Renamed"}),
@@ -385,6 +390,8 @@ API_CHANGE_ROWS = [
     ),
     ("api.create_attempt", "POST", "/api/v1/exercises/{exercise}/attempts", CLASS_STUDENTS, {}),
     ("api.create_attempt", "POST", "/api/v1/exercises/{draft}/attempts", NOBODY, {}),
+    ("api.replace_video", "PUT", "/api/v1/attempts/{attempt}/video", {"student"}, {}),
+    ("api.replace_video", "PUT", "/api/v1/attempts/{comment}/video", NOBODY, {}),
     ("api.create_comment", "POST", "/api/v1/exercises/{exercise}/comments", CLASS, {"text": "Hi"}),
     ("api.create_comment", "POST", "/api/v1/exercises/{draft}/comments", EDITORS, {"text": "Hi"}),
     ("api.create_reply", "POST", "/api/v1/comments/{attempt}/replies", THREAD, {"text": "Good"}),

@@ -5,11 +5,13 @@ student; the same take sent twice is one attempt (Issue 14, item 5)."""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
+from practika.accounts.models import RoleName
 from practika.accounts.services.api_tokens import issue_token
 from practika.comments.models import VideoComment
 from practika.core import tasks
@@ -21,10 +23,11 @@ from practika.mail_outbox import OutgoingMail
 from practika.media.synth import synth_video
 from practika.model_base import utcnow
 from practika.queue import get_queue
+from practika.storage import get_storage
 from practika.sweep import sweep
 from practika.webhooks.models import WebhookDelivery
 from practika.webhooks.services import register_endpoint
-from tests.conftest import log_in, process_now, publish_to
+from tests.conftest import _make_user, log_in, process_now, publish_to, put_in
 
 HTMX = {"HX-Request": "true"}
 
@@ -68,6 +71,10 @@ def announcements() -> tuple[int, int]:
 def the_attempt() -> VideoComment:
     db.session.expire_all()
     return db.session.scalar(sa.select(VideoComment))
+
+
+def exists(model, row_id: str) -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).where(model.id == uuid.UUID(row_id))) == 1
 
 
 def teacher_sees(client, attempt_id) -> bool:
@@ -159,6 +166,122 @@ def test_a_worker_killed_after_the_video_played_is_swept_and_not_announced_twice
     assert announcements() == (1, 1)
 
 
+def test_a_failed_video_is_never_announced_and_its_student_is_offered_a_replacement(
+    client, exercise, student, teacher
+):
+    log_in(client, student.email)
+    video_id = upload(student, b"<html>not a video</html>")
+    send(client, exercise, video_id)
+    process_now(video_id)
+    attempt = the_attempt()
+    reason = attempt.video_asset.processing_error
+    assert attempt.video_asset.processing_status == "failed" and reason
+    assert announcements() == (0, 0)
+
+    page = client.get(f"/comments/attempts/{attempt.id}").get_data(as_text=True)
+    assert reason in page and "Replace the video" in page and "Try again" not in page
+    assert f'action="/comments/attempts/{attempt.id}/video"' in page
+    assert "data-video-form" in page and "data-tus-endpoint" in page
+    mine = client.get("/comments/mine").get_data(as_text=True)
+    assert reason in mine and f"#replace-video-{attempt.id}" in mine
+    assert "Waiting for feedback" not in mine
+    assert client.post(f"/core/videos/{video_id}/retry").status_code == 404
+
+    assert not teacher_sees(client, attempt.id)
+    page = client.get(f"/comments/attempts/{attempt.id}").get_data(as_text=True)
+    assert "Replace the video" not in page  # the teacher reads the attempt, it is not theirs
+
+
+def test_the_poll_tells_the_page_a_video_failed_and_the_panel_then_offers_a_new_one(
+    client, exercise, student
+):
+    log_in(client, student.email)
+    video_id = upload(student, b"not a video")
+    send(client, exercise, video_id)
+    panel_url = f"/comments/attempts/{the_attempt().id}/video"
+    panel = client.get(panel_url, headers=HTMX)
+    assert 'hx-trigger="video-failed from:body"' in panel.get_data(as_text=True)
+    assert "Replace the video" not in panel.get_data(as_text=True)
+
+    process_now(video_id)
+    status = client.get(f"/core/videos/{video_id}/status", headers=HTMX)
+    assert json.loads(status.headers["HX-Trigger"]) == {"video-failed": video_id}
+    panel = client.get(panel_url, headers=HTMX)
+    assert "Replace the video" in panel.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_failed_video_is_replaced_the_old_one_deleted_and_the_new_one_announced(
+    client, exercise, student, take, htmx
+):
+    log_in(client, student.email)
+    failed_id = upload(student, b"not a video")
+    send(client, exercise, failed_id)
+    process_now(failed_id)
+    failed_files = [the_attempt().video_asset.storage_path]
+    attempt_id = the_attempt().id
+
+    new_id = upload(student, take)
+    answer = client.post(
+        f"/comments/attempts/{attempt_id}/video",
+        data={"video_asset_id": new_id},
+        headers=HTMX if htmx else {},
+    )
+    page = f"/comments/attempts/{attempt_id}"
+    if htmx:
+        assert answer.status_code == 200 and answer.headers["HX-Redirect"] == page
+    else:
+        assert answer.status_code == 303 and answer.location.endswith(page)
+    assert str(the_attempt().video_asset_id) == new_id
+    assert not exists(VideoAsset, failed_id)
+    assert not any(get_storage().exists(key) for key in failed_files)
+    assert f"video-{new_id}-1" in get_queue("media").job_ids
+    assert announcements() == (0, 0)
+
+    process_now(new_id)
+    assert announcements() == (1, 1)
+
+
+def test_only_a_failed_video_is_replaced_and_only_by_an_upload_of_the_students_own(
+    client, exercise, student, teacher, classroom, take
+):
+    log_in(client, student.email)
+    working_id = upload(student, take)
+    send(client, exercise, working_id)
+    attempt_id = the_attempt().id
+    url = f"/comments/attempts/{attempt_id}/video"
+
+    spare = upload(student, b"another take")
+    refused = client.post(url, data={"video_asset_id": spare}, headers=HTMX)
+    assert refused.status_code == 422 and "nothing to replace" in refused.get_data(as_text=True)
+
+    db.session.execute(
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == the_attempt().video_asset_id)
+        .values(processing_status="failed", processing_error="Broken.")
+    )
+    db.session.commit()
+    someone_elses = upload(teacher, b"the teacher's video")
+    for data, message in [
+        ({"video_asset_id": someone_elses}, "cannot be used here"),
+        ({"video_asset_id": "not-an-id"}, "cannot be used here"),
+        ({}, "Record or choose a video"),
+    ]:
+        refused = client.post(url, data=data, headers=HTMX)
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True)
+    assert str(the_attempt().video_asset_id) == working_id
+
+    classmate = _make_user(RoleName.STUDENT, "kim")
+    put_in(classroom, classmate)
+    for other in (teacher, classmate):
+        client.post("/accounts/logout")
+        log_in(client, other.email)
+        theirs = upload(other, b"their video")
+        assert client.post(url, data={"video_asset_id": theirs}).status_code == 404
+        assert client.get(url, headers=HTMX).status_code == 404
+    assert str(the_attempt().video_asset_id) == working_id
+
+
 @pytest.mark.parametrize("htmx", [True, False])
 def test_the_same_take_sent_twice_is_one_attempt(client, exercise, student, htmx):
     log_in(client, student.email)
@@ -207,6 +330,26 @@ def test_the_api_answers_a_resend_with_the_attempt_it_already_is(client, exercis
     assert db.session.scalar(sa.select(sa.func.count(VideoComment.id))) == 1
     wrong = client.post(url, json={"video_id": 7}, headers=auth)
     assert wrong.status_code == 422  # not a string: refused, not looked up
+
+
+def test_the_api_replaces_a_failed_video(client, exercise, student, take):
+    auth = api_auth(student)
+    video_id = upload(student, b"not a video")
+    sent = client.post(
+        f"/api/v1/exercises/{exercise.id}/attempts", json={"video_id": video_id}, headers=auth
+    )
+    url = f"/api/v1/attempts/{sent.json['id']}/video"
+    spare = upload(student, b"a spare take")
+    early = client.put(url, json={"video_id": spare}, headers=auth)
+    assert early.status_code == 422  # its video has not failed
+
+    process_now(video_id)
+    new_id = upload(student, take)
+    replaced = client.put(url, json={"video_id": new_id}, headers=auth)
+    assert replaced.status_code == 200 and replaced.json["video"]["id"] == new_id
+    assert not exists(VideoAsset, video_id)
+    process_now(new_id)
+    assert announcements() == (1, 1)
 
 
 def test_an_announcement_that_cannot_be_made_does_not_fail_the_video(

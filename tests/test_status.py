@@ -111,13 +111,14 @@ def test_status_needs_a_login(client, asset):
 
 
 @pytest.mark.parametrize(
-    ("viewer", "may_retry"), [("student", True), ("staff_user", True), ("teacher", False)]
+    ("viewer", "may_retry"), [("student", False), ("staff_user", True), ("teacher", False)]
 )
 def test_the_page_and_its_poll_agree_on_who_may_retry(
     client, request, teacher, student, classroom, viewer, may_retry
 ):
-    """One rule (its owner and staff), asked by the pages, the poll and the retry route.
-    A staff user once saw no button on a comment's video until the first poll."""
+    """One rule (its owner unless a student, and staff), asked by the pages, the poll and
+    the retry route. A staff user once saw no button on a comment's video until the first
+    poll. A student never gets "Try again": the same bad file would fail again."""
     from practika.comments.models import VideoComment
     from practika.exercises.models import Exercise
 

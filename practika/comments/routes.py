@@ -27,7 +27,9 @@ from practika.comments.services import (
     attempt_already_sent,
     delete_comment,
     edit_comment,
+    needs_new_video,
     post_comment,
+    replace_attempt_video,
     submit_attempt,
 )
 from practika.comments.threads import attempts, discussion, discussion_count, replies_to
@@ -40,6 +42,7 @@ from practika.permissions import (
     may_delete_comment,
     may_edit_comment,
     may_mark_reviewed,
+    may_replace_attempt_video,
     may_submit_attempt,
     may_view_comment,
     may_view_exercise,
@@ -264,6 +267,40 @@ def _sent(attempt: VideoComment):
     return hx_redirect(url_for("comments.attempt", attempt_id=attempt.id))
 
 
+def _own_attempt(attempt_id: uuid.UUID) -> VideoComment:
+    """An attempt of this user's; 404 for anything else."""
+    attempt = _comment(attempt_id)
+    if not may_replace_attempt_video(current_user, attempt):
+        abort(404)
+    return attempt
+
+
+@bp.get("/attempts/<uuid:attempt_id>/video")
+@login_required
+def replace_video_panel(attempt_id: uuid.UUID):
+    """The "Replace the video" panel, fetched again by the attempt's page when a video on it
+    fails while the page is open."""
+    return render_template("comments/_replace_video.html", attempt=_own_attempt(attempt_id))
+
+
+@bp.post("/attempts/<uuid:attempt_id>/video")
+@login_required
+def replace_video(attempt_id: uuid.UUID):
+    """Another video for an attempt whose video failed; the failed one is deleted."""
+    attempt = _own_attempt(attempt_id)
+    try:
+        replace_attempt_video(attempt, _video())
+    except CommentError as error:
+        db.session.rollback()
+        page = url_for("comments.attempt", attempt_id=attempt.id)
+        if not is_htmx():
+            return _back(page, str(error))
+        panel = render_template("comments/_replace_video.html", attempt=attempt, error=str(error))
+        return panel, 422
+    flash("New video sent. Your teacher is told as soon as it plays.", "success")
+    return hx_redirect(url_for("comments.attempt", attempt_id=attempt.id))
+
+
 @bp.get("/attempts/<uuid:attempt_id>")
 @login_required
 def attempt(attempt_id: uuid.UUID):
@@ -331,9 +368,11 @@ def my_attempts():
 
 
 @bp.app_context_processor
-def _waiting_counts() -> dict:
-    """For the navigation: what waits for the reader, counted only when a page asks."""
+def _template_helpers() -> dict:
+    """For the navigation: what waits for the reader, counted only when a page asks; and
+    for an attempt's pages, whether its video must be replaced."""
     return {
         "inbox_count": inbox_count,
         "unseen_count": lambda user: sum(unseen_feedback(user).values()),
+        "needs_new_video": needs_new_video,
     }

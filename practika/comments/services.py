@@ -129,6 +129,29 @@ def attempt_already_sent(exercise: Exercise, author: User, video_id: str) -> Vid
     )
 
 
+def needs_new_video(attempt: VideoComment) -> bool:
+    """Its video failed (or is gone): the student is told why and may send another."""
+    video = attempt.video_asset
+    return video is None or video.status == ProcessingStatus.FAILED
+
+
+def replace_attempt_video(attempt: VideoComment, video: VideoAsset | None) -> None:
+    """Put ``video`` in place of the attempt's failed one, which is deleted with its files,
+    and start processing it; the attempt is announced when the new video plays. Raises
+    CommentError."""
+    if video is None:
+        raise CommentError("Record or choose a video to send.")
+    if not needs_new_video(attempt):
+        raise CommentError("This attempt's video works: there is nothing to replace.")
+    failed = [attempt.video_asset] if attempt.video_asset is not None else []
+    attempt.video_asset = video
+    attempt.reviewed_at = None  # the new take waits for its teacher
+    keys = discard_assets(failed)
+    db.session.commit()
+    delete_stored(keys)
+    _start(video)
+
+
 def announce_attempts(asset_id: uuid.UUID) -> None:
     """The attempt whose video this is, now that it plays: its teacher is mailed and the
     ``attempt.submitted`` webhook goes out. Called once per video, by the worker."""

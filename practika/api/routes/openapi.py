@@ -502,6 +502,17 @@ PATHS = {
             },
         },
     },
+    "/attempts/{attempt_id}/video": {
+        "parameters": _params("attempt_id"),
+        "put": {
+            "summary": "Replace your attempt's failed video (students)",
+            "operationId": "replaceAttemptVideo",
+            "requestBody": _body(
+                {"type": "object", "required": ["video_id"], "properties": {"video_id": UUID}}
+            ),
+            "responses": {"200": {"description": "Replaced", **_json(_ref("Comment"))}, **ERRORS},
+        },
+    },
     "/exercises/{exercise_id}/comments": {
         "parameters": _params("exercise_id"),
         "get": {

@@ -18,6 +18,7 @@ from practika.comments.services import (
     CommentError,
     attempt_already_sent,
     post_comment,
+    replace_attempt_video,
     submit_attempt,
 )
 from practika.comments.threads import replies_to
@@ -39,6 +40,7 @@ from practika.extensions import db
 from practika.permissions import (
     attempts_filter,
     may_edit_exercise,
+    may_replace_attempt_video,
     may_submit_attempt,
     may_view_asset,
     may_view_comment,
@@ -268,6 +270,24 @@ def create_attempt(exercise_id: str):
         db.session.rollback()
         raise Invalid({"video_id": str(error)}) from None
     return jsonify(serializers.comment(attempt)), 201
+
+
+@bp.put("/attempts/<attempt_id>/video")
+def replace_video(attempt_id: str):
+    """Another video (``video_id``) for an attempt whose video failed: its student only."""
+    attempt = db.session.get(VideoComment, uuid_or_404(attempt_id))
+    if attempt is None or not may_replace_attempt_video(g.api_user, attempt):
+        abort(404)
+    errors: dict = {}
+    video = _video_from(body(), errors)
+    if errors:
+        raise Invalid(errors)
+    try:
+        replace_attempt_video(attempt, video)
+    except CommentError as error:
+        db.session.rollback()
+        raise Invalid({"video_id": str(error)}) from None
+    return jsonify(serializers.comment(attempt))
 
 
 @bp.get("/exercises/<exercise_id>/comments")

@@ -69,14 +69,15 @@ def _count_access(asset: VideoAsset) -> None:
 def video_status(asset_id: uuid.UUID):
     """The status fragment (or, with ``?part=note``, only its line under a playable video);
     always 200 with a state, so htmx keeps swapping (htmx 2 does not swap a 5xx, and the
-    bar would freeze). Once the video is ready it triggers ``video-ready`` on the page."""
+    bar would freeze). Once the video is ready it triggers ``video-ready`` on the page, once
+    it failed ``video-failed`` (an attempt's page then offers to replace it)."""
     asset = _visible_asset(asset_id)
     template = (
         "core/_status_note.html" if request.args.get("part") == "note" else "core/_status.html"
     )
     response = make_response(render_template(template, asset=asset))
-    if asset.status == ProcessingStatus.READY:
-        response.headers["HX-Trigger"] = json.dumps({"video-ready": str(asset.id)})
+    if asset.status in (ProcessingStatus.READY, ProcessingStatus.FAILED):
+        response.headers["HX-Trigger"] = json.dumps({f"video-{asset.status}": str(asset.id)})
     return response
 
 
