@@ -1,0 +1,384 @@
+"""How soon a take recorded in the browser can be watched by the teacher, against the same
+take uploaded after Stop (Issue 14, measures).
+
+The app is served as deployed, as far as is cheap: gunicorn (2 workers) on the demo data
+(SQLite, local media), a real worker (``python worker.py``) and a private redis-server.
+Chromium records with its fake camera; the student's page gets Chromium's network
+emulation: an uplink of 2 Mbit/s (250,000 bytes/s) with 100 ms latency, downloads
+unthrottled. Per run and per format (MP4 when this Chromium records H.264/AAC, and WebM,
+forced by making MediaRecorder.isTypeSupported say no to MP4):
+
+- live way (today's recorder): record ``--seconds``, press Stop at T0; wait for "It is
+  uploaded", press Send attempt; the teacher (another browser context) opens the attempt
+  page and waits until the take's <video> has its first frame (readyState >= 2). T0 to then.
+- after Stop (the way before issue 14): the same take's bytes, picked in a fresh exercise
+  page's "Or choose a video" and sent with Send attempt at T1 (the moment the student would
+  have pressed Stop): tus sends the whole file now. T1 to the teacher's take playable.
+
+Before each measurement the worker has finished every video, so no take waits behind
+another's encode. Prints each run, then the medians: the take's size, both times, their
+ratio, whether the live way meets the goal (<= 5 s after Stop) and the bitrate recorded.
+Exits 0 whether or not the goal is met, non-zero on an error.
+Run: make bench  (or .venv/bin/python bench/bench_recording.py --seconds 10 --runs 1)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import re
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask_migrate
+import sqlalchemy as sa
+from pagebench import get, start_gunicorn, stop
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from practika import create_app, demo
+from practika.comments.models import VideoComment
+from practika.core.models import UNFINISHED, VideoAsset
+from practika.demo import DEMO_EXERCISE
+from practika.extensions import db
+from practika.storage import get_storage
+from tests.conftest import make_config, running_worker
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_smoke import STUDENT, TEACHER, log_in
+from tests.e2e.test_takes import slow_uplink
+from tests.services import RedisServer, free_port, wait_for
+
+UPLINK_BYTES_PER_SECOND = 250_000  # 2 Mbit/s
+GOAL_SECONDS = 5.0
+PATIENCE_MS = 600_000  # a ceiling for each wait below, never reached on a sane machine
+READ_PIECE = 2 * 2**20  # bytes of the take read out of the page per call
+H264_TYPES = ("video/mp4;codecs=avc1.42E01F,mp4a.40.2", "video/mp4;codecs=avc1,mp4a.40.2")
+FORMATS = {"MP4": ".mp4", "WebM": ".webm"}  # the recorder names its file so
+
+# The recorder then finds no MP4 type it may use, and records WebM.
+FORCE_WEBM = """(() => {
+  if (!window.MediaRecorder) return;
+  const supported = MediaRecorder.isTypeSupported.bind(MediaRecorder);
+  MediaRecorder.isTypeSupported = (type) => !/^video\\/mp4/i.test(type) && supported(type);
+})();"""
+# The recorded File goes to the keeper tab (a File is passed by reference, not copied), so
+# its bytes can be read once the timing is over, after the student's page has moved on.
+HAND_OVER_TAKE = """document.addEventListener("recorder:recorded", (event) => {
+  new BroadcastChannel("bench-take").postMessage(event.detail.file);
+}, true);"""
+KEEP_TAKE = """() => {
+  window.take = null;
+  window.channel = new BroadcastChannel("bench-take");
+  window.channel.onmessage = (event) => { window.take = event.data; };
+}"""
+READ_SLICE = """async ([start, end]) => {
+  const bytes = new Uint8Array(await window.take.slice(start, end).arrayBuffer());
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}"""
+# The attempt page shows the take in its first figure, the model in the second.
+TAKE_PLAYABLE = """() => {
+  const video = document.querySelector("figure.compare-side:first-of-type video.player");
+  return Boolean(video) && video.readyState >= 2;
+}"""
+
+
+@dataclass
+class Run:
+    format: str
+    size: int  # bytes of the take
+    duration: float  # seconds, as the pipeline probed it
+    live: float  # Stop to playable
+    after_stop: float  # upload started at "Stop" to playable
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=60, help="length of each take")
+    parser.add_argument("--runs", type=int, default=3, help="runs per format (medians)")
+    return parser.parse_args()
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def served(tmp: Path) -> Iterator[tuple[object, str]]:
+    """Redis, the demo data, gunicorn and a worker; yields the app (for reading rows) and the
+    site's base URL."""
+    redis = RedisServer().start()
+    server = None
+    try:
+        url = f"sqlite:///{tmp / 'bench.db'}"
+        app = create_app(make_config(url, redis.url, tmp / "instance"))
+        demo.DEMO_VIDEO = {"seconds": 3, "width": 640, "height": 360}  # only its model video
+        with app.app_context():
+            flask_migrate.upgrade()
+            demo.seed_demo()
+            db.session.remove()
+        port = free_port()
+        log = tmp / "gunicorn.log"
+        env = {
+            "DATABASE_URL": url,
+            "REDIS_URL": redis.url,
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "STORAGE_URL": str(tmp / "instance" / "media"),
+            "SECRET_KEY": secrets.token_hex(32),
+            "PRACTIKA_ENV": "development",
+        }
+        server = start_gunicorn(port, env, log)
+        base_url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            if server.poll() is not None:
+                raise SystemExit(f"gunicorn exited:\n{log.read_text()[-2000:]}")
+            try:
+                return get(port, "/core/live", {})[0] == 200
+            except OSError:
+                return False
+
+        wait_for(up, timeout=30, what="gunicorn")
+        with app.app_context(), running_worker(app):
+            yield app, base_url
+    finally:
+        if server is not None:
+            stop(server)
+        redis.stop()
+
+
+def worker_idle(app) -> None:
+    """Wait until the worker has finished every video (the demo's attempt, the last take's
+    ladder), so the next take is not queued behind one."""
+
+    def idle() -> bool:
+        db.session.rollback()  # a fresh read
+        unfinished = sa.select(sa.func.count()).where(VideoAsset.processing_status.in_(UNFINISHED))
+        return db.session.scalar(unfinished) == 0
+
+    wait_for(idle, timeout=PATIENCE_MS / 1000, what="an idle worker")
+
+
+def take_of(attempt_url: str) -> VideoAsset:
+    attempt_id = uuid.UUID(attempt_url.rstrip("/").rsplit("/", 1)[1])
+    db.session.rollback()
+    return db.session.get(VideoComment, attempt_id).video_asset
+
+
+# --- the browsers ----------------------------------------------------------------------------
+
+
+def logged_in(browser: Browser, base_url: str, account, *scripts: str) -> BrowserContext:
+    context = browser.new_context(base_url=base_url, permissions=["camera", "microphone"])
+    context.set_default_timeout(PATIENCE_MS)
+    for script in scripts:
+        context.add_init_script(script)
+    page = context.new_page()
+    page.goto("/accounts/login")
+    log_in(page, account.email, account.password)
+    page.wait_for_url(re.compile(r"/exercises/$"))
+    page.close()
+    return context
+
+
+def throttled_page(context: BrowserContext) -> Page:
+    page = context.new_page()
+    slow_uplink(context, page, UPLINK_BYTES_PER_SECOND)
+    return page
+
+
+def clock(seconds: int) -> str:
+    """As the recorder shows it: 1:05."""
+    return f"{seconds // 60}:{seconds % 60:02}"
+
+
+def record(page: Page, exercise_url: str, seconds: int) -> float:
+    """Record ``seconds`` at the exercise and press Stop; returns when Stop was pressed."""
+    page.goto(exercise_url)
+    form = page.locator("#attempt-form")
+    form.locator("[data-recorder-start]").click()
+    form.locator("[data-recorder-message]", has_text=f"Recording {clock(seconds)}").wait_for()
+    stopped = time.monotonic()
+    form.get_by_role("button", name="Stop").click()
+    return stopped
+
+
+def playable_after(teacher: Page, attempt_url: str, since: float) -> float:
+    """The teacher opens the attempt; seconds from ``since`` until its take can play."""
+    teacher.goto(attempt_url)
+    teacher.wait_for_function(TAKE_PLAYABLE, polling=50, timeout=PATIENCE_MS)
+    return time.monotonic() - since
+
+
+def sent(page: Page) -> str:
+    """Send attempt; the attempt page's URL the student lands on."""
+    page.locator("#attempt-form").get_by_role("button", name="Send attempt").click()
+    page.wait_for_url(re.compile(r"/comments/attempts/"))
+    return page.url
+
+
+def live_way(student: Page, teacher: Page, exercise_url: str, seconds: int) -> tuple:
+    """The take sent while it was recorded: (seconds from Stop to playable, to "It is
+    uploaded", to the attempt page; the attempt's URL)."""
+    stopped = record(student, exercise_url, seconds)
+    message = student.locator("#attempt-form [data-recorder-message]")
+    message.filter(has_text="It is uploaded").wait_for()
+    uploaded = time.monotonic() - stopped
+    attempt_url = sent(student)
+    page_at = time.monotonic() - stopped
+    return playable_after(teacher, attempt_url, stopped), uploaded, page_at, attempt_url
+
+
+def read_take(keeper: Page, folder: Path) -> Path:
+    """The recorded File, as the keeper tab got it, written to ``folder``."""
+    keeper.wait_for_function("() => window.take !== null")
+    name, size = keeper.evaluate("() => [window.take.name, window.take.size]")
+    path = folder / name
+    with path.open("wb") as out:
+        for start in range(0, size, READ_PIECE):
+            piece = keeper.evaluate(READ_SLICE, [start, min(size, start + READ_PIECE)])
+            out.write(base64.b64decode(piece))
+    keeper.evaluate("() => { window.take = null; }")
+    return path
+
+
+def after_stop_way(context: BrowserContext, teacher: Page, exercise_url: str, take: Path):
+    """The take chosen as a file and sent whole at "Stop": (seconds to playable, to the
+    attempt page)."""
+    page = throttled_page(context)
+    page.goto(exercise_url)
+    page.locator("#attempt-file").set_input_files(take)
+    started = time.monotonic()
+    attempt_url = sent(page)
+    page_at = time.monotonic() - started
+    took = playable_after(teacher, attempt_url, started)
+    page.close()
+    return took, page_at
+
+
+def same_bytes(attempt_url: str, take: Path) -> VideoAsset:
+    """The bytes read from the page are the take the server stored: the same take."""
+    asset = take_of(attempt_url)
+    stored = get_storage().path(asset.storage_path)
+    if stored.read_bytes() != take.read_bytes():
+        raise SystemExit(f"the take read from the page is not the one stored for {attempt_url}")
+    return asset
+
+
+def measure(app, browser: Browser, base_url: str, fmt: str, args, folder: Path) -> list[Run]:
+    scripts = [HAND_OVER_TAKE] + ([FORCE_WEBM] if fmt == "WebM" else [])
+    context = logged_in(browser, base_url, STUDENT, *scripts)
+    teacher_context = logged_in(browser, base_url, TEACHER)
+    keeper = context.new_page()
+    keeper.goto("/core/live")
+    keeper.evaluate(KEEP_TAKE)
+    runs = []
+    try:
+        finder = context.new_page()
+        finder.goto("/exercises/")
+        finder.get_by_role("link", name=DEMO_EXERCISE).first.click()
+        finder.wait_for_url(re.compile(r"/exercises/[^/]+$"))
+        exercise_url = finder.url
+        finder.close()
+        for n in range(1, args.runs + 1):
+            worker_idle(app)
+            student, teacher = throttled_page(context), teacher_context.new_page()
+            live, uploaded, page_at, attempt_url = live_way(
+                student, teacher, exercise_url, args.seconds
+            )
+            student.close()
+            take = read_take(keeper, folder)
+            asset = same_bytes(attempt_url, take)
+            if take.suffix != FORMATS[fmt]:
+                raise SystemExit(f"asked for {fmt}, the recorder made {take.name}")
+            worker_idle(app)
+            after, after_page_at = after_stop_way(context, teacher, exercise_url, take)
+            teacher.close()
+            runs.append(Run(fmt, asset.size_bytes, asset.duration_sec, live, after))
+            print(
+                f"{fmt} run {n}: {asset.size_bytes / 1e6:.1f} MB, {asset.duration_sec:.1f} s "
+                f"at {asset.width}x{asset.height}; live: uploaded {uploaded:.1f} s after Stop, "
+                f"attempt page {page_at:.1f} s, playable {live:.1f} s; uploaded after Stop: "
+                f"attempt page {after_page_at:.1f} s, playable {after:.1f} s",
+                flush=True,
+            )
+            take.unlink()
+    finally:
+        context.close()
+        teacher_context.close()
+    return runs
+
+
+def records_h264(browser: Browser) -> bool:
+    """Whether this Chromium's MediaRecorder writes MP4 with H.264/AAC (the recorder's first
+    choices); Chromium without proprietary codecs records only VP8/VP9."""
+    page = browser.new_page()
+    try:
+        return page.evaluate(
+            "(types) => types.some((type) => MediaRecorder.isTypeSupported(type))",
+            list(H264_TYPES),
+        )
+    finally:
+        page.close()
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def report(runs: list[Run], args, mp4: bool) -> None:
+    print(
+        f"\nmedians of {args.runs} run(s), {args.seconds} s takes, uplink 2 Mbit/s with "
+        "100 ms latency:"
+    )
+    print(
+        f"{'format':<7} {'MB':>6} {'live (s)':>9} {'after Stop (s)':>15} {'ratio':>6} "
+        f"{'goal <= 5 s':>12} {'recorded at':>14}"
+    )
+    for fmt in FORMATS:
+        mine = [run for run in runs if run.format == fmt]
+        if not mine:
+            print(f"{fmt:<7} not measured: this Chromium cannot record MP4 with H.264/AAC")
+            continue
+        size = statistics.median(run.size for run in mine)
+        live = statistics.median(run.live for run in mine)
+        after = statistics.median(run.after_stop for run in mine)
+        bitrate = statistics.median(run.size * 8 / run.duration for run in mine)
+        print(
+            f"{fmt:<7} {size / 1e6:>6.1f} {live:>9.1f} {after:>15.1f} {after / live:>6.1f} "
+            f"{'met' if live <= GOAL_SECONDS else 'NOT met':>12} {bitrate / 1e6:>9.2f} Mbit/s"
+        )
+    print(
+        "(live: Stop to the teacher's take playable, sent while recorded; after Stop: the same "
+        "take uploaded whole from Stop; ratio: after Stop / live)"
+    )
+    if not mp4:
+        print("MP4: MediaRecorder here has no H.264/AAC, so only WebM was measured.")
+
+
+def main() -> None:
+    args = arguments()
+    tmp = Path(tempfile.mkdtemp(prefix="practika-bench-recording-"))
+    try:
+        with served(tmp) as (app, base_url), sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            mp4 = records_h264(browser)
+            runs = []
+            for fmt in FORMATS if mp4 else ["WebM"]:
+                runs += measure(app, browser, base_url, fmt, args, tmp)
+            browser.close()
+        report(runs, args, mp4)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
