@@ -3,10 +3,12 @@ take uploaded after Stop (Issue 14, measures).
 
 The app is served as deployed, as far as is cheap: gunicorn (2 workers) on the demo data
 (SQLite, local media), a real worker (``python worker.py``) and a private redis-server.
-Chromium records with its fake camera; the student's page gets Chromium's network
-emulation: an uplink of 2 Mbit/s (250,000 bytes/s) with 100 ms latency, downloads
-unthrottled. Per run and per format (MP4 when this Chromium records H.264/AAC, and WebM,
-forced by making MediaRecorder.isTypeSupported say no to MP4):
+Chromium records with its fake camera (its own moving pattern; ``--picture busy`` feeds it a
+generated picture with grain, which fills the recorder's bitrate as a phone's camera does);
+the student's page gets Chromium's network emulation: an uplink of 2 Mbit/s (250,000
+bytes/s) with 100 ms latency, downloads unthrottled. Per run and per format (MP4 when this
+Chromium records H.264/AAC, and WebM, forced by making MediaRecorder.isTypeSupported say no
+to MP4):
 
 - live way (today's recorder): record ``--seconds``, press Stop at T0; wait for "It is
   uploaded", press Send attempt; the teacher (another browser context) opens the attempt
@@ -30,6 +32,7 @@ import re
 import secrets
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -60,6 +63,10 @@ GOAL_SECONDS = 5.0
 PATIENCE_MS = 600_000  # a ceiling for each wait below, never reached on a sane machine
 READ_PIECE = 2 * 2**20  # bytes of the take read out of the page per call
 H264_TYPES = ("video/mp4;codecs=avc1.42E01F,mp4a.40.2", "video/mp4;codecs=avc1,mp4a.40.2")
+PICTURES = {
+    "pattern": "Chromium's own moving pattern (VP8 squeezes it well below the 1.5 Mbit/s asked)",
+    "busy": "a 720p test pattern under moving grain, which fills the bitrate as a phone does",
+}
 FORMATS = {"MP4": ".mp4", "WebM": ".webm"}  # the recorder names its file so
 
 # The recorder then finds no MP4 type it may use, and records WebM.
@@ -106,6 +113,12 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60, help="length of each take")
     parser.add_argument("--runs", type=int, default=3, help="runs per format (medians)")
+    parser.add_argument(
+        "--picture",
+        choices=list(PICTURES),
+        default="pattern",
+        help="what the fake camera films: " + "; ".join(f"{k}: {v}" for k, v in PICTURES.items()),
+    )
     return parser.parse_args()
 
 
@@ -318,6 +331,23 @@ def measure(app, browser: Browser, base_url: str, fmt: str, args, folder: Path) 
     return runs
 
 
+def busy_picture(folder: Path) -> Path:
+    """Two seconds for the fake camera to loop: grain that changes every frame keeps the
+    encoder at the bitrate the recorder asks for, as a real camera's noise and motion do."""
+    path = folder / "busy.y4m"
+    subprocess.run(
+        [
+            *"ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i".split(),
+            "testsrc2=size=1280x720:rate=30:duration=2",
+            *"-vf noise=alls=20:allf=t -pix_fmt yuv420p".split(),
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
+    return path
+
+
 def records_h264(browser: Browser) -> bool:
     """Whether this Chromium's MediaRecorder writes MP4 with H.264/AAC (the recorder's first
     choices); Chromium without proprietary codecs records only VP8/VP9."""
@@ -336,8 +366,8 @@ def records_h264(browser: Browser) -> bool:
 
 def report(runs: list[Run], args, mp4: bool) -> None:
     print(
-        f"\nmedians of {args.runs} run(s), {args.seconds} s takes, uplink 2 Mbit/s with "
-        "100 ms latency:"
+        f"\nmedians of {args.runs} run(s), {args.seconds} s takes of the {args.picture} picture, "
+        "uplink 2 Mbit/s with 100 ms latency:"
     )
     print(
         f"{'format':<7} {'MB':>6} {'live (s)':>9} {'after Stop (s)':>15} {'ratio':>6} "
@@ -369,7 +399,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="practika-bench-recording-"))
     try:
         with served(tmp) as (app, base_url), sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            camera = []
+            if args.picture == "busy":
+                camera = [f"--use-file-for-fake-video-capture={busy_picture(tmp)}"]
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *camera]
+            )
             mp4 = records_h264(browser)
             runs = []
             for fmt in FORMATS if mp4 else ["WebM"]:
