@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import re
 import secrets
 import shutil
@@ -48,6 +49,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from practika import create_app, demo
 from practika.comments.models import VideoComment
+from practika.config import TestConfig
 from practika.core.models import UNFINISHED, VideoAsset
 from practika.demo import DEMO_EXERCISE
 from practika.extensions import db
@@ -119,22 +121,30 @@ def arguments() -> argparse.Namespace:
         default="pattern",
         help="what the fake camera films: " + "; ".join(f"{k}: {v}" for k, v in PICTURES.items()),
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    longest = TestConfig(os.environ).VIDEO_MAX_SECONDS  # where the recorder stops by itself
+    if not 1 <= args.seconds <= longest:
+        parser.error(f"--seconds must be 1 to {longest}")
+    if args.runs < 1:
+        parser.error("--runs must be 1 or more")
+    return args
 
 
 # --- the app ---------------------------------------------------------------------------------
 
 
 @contextmanager
-def served(tmp: Path) -> Iterator[tuple[object, str]]:
-    """Redis, the demo data, gunicorn and a worker; yields the app (for reading rows) and the
-    site's base URL."""
+def served(tmp: Path) -> Iterator[str]:
+    """Redis, the demo data, gunicorn and a worker; yields the site's base URL, inside an app
+    context for reading rows and stored files."""
     redis = RedisServer().start()
     server = None
     try:
         url = f"sqlite:///{tmp / 'bench.db'}"
         app = create_app(make_config(url, redis.url, tmp / "instance"))
-        demo.DEMO_VIDEO = {"seconds": 3, "width": 640, "height": 360}  # only its model video
+        # The seed encodes the model video in this process: a short one starts the bench
+        # sooner, and it is the takes that are measured.
+        demo.DEMO_VIDEO = {"seconds": 3, "width": 640, "height": 360}
         with app.app_context():
             flask_migrate.upgrade()
             demo.seed_demo()
@@ -162,14 +172,14 @@ def served(tmp: Path) -> Iterator[tuple[object, str]]:
 
         wait_for(up, timeout=30, what="gunicorn")
         with app.app_context(), running_worker(app):
-            yield app, base_url
+            yield base_url
     finally:
         if server is not None:
             stop(server)
         redis.stop()
 
 
-def worker_idle(app) -> None:
+def worker_idle() -> None:
     """Wait until the worker has finished every video (the demo's attempt, the last take's
     ladder), so the next take is not queued behind one."""
 
@@ -287,7 +297,7 @@ def same_bytes(attempt_url: str, take: Path) -> VideoAsset:
     return asset
 
 
-def measure(app, browser: Browser, base_url: str, fmt: str, args, folder: Path) -> list[Run]:
+def measure(browser: Browser, base_url: str, fmt: str, args, folder: Path) -> list[Run]:
     scripts = [HAND_OVER_TAKE] + ([FORCE_WEBM] if fmt == "WebM" else [])
     context = logged_in(browser, base_url, STUDENT, *scripts)
     teacher_context = logged_in(browser, base_url, TEACHER)
@@ -303,7 +313,7 @@ def measure(app, browser: Browser, base_url: str, fmt: str, args, folder: Path) 
         exercise_url = finder.url
         finder.close()
         for n in range(1, args.runs + 1):
-            worker_idle(app)
+            worker_idle()
             student, teacher = throttled_page(context), teacher_context.new_page()
             live, uploaded, page_at, attempt_url = live_way(
                 student, teacher, exercise_url, args.seconds
@@ -313,7 +323,7 @@ def measure(app, browser: Browser, base_url: str, fmt: str, args, folder: Path) 
             asset = same_bytes(attempt_url, take)
             if take.suffix != FORMATS[fmt]:
                 raise SystemExit(f"asked for {fmt}, the recorder made {take.name}")
-            worker_idle(app)
+            worker_idle()
             after, after_page_at = after_stop_way(context, teacher, exercise_url, take)
             teacher.close()
             runs.append(Run(fmt, asset.size_bytes, asset.duration_sec, live, after))
@@ -364,7 +374,7 @@ def records_h264(browser: Browser) -> bool:
 # --- the report ------------------------------------------------------------------------------
 
 
-def report(runs: list[Run], args, mp4: bool) -> None:
+def report(runs: list[Run], args) -> None:
     print(
         f"\nmedians of {args.runs} run(s), {args.seconds} s takes of the {args.picture} picture, "
         "uplink 2 Mbit/s with 100 ms latency:"
@@ -390,15 +400,13 @@ def report(runs: list[Run], args, mp4: bool) -> None:
         "(live: Stop to the teacher's take playable, sent while recorded; after Stop: the same "
         "take uploaded whole from Stop; ratio: after Stop / live)"
     )
-    if not mp4:
-        print("MP4: MediaRecorder here has no H.264/AAC, so only WebM was measured.")
 
 
 def main() -> None:
     args = arguments()
     tmp = Path(tempfile.mkdtemp(prefix="practika-bench-recording-"))
     try:
-        with served(tmp) as (app, base_url), sync_playwright() as playwright:
+        with served(tmp) as base_url, sync_playwright() as playwright:
             camera = []
             if args.picture == "busy":
                 camera = [f"--use-file-for-fake-video-capture={busy_picture(tmp)}"]
@@ -406,11 +414,13 @@ def main() -> None:
                 executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *camera]
             )
             mp4 = records_h264(browser)
+            if not mp4:
+                print("This Chromium's MediaRecorder has no H.264/AAC: WebM only.", flush=True)
             runs = []
             for fmt in FORMATS if mp4 else ["WebM"]:
-                runs += measure(app, browser, base_url, fmt, args, tmp)
+                runs += measure(browser, base_url, fmt, args, tmp)
             browser.close()
-        report(runs, args, mp4)
+        report(runs, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
