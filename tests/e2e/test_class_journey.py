@@ -101,6 +101,9 @@ def test_a_class_from_creation_to_feedback(
     form.get_by_role("button", name="Send attempt").click()
     expect(newcomer).to_have_url(re.compile(r"/comments/attempts/"))
     attempt_url = newcomer.url
+    # The teacher hears of it once its video plays.
+    take = newcomer.locator(".compare-side").first.locator(".stage video")
+    expect(take).to_be_visible(timeout=PROCESSED)
 
     # It waits in the teacher's inbox; the teacher answers it.
     teacher.goto("/exercises/")
