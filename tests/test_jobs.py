@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from rq import SimpleWorker
 from rq.job import JobStatus
 
+from practika.core import tasks
 from practika.core.models import PLAYABLE, VideoAsset, VideoClip
 from practika.core.services import (
     enqueue_clip,
@@ -18,6 +19,7 @@ from practika.core.services import (
 )
 from practika.core.tasks import CLIP_GAVE_UP, GAVE_UP, _update, claim, process_video
 from practika.extensions import db
+from practika.media.ladder import plan_ladder
 from practika.media.synth import synth_video
 from practika.model_base import utcnow
 from practika.queue import connect, get_queue, get_redis
@@ -295,3 +297,31 @@ def test_processing_adds_the_video_to_its_owners_total_once(app, teacher, h264):
     process_video(str(asset_id))  # processed again (a retry, a reprocess): counted once
     assert db.session.scalar(sa.select(UserMetrics.total_video_time)) == 2
     assert recompute_metrics() == []  # the running total and a recount agree
+
+
+def test_a_recorded_webm_plays_from_a_quick_encode_before_its_ladder(
+    app, teacher, recorder_webm, monkeypatch
+):
+    """A browser's WebM cannot be remuxed to play everywhere: a small encode at the
+    quickest preset plays while the ladder is made, and the ladder then replaces it."""
+    asset_id = upload(teacher, recorder_webm, name="take.webm").id
+    encodes, seen = [], []
+    real = tasks.make_renditions
+
+    def watched(source, facts, ladder, workdir, **options):
+        encodes.append(([r.name for r in ladder], options.get("preset", "veryfast")))
+        if len(encodes) == 2:  # the ladder starts: what does the page have by now?
+            seen.append(dict(reload(asset_id).renditions))
+        return real(source, facts, ladder, workdir, **options)
+
+    monkeypatch.setattr(tasks, "make_renditions", watched)
+    process_video(str(asset_id))
+    asset = reload(asset_id)
+    assert asset.processing_status == "ready", asset.processing_error
+    ladder = plan_ladder(asset.width, asset.height)
+    rungs = [rung.name for rung in ladder]
+    assert encodes == [(rungs[:1], "ultrafast"), (rungs, "veryfast")]
+    (quick,) = seen
+    assert list(quick) == [PLAYABLE] and quick[PLAYABLE]["height"] == ladder[0].height
+    assert sorted(asset.renditions) == sorted(rungs)
+    assert not get_storage().exists(f"videos/{asset_id}/{PLAYABLE}.mp4")

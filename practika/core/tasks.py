@@ -39,7 +39,7 @@ from practika.extensions import db
 from practika.media.ladder import plan_ladder, playable_by_remux, reusable_top_rung
 from practika.media.poster import make_poster
 from practika.media.rejections import MediaRejected
-from practika.media.transcode import cut_clip, make_renditions, remux_faststart
+from practika.media.transcode import QUICK_PRESET, cut_clip, make_renditions, remux_faststart
 from practika.media.validate import Limits, validate
 from practika.model_base import utcnow
 from practika.queue import heartbeat, job_alive, retry_delay
@@ -279,7 +279,26 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             renditions[top.name] = entry
             ladder = ladder[:-1]
     else:
-        _stage(asset_id, attempt, Stage.RENDITIONS, poster_path=poster_key)
+        # Nothing to remux: a quick small encode plays in the meantime.
+        _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
+        first = ladder[0]
+        quick = make_renditions(
+            source,
+            facts,
+            [first],
+            workdir,
+            preset=QUICK_PRESET,
+            **tools,
+            timeout=config["VIDEO_JOB_TIMEOUT"],
+        )[first.name]
+        entry = _store_rendition(asset_id, PLAYABLE, quick, first.width, first.height, duration)
+        _make_playable(
+            asset_id,
+            attempt,
+            renditions={PLAYABLE: entry},
+            processing_stage=Stage.RENDITIONS,
+            progress_pct=STAGE_START[Stage.RENDITIONS],
+        )
 
     outdir = workdir / "renditions"
     outdir.mkdir()

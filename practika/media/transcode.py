@@ -41,6 +41,10 @@ H264 = {
     "fps_mode": "vfr",
 }
 MP4 = {"f": "mp4", "movflags": "+faststart", **STRIP_METADATA}
+# The stand-in made before the ladder when a remux cannot make a source playable (WebM from
+# a browser's recorder, HEVC from an iPhone): the smallest rung at the quickest preset, so a
+# take plays seconds after it arrives; the ladder replaces it.
+QUICK_PRESET = "ultrafast"
 LADDER_TIMEOUT_SECONDS = 3600.0
 SHORT_TIMEOUT_SECONDS = 300.0
 
@@ -75,6 +79,7 @@ def make_renditions(
     progress: Progress | None = None,
     ffmpeg_binary: str = "ffmpeg",
     timeout: float = LADDER_TIMEOUT_SECONDS,
+    preset: str = H264["preset"],
 ) -> dict[str, Path]:
     """Encode every rendition in one FFmpeg process that decodes the source once.
 
@@ -82,7 +87,7 @@ def make_renditions(
     for ``progress`` and bounds what is read. Returns ``{rendition name: file in workdir}``.
     """
     outputs = {rendition.name: workdir / f"{rendition.name}.mp4" for rendition in renditions}
-    args = _ladder_args(src, facts, renditions, outputs, ffmpeg_binary)
+    args = _ladder_args(src, facts, renditions, outputs, ffmpeg_binary, preset)
     with _removed_on_failure(outputs.values()):
         run_with_progress(args, duration=facts.duration or 0.0, timeout=timeout, progress=progress)
     return outputs
@@ -127,6 +132,7 @@ def _ladder_args(
     renditions: Sequence[Rendition],
     outputs: dict[str, Path],
     ffmpeg_binary: str,
+    preset: str,
 ) -> list[str]:
     # FFmpeg applies the display matrix itself (autorotate) before the filters, so frames
     # arrive upright, and it does not copy the matrix to an encoded output. It reads no further
@@ -151,7 +157,7 @@ def _ladder_args(
             .filter("format", "yuv420p")
         )
         path = str(outputs[rendition.name])
-        options = _encode(rendition.audio_bitrate if audio else None)
+        options = _encode(rendition.audio_bitrate if audio else None, preset)
         streams.append(
             ffmpeg.output(
                 scaled,
@@ -184,8 +190,8 @@ def _tonemapped(video: Any, top: Rendition) -> Any:
     )
 
 
-def _encode(audio_bitrate: int | None) -> dict[str, Any]:
-    options: dict[str, Any] = {**H264, **MP4}
+def _encode(audio_bitrate: int | None, preset: str = H264["preset"]) -> dict[str, Any]:
+    options: dict[str, Any] = {**H264, "preset": preset, **MP4}
     if audio_bitrate is not None:
         options |= {"acodec": "aac", "b:a": audio_bitrate, "ac": 2}
     return options
