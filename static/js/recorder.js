@@ -448,7 +448,10 @@
         if (field) field.value = asset;
         input.value = ""; // the video is on the server: the form sends its id alone
       }, function () {
-        take.forget(); // refused for good: the form sends the file, and says why
+        // Refused for good (too big, no room left): the form sends the file instead and
+        // says why if that fails too. The copy on the device stays until the form is
+        // accepted, so nothing is lost if the page goes meanwhile.
+        take.fallbackForm = form;
         state.take = null;
       }).then(function () {
         state.sending = false;

@@ -350,10 +350,17 @@
     if (this.wake) this.wake();
   };
 
-  // The form it was recorded for has been accepted: the device's copy goes.
+  // Done with here: the device's copy goes.
   Take.prototype.forget = function () {
     this.end();
     return quietly(store.remove(this.record.id));
+  };
+
+  // The form it was recorded for has been accepted. Noted synchronously first: the page
+  // may leave at once (a redirect), and then the next page deletes the copy.
+  Take.prototype.sent = function () {
+    noteSent(sentIds().concat([this.record.id]));
+    return this.forget();
   };
 
   // A retake or a discard: the copy goes, and so does what the server has (the upload, and
@@ -383,19 +390,17 @@
     });
   });
 
-  // A form accepted with a take's video in it (the htmx answer before any redirect):
-  // that take is sent.
+  // A form accepted (the htmx answer, before any redirect) with a take's video in it, or
+  // that sent a take as a file because its own upload was refused (`fallbackForm`, set by
+  // recorder.js): that take is sent.
   document.addEventListener("htmx:beforeOnLoad", function (event) {
     var xhr = event.detail.xhr;
     var form = event.detail.elt;
     if (!(form instanceof HTMLFormElement) || xhr.status < 200 || xhr.status >= 300) return;
     var field = form.querySelector("input[name=video_asset_id]");
     var asset = field && field.value;
-    if (!asset) return;
     live.forEach(function (take) {
-      if (take.record.assetId !== asset) return;
-      noteSent(sentIds().concat([take.record.id]));
-      take.forget();
+      if (take.fallbackForm === form || (asset && take.record.assetId === asset)) take.sent();
     });
   });
 
@@ -524,8 +529,7 @@
         take.pump();
         return take.done.then(function () { return post(claimed); });
       }).then(function (next) {
-        noteSent(sentIds().concat([record.id]));
-        return take.forget().then(function () { window.location.assign(next); });
+        return take.sent().then(function () { window.location.assign(next); });
       }, function (error) {
         if (take) take.end();
         busy(false);

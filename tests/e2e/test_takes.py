@@ -44,6 +44,11 @@ def attempts(live_env: dict[str, str]) -> int:
     return count
 
 
+def no_takes_left(page: Page) -> None:
+    """Waits until the phone holds no take: the page deletes a sent one as it loads."""
+    page.wait_for_function(f"async () => (await ({COUNT_TAKES})()) === 0")
+
+
 def unsent(page: Page):
     return page.locator("[data-unsent-takes] .unsent-take")
 
@@ -78,7 +83,7 @@ def test_the_take_goes_up_while_it_is_recorded_and_only_the_tail_is_left_at_stop
     form.get_by_role("button", name="Send attempt").click()
     expect(page).to_have_url(re.compile(r"/comments/attempts/"))
     assert attempts(live_env) == before + 1
-    assert page.evaluate(COUNT_TAKES) == 0
+    no_takes_left(page)
 
 
 def test_a_reload_while_recording_offers_the_take_and_sends_it_once(
@@ -98,7 +103,7 @@ def test_a_reload_while_recording_offers_the_take_and_sends_it_once(
     expect(page).to_have_url(re.compile(r"/comments/attempts/"))
     expect(page.get_by_text("Attempt sent.")).to_be_visible()
     assert attempts(live_env) == before + 1
-    assert page.evaluate(COUNT_TAKES) == 0
+    no_takes_left(page)
     page.goto("/exercises/")
     expect(unsent(page)).to_have_count(0)
 
@@ -195,6 +200,28 @@ def test_a_discarded_take_leaves_neither_the_phone_nor_the_server(page: Page, li
     assert deleted.value.status == 204
     expect(take).to_have_count(0)
     expect(page.locator("[data-unsent-takes]")).to_be_hidden()
-    assert page.evaluate(COUNT_TAKES) == 0
+    no_takes_left(page)
     assert page.request.head(deleted.value.url, headers={"Tus-Resumable": "1.0.0"}).status == 404
     assert attempts(live_env) == before
+
+
+def test_a_take_whose_own_upload_is_refused_is_sent_as_a_file(page: Page, live_env) -> None:
+    """The live upload refused for good (here by a stand-in answer): the form sends the
+    recording as a chosen file, and the copy on the phone goes once the attempt exists."""
+    before = attempts(live_env)
+
+    def refuse(route) -> None:
+        if route.request.headers.get("upload-defer-length") == "1":
+            route.fulfill(status=413, content_type="text/plain", body="Too big for a stand-in.")
+        else:
+            route.continue_()
+
+    page.route("**/core/uploads/", refuse)
+    form = recording(page, 2)
+    form.get_by_role("button", name="Stop").click()
+    expect(form.locator("[data-recorder-message]")).to_contain_text("Too big for a stand-in.")
+    assert page.evaluate(COUNT_TAKES) == 1
+    form.get_by_role("button", name="Send attempt").click()
+    expect(page).to_have_url(re.compile(r"/comments/attempts/"))
+    assert attempts(live_env) == before + 1
+    no_takes_left(page)
