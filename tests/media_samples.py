@@ -87,17 +87,38 @@ def hevc_hdr(media) -> Path:
     )
 
 
-def recorded(path: Path, encoding: str) -> Path:
-    """Two seconds of test picture and tone written to a pipe, as MediaRecorder writes: the
-    muxer cannot go back to fill in a duration."""
-    command = (
-        "ffmpeg -v error -nostdin -f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i sine "
-        f"-t 2 {encoding} pipe:1"
-    )
+# FFmpeg's arguments for the recorder's MP4 (recorder_mp4 below): a fragment from each
+# keyframe, a keyframe a second at 30 frames a second.
+RECORDER_MP4 = (
+    "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 -c:a aac "
+    "-movflags frag_keyframe+empty_moov+default_base_moof -f mp4"
+)
+
+
+def recorded(
+    path: Path,
+    encoding: str,
+    source: str = "-f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i sine -t 2",
+) -> Path:
+    """``source`` (two seconds of test picture and tone unless told) written to a pipe, as
+    MediaRecorder writes: the muxer cannot go back to fill in a duration."""
+    command = f"ffmpeg -v error -nostdin {source} {encoding} pipe:1"
     with subprocess.Popen(command.split(), stdout=subprocess.PIPE) as recorder:
         path.write_bytes(recorder.stdout.read())
     assert recorder.returncode == 0
     return path
+
+
+def mp4_boxes(data: bytes) -> list[tuple[str, int]]:
+    """The boxes at the top of an MP4, in order: (type, offset of its first byte)."""
+    position, boxes = 0, []
+    while position + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[position : position + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[position + 8 : position + 16])[0]
+        boxes.append((kind.decode("latin-1"), position))
+        position += size if size else len(data)
+    return boxes
 
 
 @pytest.fixture(scope="session")
@@ -113,11 +134,7 @@ def recorder_webm(media) -> Path:
 def recorder_mp4(media) -> Path:
     """H.264/AAC fragmented MP4 as Safari and Chrome record it: an empty moov first (no
     duration, no sample tables), then fragments."""
-    return recorded(
-        media / "recording.mp4",
-        "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 -c:a aac "
-        "-movflags frag_keyframe+empty_moov+default_base_moof -f mp4",
-    )
+    return recorded(media / "recording.mp4", RECORDER_MP4)
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from practika.media.run import MediaToolError, run_with_progress
 from practika.media.synth import synth_video
 from practika.media.transcode import cut_clip, make_renditions, remux_faststart
 from practika.media.validate import Limits, validate
-from tests.media_samples import GPS, ffmpeg, phone_video
+from tests.media_samples import GPS, ffmpeg, mp4_boxes, phone_video
 
 ENDLESS = ["ffmpeg", "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10"]
 
@@ -49,14 +49,7 @@ def video_stream(path: Path) -> dict:
 
 def top_level_boxes(path: Path) -> list[str]:
     """The MP4 boxes at the top of the file, in order (``moov`` before ``mdat`` = faststart)."""
-    data, position, boxes = path.read_bytes(), 0, []
-    while position + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[position : position + 8])
-        if size == 1:
-            size = struct.unpack(">Q", data[position + 8 : position + 16])[0]
-        boxes.append(kind.decode("latin-1"))
-        position += size if size else len(data)
-    return boxes
+    return [kind for kind, _ in mp4_boxes(path.read_bytes())]
 
 
 def ffmpeg_children(parent: int) -> list[int]:
