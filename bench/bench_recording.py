@@ -6,9 +6,8 @@ The app is served as deployed, as far as is cheap: gunicorn (2 workers) on the d
 Chromium records with its fake camera (its own moving pattern; ``--picture busy`` feeds it a
 generated picture with grain, which fills the recorder's bitrate as a phone's camera does);
 the student's page gets Chromium's network emulation: an uplink of 2 Mbit/s (250,000
-bytes/s) with 100 ms latency, downloads unthrottled. Per run and per format (MP4 when this
-Chromium records H.264/AAC, and WebM, forced by making MediaRecorder.isTypeSupported say no
-to MP4):
+bytes/s) with 100 ms latency, downloads unthrottled. Per run and per format (MP4 and WebM,
+forced by making MediaRecorder.isTypeSupported say no to MP4):
 
 - live way (today's recorder): record ``--seconds``, press Stop at T0; wait for "It is
   uploaded", press Send attempt; the teacher (another browser context) opens the attempt
@@ -16,6 +15,13 @@ to MP4):
 - after Stop (the way before issue 14): the same take's bytes, picked in a fresh exercise
   page's "Or choose a video" and sent with Send attempt at T1 (the moment the student would
   have pressed Stop): tus sends the whole file now. T1 to the teacher's take playable.
+
+This Chromium's MediaRecorder cannot encode H.264 (phones' Chrome and Safari do, and the
+recorder prefers it), so the MP4 row replays an FFmpeg-written fragmented MP4 through a
+stand-in MediaRecorder: the camera is still the fake one, but what the page's recorder is
+handed, second by second in real time, is a 720p H.264/AAC recording of the busy picture at
+the recorder's bitrates (1.5 Mbit/s and 96 kbit/s), fragmented as MediaRecorder writes it.
+That row measures the network, the server and the pipeline, not the phone's encoder.
 
 Before each measurement the worker has finished every video, so no take waits behind
 another's encode. Prints each run, then the medians: the take's size, both times, their
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import re
 import secrets
@@ -58,6 +65,7 @@ from tests.conftest import make_config, running_worker
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.test_smoke import STUDENT, TEACHER, log_in
 from tests.e2e.test_takes import slow_uplink
+from tests.media_samples import RECORDER_MP4, mp4_boxes, recorded
 from tests.services import RedisServer, free_port, wait_for
 
 UPLINK_BYTES_PER_SECOND = 250_000  # 2 Mbit/s
@@ -65,11 +73,23 @@ GOAL_SECONDS = 5.0
 PATIENCE_MS = 600_000  # a ceiling for each wait below, never reached on a sane machine
 READ_PIECE = 2 * 2**20  # bytes of the take read out of the page per call
 H264_TYPES = ("video/mp4;codecs=avc1.42E01F,mp4a.40.2", "video/mp4;codecs=avc1,mp4a.40.2")
+# 720p under grain that changes every frame: an encoder asked for 1.5 Mbit/s spends them all,
+# as on a real camera's noise and motion.
+BUSY_PICTURE = "testsrc2=size=1280x720:rate=30,noise=alls=20:allf=t"
+# The recorder's bitrates (recorder.js), constrained baseline at level 3.1 as avc1.42E01F says.
+PHONE_H264 = "-profile:v baseline -level 3.1 -b:v 1500k -maxrate 1500k -bufsize 1500k -b:a 96k"
+REPLAYED = "/bench/recording.mp4"  # its key in the student's Cache Storage
 PICTURES = {
     "pattern": "Chromium's own moving pattern (VP8 squeezes it well below the 1.5 Mbit/s asked)",
     "busy": "a 720p test pattern under moving grain, which fills the bitrate as a phone does",
 }
 FORMATS = {"MP4": ".mp4", "WebM": ".webm"}  # the recorder names its file so
+REPLAY_NOTE = (
+    "this Chromium's MediaRecorder cannot encode H.264, so a fragmented MP4 written by FFmpeg "
+    "(720p H.264 of the busy picture at 1.5 Mbit/s, AAC at 96 kbit/s) is replayed through a "
+    "stand-in MediaRecorder: the row measures the network, the server and the pipeline, not "
+    "the phone's encoder"
+)
 
 # The recorder then finds no MP4 type it may use, and records WebM.
 FORCE_WEBM = """(() => {
@@ -77,6 +97,89 @@ FORCE_WEBM = """(() => {
   const supported = MediaRecorder.isTypeSupported.bind(MediaRecorder);
   MediaRecorder.isTypeSupported = (type) => !/^video\\/mp4/i.test(type) && supported(type);
 })();"""
+# A MediaRecorder that records nothing: it hands out the fragments of REPLAYED as the real one
+# hands out what it encodes, each one once the media it holds has been filmed, in real time,
+# then the rest at stop(), then "stop". Only the MP4 types recorder.js asks for are "supported",
+# so the recorder names the take .mp4. recorder.js needs neither pause() nor requestData().
+REPLAY_MP4 = """(() => {
+  // Fragment i is bytes offsets[i] to offsets[i + 1] (the first with ftyp and moov), and
+  // holds media filmed until ends[i] seconds.
+  const FRAGMENTS = %s;
+  const SLACK = 0.1;  // seconds: a timer may fire a little early
+  const mp4 = (type) => /^video\\/mp4;\\s*codecs=avc1/i.test(type);
+  const recording = () => caches.open("bench")
+    .then((cache) => cache.match("%s"))
+    .then((response) => response.arrayBuffer());
+
+  class ReplayedRecorder extends EventTarget {
+    static isTypeSupported(type) { return mp4(type); }
+
+    constructor(stream, options = {}) {
+      super();
+      if (options.mimeType && !mp4(options.mimeType)) {
+        throw new DOMException("Only H.264/AAC MP4 is replayed", "NotSupportedError");
+      }
+      this.stream = stream;
+      this.mimeType = options.mimeType || "video/mp4;codecs=avc1.42E01F,mp4a.40.2";
+      this.videoBitsPerSecond = options.videoBitsPerSecond;
+      this.audioBitsPerSecond = options.audioBitsPerSecond;
+      this.state = "inactive";
+      this.onstart = this.ondataavailable = this.onstop = this.onerror = null;
+      this.handed = 0;  // fragments handed out
+      this.queue = Promise.resolve();  // hand-outs in order, each after the bytes are read
+    }
+
+    start(timeslice) {
+      if (this.state !== "inactive") throw new DOMException("Already started", "InvalidStateError");
+      this.state = "recording";
+      this.bytes = recording();
+      const started = performance.now();
+      const filmed = () => (performance.now() - started) / 1000 + SLACK;
+      this.timer = setInterval(() => this.handOut(filmed()), timeslice || 1000);
+      this.fire(new Event("start"));
+    }
+
+    stop() {
+      if (this.state === "inactive") return;
+      this.state = "inactive";
+      clearInterval(this.timer);
+      this.handOut(Infinity);
+      this.queue = this.queue.then(() => this.fire(new Event("stop")));
+    }
+
+    // Every whole fragment filmed by ``seconds`` not yet handed out, in one Blob.
+    handOut(seconds) {
+      this.queue = this.queue.then(() => this.bytes).then((bytes) => {
+        let until = this.handed;
+        while (until < FRAGMENTS.ends.length && FRAGMENTS.ends[until] <= seconds) until += 1;
+        const data = bytes.slice(FRAGMENTS.offsets[this.handed], FRAGMENTS.offsets[until]);
+        this.handed = until;
+        if (!data.byteLength && seconds !== Infinity) return;
+        const blob = new Blob([data], { type: this.mimeType });
+        this.fire(new BlobEvent("dataavailable", { data: blob }));
+      }, () => {
+        clearInterval(this.timer);
+        this.state = "inactive";
+        this.fire(new Event("error"));
+      });
+    }
+
+    fire(event) {
+      this.dispatchEvent(event);
+      const handler = this["on" + event.type];
+      if (handler) handler.call(this, event);
+    }
+  }
+  window.MediaRecorder = ReplayedRecorder;
+})();"""
+# The keeper tab puts the recording to replay in the origin's Cache Storage, where the
+# student's pages read it, from the file chosen in an input of its own.
+STAGE_RECORDING = """async (key) => {
+  const file = document.querySelector("#bench-recording").files[0];
+  const cache = await caches.open("bench");
+  await cache.put(key, new Response(file, { headers: { "Content-Type": "video/mp4" } }));
+  return (await (await cache.match(key)).blob()).size;
+}"""
 # The recorded File goes to the keeper tab (a File is passed by reference, not copied), so
 # its bytes can be read once the timing is over, after the student's page has moved on.
 HAND_OVER_TAKE = """document.addEventListener("recorder:recorded", (event) => {
@@ -297,13 +400,22 @@ def same_bytes(attempt_url: str, take: Path) -> VideoAsset:
     return asset
 
 
-def measure(browser: Browser, base_url: str, fmt: str, args, folder: Path) -> list[Run]:
-    scripts = [HAND_OVER_TAKE] + ([FORCE_WEBM] if fmt == "WebM" else [])
+def measure(
+    browser: Browser, base_url: str, fmt: str, args, folder: Path, replayed: Path | None
+) -> list[Run]:
+    """``replayed``: the MP4 a stand-in MediaRecorder hands out, when the browser's cannot."""
+    scripts = [HAND_OVER_TAKE]
+    if fmt == "WebM":
+        scripts.append(FORCE_WEBM)
+    elif replayed:
+        scripts.append(REPLAY_MP4 % (json.dumps(fragments(replayed)), REPLAYED))
     context = logged_in(browser, base_url, STUDENT, *scripts)
     teacher_context = logged_in(browser, base_url, TEACHER)
     keeper = context.new_page()
     keeper.goto("/core/live")
     keeper.evaluate(KEEP_TAKE)
+    if fmt == "MP4" and replayed:
+        stage(keeper, replayed)
     runs = []
     try:
         finder = context.new_page()
@@ -323,6 +435,8 @@ def measure(browser: Browser, base_url: str, fmt: str, args, folder: Path) -> li
             asset = same_bytes(attempt_url, take)
             if take.suffix != FORMATS[fmt]:
                 raise SystemExit(f"asked for {fmt}, the recorder made {take.name}")
+            if fmt == "MP4" and replayed and take.read_bytes() != replayed.read_bytes():
+                raise SystemExit(f"the take is not {replayed.name} as the stand-in replayed it")
             worker_idle()
             after, after_page_at = after_stop_way(context, teacher, exercise_url, take)
             teacher.close()
@@ -342,20 +456,70 @@ def measure(browser: Browser, base_url: str, fmt: str, args, folder: Path) -> li
 
 
 def busy_picture(folder: Path) -> Path:
-    """Two seconds for the fake camera to loop: grain that changes every frame keeps the
-    encoder at the bitrate the recorder asks for, as a real camera's noise and motion do."""
+    """Two seconds of BUSY_PICTURE for the fake camera to loop."""
     path = folder / "busy.y4m"
     subprocess.run(
         [
             *"ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i".split(),
-            "testsrc2=size=1280x720:rate=30:duration=2",
-            *"-vf noise=alls=20:allf=t -pix_fmt yuv420p".split(),
+            BUSY_PICTURE,
+            *"-t 2 -pix_fmt yuv420p".split(),
             str(path),
         ],
         check=True,
         timeout=120,
     )
     return path
+
+
+def phone_recording(folder: Path, seconds: int) -> Path:
+    """What a phone's MediaRecorder writes filming BUSY_PICTURE for ``seconds``: H.264/AAC
+    at the recorder's bitrates, fragmented, written to a pipe."""
+    source = (
+        f"-f lavfi -i {BUSY_PICTURE} -f lavfi -i sine=frequency=440:sample_rate=48000 -t {seconds}"
+    )
+    return recorded(folder / "phone.mp4", f"{RECORDER_MP4} {PHONE_H264}", source)
+
+
+def fragments(path: Path) -> dict[str, list]:
+    """Where each fragment of ``path`` starts and ends in its bytes (``offsets``, the first
+    from 0 so it carries ftyp and moov) and where its media ends in seconds (``ends``): a
+    fragment starts at each video keyframe."""
+    data = path.read_bytes()
+    moofs = [offset for kind, offset in mp4_boxes(data) if kind == "moof"]
+    out = subprocess.run(
+        [
+            *"ffprobe -v error -select_streams v:0 -skip_frame nokey -show_entries".split(),
+            "frame=pts_time:format=duration",
+            *"-of json".split(),
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+        timeout=120,
+    )
+    probed = json.loads(out.stdout)
+    keyframes = [float(frame["pts_time"]) for frame in probed["frames"]]
+    if len(keyframes) != len(moofs):
+        raise SystemExit(f"{path.name}: {len(moofs)} fragments for {len(keyframes)} keyframes")
+    return {
+        "offsets": [0, *moofs[1:], len(data)],
+        "ends": [*keyframes[1:], float(probed["format"]["duration"])],
+    }
+
+
+def stage(keeper: Page, recording: Path) -> None:
+    """Puts ``recording`` where the stand-in MediaRecorder reads it (REPLAY_MP4)."""
+    keeper.evaluate(
+        """() => {
+      const input = Object.assign(document.createElement("input"), { type: "file" });
+      input.id = "bench-recording";
+      document.body.append(input);
+    }"""
+    )
+    keeper.locator("#bench-recording").set_input_files(recording)
+    if keeper.evaluate(STAGE_RECORDING, REPLAYED) != recording.stat().st_size:
+        raise SystemExit(f"{recording.name} could not be put in the browser's Cache Storage")
 
 
 def records_h264(browser: Browser) -> bool:
@@ -374,9 +538,10 @@ def records_h264(browser: Browser) -> bool:
 # --- the report ------------------------------------------------------------------------------
 
 
-def report(runs: list[Run], args) -> None:
+def report(runs: list[Run], args, replayed: bool) -> None:
     print(
-        f"\nmedians of {args.runs} run(s), {args.seconds} s takes of the {args.picture} picture, "
+        f"\nmedians of {args.runs} run(s), {args.seconds} s takes of the {args.picture} picture"
+        f"{' (MP4: the busy one, replayed)' if replayed else ''}, "
         "uplink 2 Mbit/s with 100 ms latency:"
     )
     print(
@@ -385,9 +550,6 @@ def report(runs: list[Run], args) -> None:
     )
     for fmt in FORMATS:
         mine = [run for run in runs if run.format == fmt]
-        if not mine:
-            print(f"{fmt:<7} not measured: this Chromium cannot record MP4 with H.264/AAC")
-            continue
         size = statistics.median(run.size for run in mine)
         live = statistics.median(run.live for run in mine)
         after = statistics.median(run.after_stop for run in mine)
@@ -400,6 +562,8 @@ def report(runs: list[Run], args) -> None:
         "(live: Stop to the teacher's take playable, sent while recorded; after Stop: the same "
         "take uploaded whole from Stop; ratio: after Stop / live)"
     )
+    if replayed:
+        print(f"MP4: {REPLAY_NOTE}")
 
 
 def main() -> None:
@@ -413,14 +577,15 @@ def main() -> None:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *camera]
             )
-            mp4 = records_h264(browser)
-            if not mp4:
-                print("This Chromium's MediaRecorder has no H.264/AAC: WebM only.", flush=True)
+            replayed = None
+            if not records_h264(browser):
+                replayed = phone_recording(tmp, args.seconds)
+                print(f"MP4: {REPLAY_NOTE}", flush=True)
             runs = []
-            for fmt in FORMATS if mp4 else ["WebM"]:
-                runs += measure(browser, base_url, fmt, args, tmp)
+            for fmt in FORMATS:
+                runs += measure(browser, base_url, fmt, args, tmp, replayed)
             browser.close()
-        report(runs, args)
+        report(runs, args, replayed is not None)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
