@@ -21,7 +21,8 @@ recorder prefers it), so the MP4 row replays an FFmpeg-written fragmented MP4 th
 stand-in MediaRecorder: the camera is still the fake one, but what the page's recorder is
 handed, second by second in real time, is a 720p H.264/AAC recording of the busy picture at
 the recorder's bitrates (1.5 Mbit/s and 96 kbit/s), fragmented as MediaRecorder writes it.
-That row measures the network, the server and the pipeline, not the phone's encoder.
+That row measures the network, the server and the pipeline, not the phone's encoder. (A
+Chromium whose MediaRecorder has H.264/AAC records the MP4 row itself.)
 
 Before each measurement the worker has finished every video, so no take waits behind
 another's encode. Prints each run, then the medians: the take's size, both times, their
