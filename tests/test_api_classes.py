@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from practika.accounts.models import RoleName
+from practika.accounts.models import RoleName, User
 from practika.accounts.services.api_tokens import issue_token
 from practika.comments.models import CommentKind, VideoComment
 from practika.extensions import db
 from practika.model_base import utcnow
 from tests.conftest import _make_user, log_in
 from tests.test_api import ready_model
+from tests.test_inbox import playable_video
 
 
 @pytest.fixture
@@ -226,11 +227,13 @@ def test_publishing_to_classes_needs_a_video_that_plays_and_the_authors_classes(
 
 
 def _attempt(exercise_id: str, author_id: int, minutes_ago: int) -> str:
+    """An attempt whose video plays: the inbox lists no other."""
     attempt = VideoComment(
         exercise_id=uuid.UUID(exercise_id),
         author_id=author_id,
         kind=CommentKind.ATTEMPT,
         text="",
+        video_asset=playable_video(db.session.get(User, author_id)),
         created_at=utcnow() - timedelta(minutes=minutes_ago),
     )
     db.session.add(attempt)
