@@ -167,5 +167,7 @@ def test_retake_asks_before_the_take_is_deleted(page: Page) -> None:
     assert form.locator("input[type=file][hidden]").evaluate("input => input.files.length") == 1
 
     page.once("dialog", lambda dialog: dialog.accept())  # record again
-    form.get_by_role("button", name="Retake").click()
+    with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+        form.get_by_role("button", name="Retake").click()
+    assert deleted.value.status == 204  # the old take is gone from the server too
     expect(form.locator("[data-recorder-message]")).to_contain_text("Recording")
