@@ -38,7 +38,6 @@ import base64
 import json
 import os
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -52,7 +51,7 @@ from pathlib import Path
 
 import flask_migrate
 import sqlalchemy as sa
-from pagebench import get, start_gunicorn, stop
+from pagebench import get, site_env, start_gunicorn, stop
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from practika import create_app, demo
@@ -255,15 +254,7 @@ def served(tmp: Path) -> Iterator[str]:
             db.session.remove()
         port = free_port()
         log = tmp / "gunicorn.log"
-        env = {
-            "DATABASE_URL": url,
-            "REDIS_URL": redis.url,
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "STORAGE_URL": str(tmp / "instance" / "media"),
-            "SECRET_KEY": secrets.token_hex(32),
-            "PRACTIKA_ENV": "development",
-        }
-        server = start_gunicorn(port, env, log)
+        server = start_gunicorn(port, site_env(url, redis.url, tmp), log)
         base_url = f"http://127.0.0.1:{port}"
 
         def up() -> bool:

@@ -340,6 +340,19 @@ def report(routes: list[Route], app_ms: dict[str, list[float]]) -> None:
     )
 
 
+def site_env(database_url: str, redis_url: str, tmp: Path) -> dict[str, str]:
+    """What the served app is configured with: the seeded database, its Redis, and local
+    media under ``tmp/instance``."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "STORAGE_URL": str(tmp / "instance" / "media"),
+        "SECRET_KEY": secrets.token_hex(32),
+        "PRACTIKA_ENV": "development",
+    }
+
+
 def start_gunicorn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(
@@ -418,15 +431,7 @@ def run(doc: str, seed: Callable[[], list[Route]]) -> None:
 
         port = free_port()
         log = tmp / "gunicorn.log"
-        env = {
-            "DATABASE_URL": url,
-            "REDIS_URL": redis.url,
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "STORAGE_URL": str(tmp / "instance" / "media"),
-            "SECRET_KEY": secrets.token_hex(32),
-            "PRACTIKA_ENV": "development",
-        }
-        server = start_gunicorn(port, env, log)
+        server = start_gunicorn(port, site_env(url, redis.url, tmp), log)
 
         def up() -> bool:
             if server.poll() is not None:

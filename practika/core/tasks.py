@@ -261,26 +261,18 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
 
     ladder = plan_ladder(width, height)
     renditions: dict[str, dict[str, Any]] = {}
+    _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
     if playable_by_remux(facts):
-        _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
         playable = remux_faststart(source, workdir / "playable.mp4", duration=duration, **tools)
         source_bitrate = source.stat().st_size * 8 / duration
         top = reusable_top_rung(facts, ladder, source_bitrate)
         name = top.name if top else PLAYABLE  # the remux is the top rung, or stands in
         entry = _store_rendition(asset_id, name, playable, width, height, duration)
-        _make_playable(
-            asset_id,
-            attempt,
-            renditions={name: entry},
-            processing_stage=Stage.RENDITIONS,
-            progress_pct=STAGE_START[Stage.RENDITIONS],
-        )
         if top:
             renditions[top.name] = entry
             ladder = ladder[:-1]
     else:
         # Nothing to remux: a quick small encode plays in the meantime.
-        _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
         first = ladder[0]
         quick = make_renditions(
             source,
@@ -291,14 +283,15 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             **tools,
             timeout=config["VIDEO_JOB_TIMEOUT"],
         )[first.name]
-        entry = _store_rendition(asset_id, PLAYABLE, quick, first.width, first.height, duration)
-        _make_playable(
-            asset_id,
-            attempt,
-            renditions={PLAYABLE: entry},
-            processing_stage=Stage.RENDITIONS,
-            progress_pct=STAGE_START[Stage.RENDITIONS],
-        )
+        name = PLAYABLE
+        entry = _store_rendition(asset_id, name, quick, first.width, first.height, duration)
+    _make_playable(
+        asset_id,
+        attempt,
+        renditions={name: entry},
+        processing_stage=Stage.RENDITIONS,
+        progress_pct=STAGE_START[Stage.RENDITIONS],
+    )
 
     outdir = workdir / "renditions"
     outdir.mkdir()
