@@ -52,7 +52,10 @@ def uses_of(asset_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Use]]:
 
 
 def in_use(asset: VideoAsset) -> bool:
-    return bool(uses_of([asset.id]).get(asset.id))
+    """Whether anything uses the video: ``unused_filter``, asked of one row."""
+    return bool(
+        db.session.scalar(sa.select(sa.not_(unused_filter())).where(VideoAsset.id == asset.id))
+    )
 
 
 def unused_filter() -> sa.ColumnElement[bool]:

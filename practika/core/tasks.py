@@ -310,7 +310,8 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             renditions[r.name] = _store_rendition(
                 asset_id, r.name, path, r.width, r.height, duration
             )
-    ready = _make_playable(
+    ready = _update(  # it has played since the playable write: nothing left to announce
+        VideoAsset,
         asset_id,
         attempt,
         renditions=renditions,

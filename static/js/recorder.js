@@ -304,9 +304,7 @@
     }
     if (take.state === "sent") {
       say(state.root, recorded + "It is uploaded: watch it back, then send it or retake.");
-    } else if (take.state === "failed") {
-      say(state.root, recorded + take.message);
-    } else if (take.state === "waiting") {
+    } else if (take.state === "failed" || take.state === "waiting") {
       say(state.root, recorded + take.message);
     } else {
       say(state.root, recorded + "Uploading the last seconds… " + take.progress() + "%");

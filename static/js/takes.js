@@ -201,8 +201,12 @@
     live.add(this);
   }
 
+  function sizeOf(blobs) {
+    return blobs.reduce(function (sum, blob) { return sum + blob.size; }, 0);
+  }
+
   Take.prototype.size = function () {
-    return this.blobs.reduce(function (sum, blob) { return sum + blob.size; }, 0);
+    return sizeOf(this.blobs);
   };
 
   Take.prototype.add = function (blob) {
@@ -518,7 +522,7 @@
         if (!claimed.stopped) { // the tab recording it went away before Stop
           claimed.stopped = true;
           claimed.seconds = claimed.chunks; // a piece a second
-          claimed.size = blobs.reduce(function (sum, blob) { return sum + blob.size; }, 0);
+          claimed.size = sizeOf(blobs);
         }
         take = new Take(claimed, blobs, function (t) {
           bar.hidden = t.state === "sent";

@@ -3,7 +3,7 @@
 import uuid
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from practika.core import bp
@@ -43,8 +43,10 @@ def uploads_left() -> list[PartialUpload]:
     where it stopped. Recordings (length deferred) are offered by the page itself."""
     if not current_user.is_authenticated:
         return []
-    left = partial_store().pending(current_user.id)
-    return [upload for upload in left if upload.length and upload.offset]
+    if "uploads_left" not in g:  # a page may hold several such forms: read the folder once
+        left = partial_store().pending(current_user.id)
+        g.uploads_left = [upload for upload in left if upload.length and upload.offset]
+    return g.uploads_left
 
 
 @bp.route("/core/uploads/", methods=["OPTIONS"])
