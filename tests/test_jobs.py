@@ -26,6 +26,7 @@ from practika.queue import connect, get_queue, get_redis
 from practika.storage import get_storage
 from practika.sweep import sweep
 from tests.conftest import log_in, running_worker
+from tests.media_samples import recorded
 from tests.services import kill_tree, wait_for
 
 
@@ -299,29 +300,36 @@ def test_processing_adds_the_video_to_its_owners_total_once(app, teacher, h264):
     assert recompute_metrics() == []  # the running total and a recount agree
 
 
-def test_a_recorded_webm_plays_from_a_quick_encode_before_its_ladder(
-    app, teacher, recorder_webm, monkeypatch
+def test_a_recorded_webm_plays_natively_then_everywhere_before_its_ladder(
+    app, teacher, tmp_path, monkeypatch
 ):
-    """A browser's WebM cannot be remuxed to play everywhere: a small encode at the
-    quickest preset plays while the ladder is made, and the ladder then replaces it."""
-    asset_id = upload(teacher, recorder_webm, name="take.webm").id
+    """A browser's WebM cannot be remuxed into an MP4 every browser plays: its stream copy is
+    offered at once to the browsers that play WebM, then the smallest rung (kept, at its final
+    settings) plays everywhere while the ladder makes the rest; nothing is encoded twice."""
+    take = recorded(
+        tmp_path / "take.webm",
+        "-c:v libvpx -deadline realtime -cpu-used 8 -c:a libopus -f webm -live 1",
+        source="-f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine -t 2",
+    )
+    asset_id = upload(teacher, take, name="take.webm").id
     encodes, seen = [], []
     real = tasks.make_renditions
 
     def watched(source, facts, ladder, workdir, **options):
-        encodes.append(([r.name for r in ladder], options.get("preset", "veryfast")))
-        if len(encodes) == 2:  # the ladder starts: what does the page have by now?
-            seen.append(dict(reload(asset_id).renditions))
+        asset = reload(asset_id)
+        seen.append((asset.native_type, dict(asset.renditions)))
+        encodes.append([r.name for r in ladder])
         return real(source, facts, ladder, workdir, **options)
 
     monkeypatch.setattr(tasks, "make_renditions", watched)
     process_video(str(asset_id))
     asset = reload(asset_id)
     assert asset.processing_status == "ready", asset.processing_error
-    ladder = plan_ladder(asset.width, asset.height)
-    rungs = [rung.name for rung in ladder]
-    assert encodes == [(rungs[:1], "ultrafast"), (rungs, "veryfast")]
-    (quick,) = seen
-    assert list(quick) == [PLAYABLE] and quick[PLAYABLE]["height"] == ladder[0].height
+    rungs = [rung.name for rung in plan_ladder(asset.width, asset.height)]
+    assert encodes == [rungs[:1], rungs[1:]]
+    (native, before_first), (_, before_ladder) = seen
+    assert native == 'video/webm; codecs="vp8, opus"' and before_first == {}
+    assert list(before_ladder) == rungs[:1]  # plays everywhere from here on
     assert sorted(asset.renditions) == sorted(rungs)
-    assert not get_storage().exists(f"videos/{asset_id}/{PLAYABLE}.mp4")
+    assert asset.native_path is None and asset.native_type is None
+    assert not get_storage().exists(f"videos/{asset_id}/native.webm")  # the ladder replaced it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 
 from practika.core.youtube import embed_url, youtube_id
 from practika.extensions import db
+from practika.media.ladder import native_family
 from practika.model_base import Timestamped, one_of
 from practika.text import single_line
 
@@ -88,6 +90,11 @@ class VideoAsset(Timestamped, db.Model):
     renditions: so.Mapped[dict[str, Any]] = so.mapped_column(
         sa.JSON, default=dict, server_default="{}"
     )
+    # A stream copy that plays at once in the browsers that decode its codecs (a recorder's
+    # WebM, an iPhone's HEVC), offered only to those while the renditions are made; cleared
+    # when the video is ready. ``native_type`` is its MIME type with codecs.
+    native_path: so.Mapped[str | None] = so.mapped_column(sa.String(512))
+    native_type: so.Mapped[str | None] = so.mapped_column(sa.String(120))
     youtube_url: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     video_type: so.Mapped[str] = so.mapped_column(sa.String(16), default=VideoType.UPLOAD)
     duration_sec: so.Mapped[float | None]
@@ -167,10 +174,22 @@ class VideoAsset(Timestamped, db.Model):
         ladder = [r for name, r in self.renditions.items() if name != PLAYABLE]
         return max(ladder, key=lambda r: r["height"], default=self.renditions.get(PLAYABLE))
 
+    def native_offer(self, plays: Collection[str]) -> str | None:
+        """The MIME type of its native copy, when nothing plays everywhere yet and the browser
+        said it plays the copy's family (``plays``: ``ladder.NATIVE_FAMILIES`` names)."""
+        if self.is_playable or not self.native_type or not self.native_path:
+            return None
+        if self.processing_status == ProcessingStatus.FAILED:
+            return None
+        return self.native_type if native_family(self.native_type) in plays else None
+
     def media(self, kind: str) -> tuple[str | None, str]:
-        """The stored key and MIME type of its ``poster`` or its best playable ``video``."""
+        """The stored key and MIME type of its ``poster``, its best playable ``video``, or its
+        ``native`` copy (a MIME type without codecs: the response's Content-Type)."""
         if kind == "poster":
             return self.poster_path, "image/jpeg"
+        if kind == "native":
+            return self.native_path, (self.native_type or "video/mp4").split(";")[0]
         rendition = self.best_rendition() if self.is_playable else None
         return (rendition or {}).get("path"), "video/mp4"
 

@@ -173,7 +173,7 @@ def enqueue_processing(asset: VideoAsset, delay: int = 0) -> bool:
 
 def stored_keys(asset: VideoAsset) -> list[str]:
     """Every object an asset owns in storage, its clips' files included."""
-    keys = [asset.storage_path, asset.poster_path]
+    keys = [asset.storage_path, asset.poster_path, asset.native_path]
     keys += [rendition["path"] for rendition in asset.renditions.values()]
     keys += [clip.storage_path for clip in asset.clips]
     return [key for key in keys if key]

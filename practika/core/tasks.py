@@ -36,10 +36,17 @@ from practika.core.models import (
 )
 from practika.core.services import enqueue_clip, enqueue_processing
 from practika.extensions import db
-from practika.media.ladder import plan_ladder, playable_by_remux, reusable_top_rung
+from practika.media.ladder import (
+    NATIVE_CONTAINERS,
+    NativeCopy,
+    native_copy,
+    plan_ladder,
+    playable_by_remux,
+    reusable_top_rung,
+)
 from practika.media.poster import make_poster
 from practika.media.rejections import MediaRejected
-from practika.media.transcode import QUICK_PRESET, cut_clip, make_renditions, remux_faststart
+from practika.media.transcode import cut_clip, make_renditions, remux_faststart, remux_native
 from practika.media.validate import Limits, validate
 from practika.model_base import utcnow
 from practika.queue import heartbeat, job_alive, retry_delay
@@ -202,6 +209,8 @@ def _retry_or_give_up(model: type, row_id: uuid.UUID, attempt: int, *, delay: in
     video = model is VideoAsset
     extra = {"eta_seconds": None} if video else {}
     if attempt >= (current_app.config["VIDEO_MAX_ATTEMPTS"] if video else CLIP_MAX_ATTEMPTS):
+        if video and _keep_what_plays(row_id, attempt):
+            return "failed"
         gave_up = _update(
             model,
             row_id,
@@ -216,6 +225,26 @@ def _retry_or_give_up(model: type, row_id: uuid.UUID, attempt: int, *, delay: in
     row = db.session.get(model, row_id)
     (enqueue_processing if video else enqueue_clip)(row, delay=delay)
     return "retried"
+
+
+def _keep_what_plays(asset_id: uuid.UUID, attempt: int) -> bool:
+    """After the last attempt failed: a video that already plays (its remux or its smallest
+    rung was made before the ladder failed) ends ready with what it has rather than failed,
+    so a take that was watched is never taken away. Whether it did."""
+    kept = _write(
+        VideoAsset,
+        asset_id,
+        attempt,
+        VideoAsset.has_renditions,
+        processing_status=ProcessingStatus.READY,
+        processing_stage=None,
+        progress_pct=100,
+        eta_seconds=None,
+        processed_at=utcnow(),
+    )
+    if kept:
+        log.warning("video %s: the ladder failed for good; it stays with what plays", asset_id)
+    return kept
 
 
 def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
@@ -260,7 +289,7 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         storage.save(poster_key, stream)
 
     ladder = plan_ladder(width, height)
-    renditions: dict[str, dict[str, Any]] = {}
+    renditions: dict[str, dict[str, Any]] = {}  # what the ready write will hold
     _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
     if playable_by_remux(facts):
         playable = remux_faststart(source, workdir / "playable.mp4", duration=duration, **tools)
@@ -272,19 +301,18 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             renditions[top.name] = entry
             ladder = ladder[:-1]
     else:
-        # Nothing to remux: a quick small encode plays in the meantime.
-        first = ladder[0]
-        quick = make_renditions(
-            source,
-            facts,
-            [first],
-            workdir,
-            preset=QUICK_PRESET,
-            **tools,
-            timeout=config["VIDEO_JOB_TIMEOUT"],
-        )[first.name]
-        name = PLAYABLE
-        entry = _store_rendition(asset_id, name, quick, first.width, first.height, duration)
+        native = native_copy(facts)
+        if native:
+            _store_native(asset_id, attempt, source, workdir, native, duration, tools)
+        # Then the smallest rung, at its final settings: it plays in every browser seconds
+        # after the upload, and it is kept, so the ladder encodes nothing twice.
+        first = ladder.pop(0)
+        made = make_renditions(
+            source, facts, [first], workdir, **tools, timeout=config["VIDEO_JOB_TIMEOUT"]
+        )
+        name = first.name
+        entry = _store_rendition(asset_id, name, made[name], first.width, first.height, duration)
+        renditions[name] = entry
     _make_playable(
         asset_id,
         attempt,
@@ -322,9 +350,32 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         processed_at=utcnow(),
         is_valid=True,
         validation_errors=[],
+        native_path=None,
+        native_type=None,
     )
     if ready:  # a superseded run leaves the files to the run that holds the row
-        storage.delete(f"videos/{asset_id}/{PLAYABLE}.mp4")  # the ladder replaces it
+        for stand_in in (f"{PLAYABLE}.mp4", *(f"native.{ext}" for ext in NATIVE_CONTAINERS)):
+            storage.delete(f"videos/{asset_id}/{stand_in}")  # the ladder replaces them
+
+
+def _store_native(
+    asset_id: uuid.UUID,
+    attempt: int,
+    source: Path,
+    workdir: Path,
+    native: NativeCopy,
+    duration: float,
+    tools: dict[str, str],
+) -> None:
+    """The native copy, stored and named on the row: from now on the browsers that play it
+    show the video (a stream copy takes a fraction of a second)."""
+    path = remux_native(
+        source, workdir / f"native.{native.container}", native, duration=duration, **tools
+    )
+    key = f"videos/{asset_id}/{path.name}"
+    with path.open("rb") as stream:
+        get_storage().save(key, stream)
+    _update(VideoAsset, asset_id, attempt, native_path=key, native_type=native.mime)
 
 
 def _store_rendition(

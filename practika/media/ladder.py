@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from practika.media.inputs import MP4_FAMILY
+from practika.media.inputs import MATROSKA_FAMILY, MP4_FAMILY
 from practika.media.probe import ProbeResult
 
 # (short side, video bitrate cap, audio bitrate), in bits per second.
@@ -65,6 +65,60 @@ def playable_by_remux(facts: ProbeResult) -> bool:
         and not facts.is_hdr
         and facts.audio_codec in (None, "aac")
     )
+
+
+NATIVE_CONTAINERS = ("webm", "mp4")
+
+
+@dataclass(frozen=True)
+class NativeCopy:
+    """A stream copy of the source into its own container family, with the MIME type (codecs
+    included) a page asks a browser about before it offers the file: ``container`` is the
+    FFmpeg muxer, ``family`` the short name a browser says it plays (see ``NATIVE_FAMILIES``)."""
+
+    container: str
+    family: str
+    mime: str
+
+
+# What a browser is asked (``canPlayType``) for each family a native copy can be; the page
+# tells the server its answers, and the server offers a native copy only where it plays.
+NATIVE_FAMILIES = {
+    "vp8": 'video/webm; codecs="vp8, opus"',
+    "vp9": 'video/webm; codecs="vp9, opus"',
+    "hevc": 'video/mp4; codecs="hvc1.1.6.L120.B0, mp4a.40.2"',
+}
+
+
+def native_family(mime: str) -> str | None:
+    """The ``NATIVE_FAMILIES`` name of a native copy's MIME type (by its first codec)."""
+    codec = mime.partition('codecs="')[2].split(",")[0].split(".")[0].strip()
+    return {"vp8": "vp8", "vp9": "vp9", "hvc1": "hevc"}.get(codec)
+
+
+def native_copy(facts: ProbeResult) -> NativeCopy | None:
+    """How a source that ``playable_by_remux`` refuses can still play at once, in the browsers
+    that decode it: a browser recorder's VP8 or VP9 WebM (Chrome, Edge, Firefox, Safari 15+),
+    or an iPhone's 8-bit HEVC in MP4 (Safari, and Chrome or Edge where the device decodes
+    HEVC). None for anything else, or for HEVC tagged ``hev1``, which Safari refuses."""
+    if facts.pix_fmt != "yuv420p" or facts.is_hdr:
+        return None
+    if facts.format_name == MATROSKA_FAMILY and facts.video_codec in ("vp8", "vp9"):
+        if facts.audio_codec not in (None, "opus"):  # Safari plays Opus in WebM, not Vorbis
+            return None
+        codecs = facts.video_codec + (f", {facts.audio_codec}" if facts.audio_codec else "")
+        return NativeCopy("webm", facts.video_codec, f'video/webm; codecs="{codecs}"')
+    if (
+        facts.format_name == MP4_FAMILY
+        and facts.video_codec == "hevc"
+        and facts.codec_tag == "hvc1"
+        and facts.audio_codec in (None, "aac")
+        and facts.audio_profile in (None, "LC")
+    ):
+        level = facts.video_level or 120
+        codecs = f"hvc1.1.6.L{level}.B0" + (", mp4a.40.2" if facts.audio_codec else "")
+        return NativeCopy("mp4", "hevc", f'video/mp4; codecs="{codecs}"')
+    return None
 
 
 # A source may stand in for the top rung up to this multiple of the rung's bitrate cap.

@@ -40,6 +40,9 @@ class ProbeResult:
     rotation: int = 0
     display_width: int | None = None
     display_height: int | None = None
+    codec_tag: str | None = None  # the sample entry's name in MP4 (``hvc1``, ``hev1``, ``avc1``)
+    video_level: int | None = None
+    audio_profile: str | None = None  # ``LC`` for the AAC every browser decodes
 
     @property
     def is_hdr(self) -> bool:
@@ -88,6 +91,9 @@ def probe(
         rotation=rotation,
         display_width=display_width,
         display_height=display_height,
+        codec_tag=video.get("codec_tag_string"),
+        video_level=video.get("level") if isinstance(video.get("level"), int) else None,
+        audio_profile=audio.get("profile") if audio else None,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import ffmpeg
 
 from practika.media.inputs import open_input
-from practika.media.ladder import Rendition
+from practika.media.ladder import NativeCopy, Rendition
 from practika.media.probe import TAIL_SECONDS, ProbeResult
 from practika.media.run import Progress, run_tool, run_with_progress
 
@@ -41,10 +41,21 @@ H264 = {
     "fps_mode": "vfr",
 }
 MP4 = {"f": "mp4", "movflags": "+faststart", **STRIP_METADATA}
-# The stand-in made before the ladder when a remux cannot make a source playable (WebM from
-# a browser's recorder, HEVC from an iPhone): the smallest rung at the quickest preset, so a
-# take plays seconds after it arrives; the ladder replaces it.
-QUICK_PRESET = "ultrafast"
+# From this short side up, x264's sub-pixel refinement is cut to its quickest (subme=1):
+# the 1080p rung is two thirds of the ladder's encoding, and there it saved about a fifth of
+# the ladder's CPU for 0.001 SSIM (bench_media). Its price is bitrate where the picture is
+# simple (up to a tenth more, within the rung's cap); smaller rungs would pay more of it
+# for less, so they keep the preset's own setting.
+QUICK_SUBPEL_FROM = 1080
+
+
+def rung_settings(rendition: Rendition | None) -> dict[str, str]:
+    """The x264 options a rung adds to ``H264``."""
+    if rendition and min(rendition.width, rendition.height) >= QUICK_SUBPEL_FROM:
+        return {"x264-params": "subme=1"}
+    return {}
+
+
 LADDER_TIMEOUT_SECONDS = 3600.0
 SHORT_TIMEOUT_SECONDS = 300.0
 
@@ -63,10 +74,41 @@ def remux_faststart(
     metadata, so it survives and the video still plays upright. With the validated
     ``duration`` it copies no further, like the ladder.
     """
+    return _stream_copy(src, dst, duration, MP4, ffmpeg_binary, timeout)
+
+
+def remux_native(
+    src: Path,
+    dst: Path,
+    native: NativeCopy,
+    *,
+    duration: float | None = None,
+    ffmpeg_binary: str = "ffmpeg",
+    timeout: float = SHORT_TIMEOUT_SECONDS,
+) -> Path:
+    """The stream copy ``ladder.native_copy`` chose: a browser recorder's WebM with its
+    duration and index written at the front (the recorder could write neither, so the file
+    could not be seeked), or an iPhone's HEVC in MP4 with the ``hvc1`` tag Safari needs (FFmpeg
+    would write ``hev1``). Metadata is stripped as for every served file."""
+    if native.container == "webm":
+        options = {"f": "webm", "cues_to_front": 1, **STRIP_METADATA}
+    else:
+        options = {**MP4, "tag:v": "hvc1"}
+    return _stream_copy(src, dst, duration, options, ffmpeg_binary, timeout)
+
+
+def _stream_copy(
+    src: Path,
+    dst: Path,
+    duration: float | None,
+    options: dict[str, Any],
+    ffmpeg_binary: str,
+    timeout: float,
+) -> Path:
     source = open_input(
         src, **({} if duration is None else {"t": f"{duration + TAIL_SECONDS:.3f}"})
     )
-    output = ffmpeg.output(source["V:0"], source["a:0?"], str(dst), c="copy", **MP4)
+    output = ffmpeg.output(source["V:0"], source["a:0?"], str(dst), c="copy", **options)
     return _write(output, dst, ffmpeg_binary, timeout)
 
 
@@ -79,7 +121,6 @@ def make_renditions(
     progress: Progress | None = None,
     ffmpeg_binary: str = "ffmpeg",
     timeout: float = LADDER_TIMEOUT_SECONDS,
-    preset: str = H264["preset"],
 ) -> dict[str, Path]:
     """Encode every rendition in one FFmpeg process that decodes the source once.
 
@@ -87,7 +128,7 @@ def make_renditions(
     for ``progress`` and bounds what is read. Returns ``{rendition name: file in workdir}``.
     """
     outputs = {rendition.name: workdir / f"{rendition.name}.mp4" for rendition in renditions}
-    args = _ladder_args(src, facts, renditions, outputs, ffmpeg_binary, preset)
+    args = _ladder_args(src, facts, renditions, outputs, ffmpeg_binary)
     with _removed_on_failure(outputs.values()):
         run_with_progress(args, duration=facts.duration or 0.0, timeout=timeout, progress=progress)
     return outputs
@@ -132,7 +173,6 @@ def _ladder_args(
     renditions: Sequence[Rendition],
     outputs: dict[str, Path],
     ffmpeg_binary: str,
-    preset: str,
 ) -> list[str]:
     # FFmpeg applies the display matrix itself (autorotate) before the filters, so frames
     # arrive upright, and it does not copy the matrix to an encoded output. It reads no further
@@ -142,22 +182,11 @@ def _ladder_args(
     video = source[str(facts.video_stream)]
     if facts.is_hdr and _has_filter(ffmpeg_binary, "zscale"):
         video = _tonemapped(video, renditions[-1])
-    branches = [video] if len(renditions) == 1 else video.filter_multi_output("split")
     audio = [source[str(facts.audio_stream)]] if facts.audio_stream is not None else []
     streams = []
-    for index, rendition in enumerate(renditions):
-        # Matrix and range to BT.709 TV range: a BT.2020 or full-range source keeps its
-        # colours in 8-bit yuv420p instead of coming out washed out or too dark. Only when
-        # needed: asking swscale for it doubles the CPU of the whole ladder.
-        colours = {} if facts.is_bt709_tv else {"out_color_matrix": "bt709", "out_range": "tv"}
-        scaled = (
-            branches[index]
-            .filter("scale", rendition.width, rendition.height, **colours)
-            .filter("setsar", 1)
-            .filter("format", "yuv420p")
-        )
+    for rendition, scaled in _scaled(video, facts, renditions):
         path = str(outputs[rendition.name])
-        options = _encode(rendition.audio_bitrate if audio else None, preset)
+        options = _encode(rendition.audio_bitrate if audio else None, rendition)
         streams.append(
             ffmpeg.output(
                 scaled,
@@ -176,6 +205,31 @@ def _ladder_args(
     )
 
 
+def _scaled(
+    video: Any, facts: ProbeResult, renditions: Sequence[Rendition]
+) -> Iterator[tuple[Rendition, Any]]:
+    """Each rendition's picture, largest first, each scaled from the one above it: shrinking
+    720p to 360p costs a ninth of shrinking 4K to 360p, and measured no worse (bench_media's
+    SSIM). Only the first scale converts colours: matrix and range to BT.709 TV range, so a
+    BT.2020 or full-range source keeps its colours in 8-bit yuv420p instead of coming out
+    washed out or too dark, and only when needed (asking swscale for it costs a lot)."""
+    colours = {} if facts.is_bt709_tv else {"out_color_matrix": "bt709", "out_range": "tv"}
+    largest_first = sorted(renditions, key=lambda r: r.width * r.height, reverse=True)
+    for position, rendition in enumerate(largest_first):
+        picture = (
+            video.filter("scale", rendition.width, rendition.height, **colours)
+            .filter("setsar", 1)
+            .filter("format", "yuv420p")
+        )
+        colours = {}
+        if position == len(largest_first) - 1:
+            yield rendition, picture
+        else:
+            branches = picture.filter_multi_output("split")
+            yield rendition, branches[0]
+            video = branches[1]
+
+
 def _tonemapped(video: Any, top: Rendition) -> Any:
     """HDR (PQ or HLG) to SDR BT.709, once, at the largest output size (tonemapping in float
     is costly, so it runs on as few pixels as the ladder needs)."""
@@ -190,8 +244,8 @@ def _tonemapped(video: Any, top: Rendition) -> Any:
     )
 
 
-def _encode(audio_bitrate: int | None, preset: str = H264["preset"]) -> dict[str, Any]:
-    options: dict[str, Any] = {**H264, "preset": preset, **MP4}
+def _encode(audio_bitrate: int | None, rendition: Rendition | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {**H264, **MP4, **rung_settings(rendition)}
     if audio_bitrate is not None:
         options |= {"acodec": "aac", "b:a": audio_bitrate, "ac": 2}
     return options

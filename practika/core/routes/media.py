@@ -21,10 +21,31 @@ from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import enqueue_processing
 from practika.extensions import db
 from practika.htmx import is_htmx
+from practika.media.ladder import NATIVE_FAMILIES, native_family
 from practika.model_base import utcnow
 from practika.permissions import may_retry_video, may_view_asset
 from practika.stamps import record_quietly
 from practika.storage import get_storage
+
+# The cookie in which the page (static/js/plays.js) names the native families this browser
+# plays: "vp8.hevc". Only a hint for which file to offer; a wrong one costs a fallback.
+PLAYS_COOKIE = "plays"
+
+
+@bp.app_template_global()
+def native_families() -> dict[str, str]:
+    """What plays.js asks the browser about, family by family."""
+    return NATIVE_FAMILIES
+
+
+bp.add_app_template_global(native_family)
+
+
+@bp.app_template_global()
+def native_offer(asset: VideoAsset) -> str | None:
+    """The MIME type of the asset's native copy, when this browser plays it and nothing that
+    plays everywhere is made yet."""
+    return asset.native_offer(request.cookies.get(PLAYS_COOKIE, "").split("."))
 
 
 def _visible_asset(asset_id: uuid.UUID) -> VideoAsset:
@@ -34,12 +55,12 @@ def _visible_asset(asset_id: uuid.UUID) -> VideoAsset:
     return asset
 
 
-@bp.get("/core/media/<uuid:asset_id>/<any(video, poster):kind>")
+@bp.get("/core/media/<uuid:asset_id>/<any(video, native, poster):kind>")
 @login_required
 def media(asset_id: uuid.UUID, kind: str):
     asset = _visible_asset(asset_id)
     key, mimetype = asset.media(kind)
-    if key and kind == "video" and _starts_playback():
+    if key and kind != "poster" and _starts_playback():
         _count_access(asset)
     if not key:
         abort(404)
