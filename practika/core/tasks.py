@@ -39,12 +39,14 @@ from practika.extensions import db
 from practika.media.ladder import (
     NATIVE_CONTAINERS,
     NativeCopy,
+    Rendition,
     native_copy,
     plan_ladder,
     playable_by_remux,
     reusable_top_rung,
 )
 from practika.media.poster import make_poster
+from practika.media.probe import ProbeResult
 from practika.media.rejections import MediaRejected
 from practika.media.transcode import cut_clip, make_renditions, remux_faststart, remux_native
 from practika.media.validate import Limits, validate
@@ -288,38 +290,19 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     with poster.open("rb") as stream:
         storage.save(poster_key, stream)
 
-    ladder = plan_ladder(width, height)
-    renditions: dict[str, dict[str, Any]] = {}  # what the ready write will hold
     _stage(asset_id, attempt, Stage.PLAYABLE, poster_path=poster_key)
-    if playable_by_remux(facts):
-        playable = remux_faststart(source, workdir / "playable.mp4", duration=duration, **tools)
-        source_bitrate = source.stat().st_size * 8 / duration
-        top = reusable_top_rung(facts, ladder, source_bitrate)
-        name = top.name if top else PLAYABLE  # the remux is the top rung, or stands in
-        entry = _store_rendition(asset_id, name, playable, width, height, duration)
-        if top:
-            renditions[top.name] = entry
-            ladder = ladder[:-1]
-    else:
-        native = native_copy(facts)
-        if native:
-            _store_native(asset_id, attempt, source, workdir, native, duration, tools)
-        # Then the smallest rung, at its final settings: it plays in every browser seconds
-        # after the upload, and it is kept, so the ladder encodes nothing twice.
-        first = ladder.pop(0)
-        made = make_renditions(
-            source, facts, [first], workdir, **tools, timeout=config["VIDEO_JOB_TIMEOUT"]
-        )
-        name = first.name
-        entry = _store_rendition(asset_id, name, made[name], first.width, first.height, duration)
-        renditions[name] = entry
+    ladder = plan_ladder(width, height)
+    name, entry, kept = _playable_first(asset_id, attempt, source, facts, ladder, workdir)
     _make_playable(
         asset_id,
         attempt,
         renditions={name: entry},
         processing_stage=Stage.RENDITIONS,
         progress_pct=STAGE_START[Stage.RENDITIONS],
+        eta_seconds=None,
     )
+    renditions = {name: entry} if kept else {}  # what the ready write will hold
+    ladder = [rung for rung in ladder if not (kept and rung.name == name)]
 
     outdir = workdir / "renditions"
     outdir.mkdir()
@@ -329,7 +312,7 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             facts,
             ladder,
             outdir,
-            progress=_progress_writer(asset_id, attempt),
+            progress=_progress_writer(asset_id, attempt, Stage.RENDITIONS),
             **tools,
             timeout=config["VIDEO_JOB_TIMEOUT"],
         )
@@ -356,6 +339,51 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     if ready:  # a superseded run leaves the files to the run that holds the row
         for stand_in in (f"{PLAYABLE}.mp4", *(f"native.{ext}" for ext in NATIVE_CONTAINERS)):
             storage.delete(f"videos/{asset_id}/{stand_in}")  # the ladder replaces them
+
+
+def _playable_first(
+    asset_id: uuid.UUID,
+    attempt: int,
+    source: Path,
+    facts: ProbeResult,
+    ladder: list[Rendition],
+    workdir: Path,
+) -> tuple[str, dict[str, Any], bool]:
+    """The quickest file every browser plays, stored: the renditions entry's name, the entry,
+    and whether it is kept as that rung of ``ladder`` (else a stand-in the ladder replaces).
+
+    - H.264 that browsers play is remuxed in a second: the top rung itself when it is that
+      already, else a stand-in.
+    - Anything else is first copied as it is for the browsers that play it (``native_copy``),
+      then its smallest rung is encoded at its final settings: it plays everywhere seconds
+      after the upload and is kept, so the ladder encodes nothing twice.
+    """
+    config = current_app.config
+    tools = {"ffmpeg_binary": config["FFMPEG_BINARY"]}
+    duration = facts.duration
+    if playable_by_remux(facts):
+        playable = remux_faststart(source, workdir / "playable.mp4", duration=duration, **tools)
+        top = reusable_top_rung(facts, ladder, source.stat().st_size * 8 / duration)
+        name = top.name if top else PLAYABLE
+        width, height = facts.display_width, facts.display_height
+        return name, _store_rendition(asset_id, name, playable, width, height, duration), bool(top)
+    native = native_copy(facts)
+    if native:
+        _store_native(asset_id, attempt, source, workdir, native, duration, tools)
+    first = ladder[0]
+    made = make_renditions(
+        source,
+        facts,
+        [first],
+        workdir,
+        progress=_progress_writer(asset_id, attempt, Stage.PLAYABLE),
+        **tools,
+        timeout=config["VIDEO_JOB_TIMEOUT"],
+    )
+    entry = _store_rendition(
+        asset_id, first.name, made[first.name], first.width, first.height, duration
+    )
+    return first.name, entry, True
 
 
 def _store_native(
@@ -393,11 +421,14 @@ def _store_rendition(
     }
 
 
-def _progress_writer(asset_id: uuid.UUID, attempt: int):
-    """FFmpeg's fraction done becomes progress_pct and an ETA on the row (FFmpeg's progress
-    reporting already limits this to about once a second)."""
+def _progress_writer(asset_id: uuid.UUID, attempt: int, stage: Stage):
+    """FFmpeg's fraction done of ``stage`` becomes progress_pct (within the stage's share of
+    the bar) and the stage's ETA on the row: the time to playable while the smallest rung is
+    made, then the time to ready. FFmpeg's progress reporting already limits this to about
+    once a second."""
     started = time.monotonic()
-    start = STAGE_START[Stage.RENDITIONS]
+    start = STAGE_START[stage]
+    end = STAGE_START[Stage.RENDITIONS] if stage == Stage.PLAYABLE else 100
 
     def write(fraction: float) -> None:
         elapsed = time.monotonic() - started
@@ -407,7 +438,7 @@ def _progress_writer(asset_id: uuid.UUID, attempt: int):
             asset_id,
             attempt,
             eta_seconds=eta,
-            progress_pct=min(99, start + round((100 - start) * fraction)),
+            progress_pct=min(99, start + round((end - start) * fraction)),
         )
 
     return write
