@@ -13,6 +13,7 @@ import logging
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 GAVE_UP = "We could not process this video after several tries. Please try again later."
 CLIP_GAVE_UP = "This clip could not be cut. Try again."
 CLIP_MAX_ATTEMPTS = 3
+# A video that ended has no native copy: the row stops naming it, and its file is deleted.
+NO_NATIVE = {"native_path": None, "native_type": None}
+NATIVE_FILES = tuple(f"native.{container}" for container in NATIVE_CONTAINERS)
 # Where each stage starts on the progress bar; the renditions fill the rest.
 STAGE_START = {Stage.PROBING: 0, Stage.POSTER: 5, Stage.PLAYABLE: 10, Stage.RENDITIONS: 20}
 
@@ -207,12 +211,13 @@ def process_video(asset_id: str) -> None:
 def _retry_or_give_up(model: type, row_id: uuid.UUID, attempt: int, *, delay: int) -> str | None:
     """After attempt ``attempt`` at a video or clip failed or died: back to queued with the
     next attempt enqueued as a job of its own after ``delay`` seconds, or failed for good
-    after the last. ``"retried"`` or ``"failed"``; None if another run holds the row now."""
+    after the last (a video that already plays is ``"kept"`` ready instead). ``"retried"``,
+    ``"failed"`` or ``"kept"``; None if another run holds the row now."""
     video = model is VideoAsset
     extra = {"eta_seconds": None} if video else {}
     if attempt >= (current_app.config["VIDEO_MAX_ATTEMPTS"] if video else CLIP_MAX_ATTEMPTS):
         if video and _keep_what_plays(row_id, attempt):
-            return "failed"
+            return "kept"
         gave_up = _update(
             model,
             row_id,
@@ -220,7 +225,10 @@ def _retry_or_give_up(model: type, row_id: uuid.UUID, attempt: int, *, delay: in
             processing_status=ProcessingStatus.FAILED,
             processing_error=GAVE_UP if video else CLIP_GAVE_UP,
             **extra,
+            **(NO_NATIVE if video else {}),
         )
+        if gave_up and video:  # nothing played: its native copy is no use to anyone now
+            _delete_files(row_id, NATIVE_FILES)
         return "failed" if gave_up else None
     if not _update(model, row_id, attempt, processing_status=ProcessingStatus.QUEUED, **extra):
         return None
@@ -243,9 +251,11 @@ def _keep_what_plays(asset_id: uuid.UUID, attempt: int) -> bool:
         progress_pct=100,
         eta_seconds=None,
         processed_at=utcnow(),
+        **NO_NATIVE,
     )
     if kept:
         log.warning("video %s: the ladder failed for good; it stays with what plays", asset_id)
+        _delete_files(asset_id, NATIVE_FILES)
     return kept
 
 
@@ -333,12 +343,16 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         processed_at=utcnow(),
         is_valid=True,
         validation_errors=[],
-        native_path=None,
-        native_type=None,
+        **NO_NATIVE,
     )
     if ready:  # a superseded run leaves the files to the run that holds the row
-        for stand_in in (f"{PLAYABLE}.mp4", *(f"native.{ext}" for ext in NATIVE_CONTAINERS)):
-            storage.delete(f"videos/{asset_id}/{stand_in}")  # the ladder replaces them
+        _delete_files(asset_id, (f"{PLAYABLE}.mp4", *NATIVE_FILES))  # the ladder replaces them
+
+
+def _delete_files(asset_id: uuid.UUID, names: Iterable[str]) -> None:
+    storage = get_storage()
+    for name in names:
+        storage.delete(f"videos/{asset_id}/{name}")
 
 
 def _playable_first(
@@ -459,7 +473,8 @@ def sweep() -> dict[str, int]:
 
 
 def _sweep(name: str, model: type, enqueue_row) -> dict[str, int]:
-    done = dict.fromkeys((f"{name}_enqueued", f"{name}_retried", f"{name}_failed"), 0)
+    outcomes = ("enqueued", "retried", "failed", *(("kept",) if model is VideoAsset else ()))
+    done = {f"{name}_{outcome}": 0 for outcome in outcomes}
     uploads = model.video_type == VideoType.UPLOAD if model is VideoAsset else sa.true()
     dead_before = utcnow() - timedelta(seconds=current_app.config["JOB_DEAD_AFTER_SECONDS"])
     rows = db.session.scalars(
