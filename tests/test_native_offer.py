@@ -159,8 +159,8 @@ def test_a_queued_retry_still_offers_the_native_copy(client, teacher, asset):
     [
         (
             False,
-            "Playing the original in this browser; versions for every screen are on their"
-            " way (about 1 min left).",
+            "Playing the original in this browser; a version for every browser is on its way"
+            " (about 1 min left).",
         ),
         (True, "Playable now; sharper versions are on their way (about 1 min left)."),
     ],

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from practika.core import tasks
-from practika.core.models import PLAYABLE, VideoAsset
+from practika.core.models import PLAYABLE, Stage, VideoAsset
 from practika.core.services import stored_keys
 from practika.core.tasks import GAVE_UP, claim, process_video
 from practika.extensions import db
@@ -444,3 +444,25 @@ def test_the_last_attempt_leaves_no_native_copy_behind(app, teacher, played):
     assert asset.processing_status == ("ready" if played else "failed")
     assert asset.native_path is None and asset.native_type is None
     assert not get_storage().exists(key)
+
+
+@pytest.mark.parametrize(
+    ("stage", "bar"), [(Stage.PLAYABLE, (10, 15, 20)), (Stage.RENDITIONS, (21, 60, 99))]
+)
+def test_progress_fills_its_stage_and_gives_an_eta_once_the_work_has_settled(
+    app, teacher, monkeypatch, stage, bar
+):
+    """The bar moves through the stage's own share; the ETA (to playable while the smallest
+    rung is made, then to ready) waits until FFmpeg's start-up is behind it, when one
+    second's progress said two minutes for a ten-second job."""
+    asset_id = upload(teacher, b"a take", name="take.webm").id
+    attempt = claim(asset_id)
+    clock = iter([100.0, 100.5, 104.0, 200.0])
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: next(clock))
+    write = tasks._progress_writer(asset_id, attempt, stage)
+    seen = []
+    for fraction in (0.01, 0.5, 1.0):
+        write(fraction)
+        asset = reload(asset_id)
+        seen.append((asset.progress_pct, asset.eta_seconds))
+    assert seen == [(bar[0], None), (bar[1], 4), (bar[2], 0)]

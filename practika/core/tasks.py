@@ -63,6 +63,7 @@ CLIP_MAX_ATTEMPTS = 3
 # A video that ended has no native copy: the row stops naming it, and its file is deleted.
 NO_NATIVE = {"native_path": None, "native_type": None}
 NATIVE_FILES = tuple(f"native.{container}" for container in NATIVE_CONTAINERS)
+ETA_AFTER_SECONDS = 2.0
 # Where each stage starts on the progress bar; the renditions fill the rest.
 STAGE_START = {Stage.PROBING: 0, Stage.POSTER: 5, Stage.PLAYABLE: 10, Stage.RENDITIONS: 20}
 
@@ -446,7 +447,10 @@ def _progress_writer(asset_id: uuid.UUID, attempt: int, stage: Stage):
 
     def write(fraction: float) -> None:
         elapsed = time.monotonic() - started
-        eta = round(elapsed / fraction * (1 - fraction)) if fraction > 0 else None
+        # FFmpeg's first second is mostly starting up: an ETA from it said two minutes for
+        # what took ten seconds. None until the work has had ETA_AFTER_SECONDS to settle.
+        settled = fraction > 0 and elapsed >= ETA_AFTER_SECONDS
+        eta = round(elapsed / fraction * (1 - fraction)) if settled else None
         _update(
             VideoAsset,
             asset_id,
