@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from practika.accounts.services.api_tokens import issue_token
 from practika.core.models import VideoAsset
 from practika.extensions import db
 from practika.storage import get_storage
@@ -214,3 +215,24 @@ def test_deleting_the_video_deletes_its_native_copy(client, teacher, asset):
     db.session.expunge_all()
     assert db.session.get(VideoAsset, asset_id) is None
     assert not get_storage().exists(key)
+
+
+def test_the_api_names_the_native_copy_and_serves_it_only_to_those_who_may_see_it(
+    client, teacher, student, asset
+):
+    """An API client is told the copy's URL and type (it asks its own player), and only while
+    nothing plays everywhere; others get 404 as for every video."""
+    owner = {"Authorization": f"Bearer {issue_token(teacher, 'app', None)[1]}"}
+    other = {"Authorization": f"Bearer {issue_token(student, 'app', None)[1]}"}
+    db.session.commit()
+    described = client.get(f"/api/v1/videos/{asset.id}", headers=owner).json
+    assert described["native_type"] == WEBM and described["video_url"] is None
+    assert described["native_url"].endswith(f"/api/v1/videos/{asset.id}/native")
+    served = client.get(f"/api/v1/videos/{asset.id}/native", headers=owner)
+    assert (served.status_code, served.mimetype, served.data) == (200, "video/webm", WEBM_BYTES)
+    assert client.get(f"/api/v1/videos/{asset.id}/native", headers=other).status_code == 404
+    asset.renditions = {"360p": {"path": f"videos/{asset.id}/360p.mp4", "height": 360}}
+    db.session.commit()
+    described = client.get(f"/api/v1/videos/{asset.id}", headers=owner).json
+    assert (described["native_url"], described["native_type"]) == (None, None)
+    assert described["video_url"].endswith(f"/api/v1/videos/{asset.id}/video")

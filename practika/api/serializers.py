@@ -12,6 +12,7 @@ from practika.classes.services import join_url
 from practika.comments.models import VideoComment
 from practika.core.models import VideoAsset, VideoClip
 from practika.exercises.models import Exercise
+from practika.media.ladder import NATIVE_FAMILIES
 
 
 def _when(value) -> str | None:
@@ -26,6 +27,7 @@ def video(asset: VideoAsset | None) -> dict[str, Any] | None:
     if asset is None:
         return None
     playable = asset.is_playable and not asset.youtube_embed
+    native = asset.native_offer(NATIVE_FAMILIES)  # a client asks its player about the type
     return {
         "id": str(asset.id),
         "status": asset.processing_status,
@@ -44,6 +46,10 @@ def video(asset: VideoAsset | None) -> dict[str, Any] | None:
         "poster_url": url_for("api.video_media", video_id=asset.id, kind="poster", _external=True)
         if asset.poster_path
         else None,
+        "native_url": url_for("api.video_media", video_id=asset.id, kind="native", _external=True)
+        if native
+        else None,
+        "native_type": native,
     }
 
 

@@ -167,6 +167,15 @@ SCHEMAS = {
             "renditions": {"type": "array", "items": {"type": "string"}},
             "video_url": NULLABLE_STRING,
             "poster_url": NULLABLE_STRING,
+            "native_url": {
+                **NULLABLE_STRING,
+                "description": "While nothing plays everywhere yet: the upload's own streams "
+                "(a recorder's WebM, an iPhone's HEVC), for a player that plays native_type",
+            },
+            "native_type": {
+                **NULLABLE_STRING,
+                "description": 'Its MIME type with codecs, e.g. video/webm; codecs="vp8, opus"',
+            },
         },
     },
     "Clip": {
@@ -606,6 +615,7 @@ PATHS = {
         }
         for kind, mimetype, summary in [
             ("video", "video/mp4", "The video's best playable rendition (its video_url)"),
+            ("native", "video/*", "The video's native copy, while it is made (its native_url)"),
             ("poster", "image/jpeg", "The video's poster image (its poster_url)"),
         ]
     },

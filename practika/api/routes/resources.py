@@ -391,7 +391,7 @@ def video(video_id: str):
     return jsonify(serializers.video(_visible_video(video_id)))
 
 
-@bp.get("/videos/<video_id>/<any(video, poster):kind>")
+@bp.get("/videos/<video_id>/<any(video, native, poster):kind>")
 def video_media(video_id: str, kind: str):
     key, mimetype = _visible_video(video_id).media(kind)
     if not key:
