@@ -21,13 +21,13 @@ from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.mail_outbox import OutgoingMail
 from practika.media.synth import synth_video
-from practika.model_base import utcnow
 from practika.queue import get_queue
 from practika.storage import get_storage
 from practika.sweep import sweep
 from practika.webhooks.models import WebhookDelivery
 from practika.webhooks.services import register_endpoint
 from tests.conftest import _make_user, log_in, process_now, publish_to, put_in
+from tests.test_jobs import heartbeat_stopped
 
 HTMX = {"HX-Request": "true"}
 
@@ -152,12 +152,7 @@ def test_a_worker_killed_after_the_video_played_is_swept_and_not_announced_twice
         dying.setattr(tasks, "make_renditions", killed)
         with pytest.raises(SystemExit):
             process_now(video_id)
-    db.session.execute(  # its heartbeat stopped long ago
-        sa.update(VideoAsset)
-        .where(VideoAsset.id == the_attempt().video_asset_id)
-        .values(updated_at=utcnow().replace(year=2000))
-    )
-    db.session.commit()
+    heartbeat_stopped(the_attempt().video_asset_id)
     assert announcements() == (1, 1)
     assert sweep()["videos_retried"] == 1
 

@@ -47,6 +47,16 @@ def reload(asset_id) -> VideoAsset:
     return db.session.get(VideoAsset, asset_id)
 
 
+def heartbeat_stopped(asset_id) -> None:
+    """The video's job stamped its row long ago: the sweep takes its worker for dead."""
+    db.session.execute(
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == asset_id)
+        .values(updated_at=utcnow().replace(year=2000))
+    )
+    db.session.commit()
+
+
 def test_upload_is_stored_with_its_checksum_and_a_safe_name(app, teacher, h264):
     import hashlib
 
@@ -149,12 +159,7 @@ def test_a_run_the_sweep_gave_up_on_cannot_finish_the_video(app, teacher, h264):
     retried the video: its writes, its "ready" included, change nothing."""
     asset_id = upload(teacher, h264).id
     assert claim(asset_id) == 1
-    db.session.execute(
-        sa.update(VideoAsset)
-        .where(VideoAsset.id == asset_id)
-        .values(updated_at=utcnow().replace(year=2000))
-    )
-    db.session.commit()
+    heartbeat_stopped(asset_id)
     assert sweep()["videos_retried"] == 1
     assert claim(asset_id) == 2  # the retry holds it now
     assert not _update(VideoAsset, asset_id, 1, processing_status="ready", progress_pct=100)

@@ -28,7 +28,7 @@ from practika.model_base import utcnow
 from practika.storage import get_storage
 from practika.sweep import sweep
 from tests.media_samples import encode, has_encoder, phone_video, recorded
-from tests.test_jobs import reload, upload
+from tests.test_jobs import heartbeat_stopped, reload, upload
 
 # A recorder's WebM: VP8 and Opus written to a pipe, so the header has no duration.
 RECORDER_WEBM = "-c:v libvpx -deadline realtime -cpu-used 8 -c:a libopus -f webm -live 1"
@@ -365,12 +365,7 @@ def test_a_run_the_sweep_gave_up_on_deletes_nothing_the_new_run_holds(
 
     def superseded(rungs):
         if rungs == ["720p"]:
-            db.session.execute(
-                sa.update(VideoAsset)
-                .where(VideoAsset.id == asset_id)
-                .values(updated_at=utcnow().replace(year=2000))
-            )
-            db.session.commit()
+            heartbeat_stopped(asset_id)
             assert sweep()["videos_retried"] == 1
             assert claim(asset_id) == 2
         return False
@@ -406,12 +401,7 @@ def test_a_dead_run_after_the_smallest_rung_played_is_kept_ready_by_the_sweep(
         process_video(str(asset_id))
     asset = reload(asset_id)
     assert (asset.processing_status, list(asset.renditions)) == ("processing", ["360p"])
-    db.session.execute(
-        sa.update(VideoAsset)
-        .where(VideoAsset.id == asset_id)
-        .values(updated_at=utcnow().replace(year=2000))
-    )
-    db.session.commit()
+    heartbeat_stopped(asset_id)
     assert sweep()["videos_kept"] == 1  # counted apart from the videos that failed
     asset = reload(asset_id)
     assert (asset.processing_status, asset.processing_error) == ("ready", None)
