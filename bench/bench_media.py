@@ -21,7 +21,8 @@ In the first round, every rung each pipeline made is scored: its video bitrate a
 against the source scaled to the rung's size. Prints medians over BENCH_ROUNDS rounds
 (default 3), the goals of issue 15 met or not, and the same as Markdown tables.
 Run: make bench  (or .venv/bin/python bench/bench_media.py; BENCH_ROUNDS=1 for a quick try,
-BENCH_BASELINE=main to compare with main). A round takes 6-8 minutes on two cores.
+BENCH_BASELINE=main to compare with main). One round with its scoring took 13 minutes at load
+average 8-10 on two cores; a baseline adds its pipeline runs and their scoring.
 """
 
 from __future__ import annotations
