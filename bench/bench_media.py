@@ -45,7 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from media_pipeline_run import cpu_seconds
 
-from practika.media import transcode
 from practika.media.ladder import (
     Rendition,
     plan_ladder,
@@ -54,7 +53,7 @@ from practika.media.ladder import (
 )
 from practika.media.poster import make_poster
 from practika.media.probe import ProbeResult
-from practika.media.transcode import H264, MP4, STRIP_METADATA
+from practika.media.transcode import H264, MP4, STRIP_METADATA, rung_settings
 from practika.media.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,8 +70,6 @@ MEDIACMS_ALWAYS = (240, 360)
 PLAYABLE_GOAL = 0.2  # playable / ready, every source
 MEDIACMS_GOAL = 0.25  # ready / MediaCMS wall, 1080p sources
 SSIM_LOSS_GOAL = 0.005  # largest SSIM a rung may lose against the baseline
-# The x264 options a rung adds to H264, where transcode.py has them (issue 15's ladder).
-rung_settings = getattr(transcode, "rung_settings", lambda rendition: {})
 
 
 def run(args: list[str]) -> None:
