@@ -283,22 +283,42 @@ def attempts(asset_id, count: int, error: type[Exception] = RuntimeError) -> Vid
     return reload(asset_id)
 
 
-def test_a_native_copy_that_fails_is_retried_then_the_video_fails_with_nothing_on_it(
-    app, teacher, recorder_720p, monkeypatch
+def test_a_native_copy_that_cannot_be_made_is_only_a_head_start_lost(
+    app, teacher, recorder_720p, monkeypatch, caplog
 ):
+    """The copy is a head start, not a step the video needs: when it fails the smallest rung
+    plays first as without it, in the same attempt, and the video becomes ready."""
+
     def broken(*args, **kwargs):
         raise RuntimeError("ffmpeg exited with 1")
 
     monkeypatch.setattr(tasks, "remux_native", broken)
     asset_id = upload(teacher, recorder_720p, name="take.webm").id
-    asset = attempts(asset_id, 1)
-    assert (asset.processing_status, asset.attempts) == ("queued", 1)
-    assert asset.native_path is None and asset.renditions == {}
-    asset = attempts(asset_id, 2)
-    assert (asset.processing_status, asset.processing_error) == ("failed", GAVE_UP)
-    assert asset.native_path is None and asset.native_type is None and asset.renditions == {}
-    assert not asset.is_playable
+    process_video(str(asset_id))
+    asset = reload(asset_id)
+    assert (asset.processing_status, asset.attempts) == ("ready", 1)
+    assert asset.native_path is None and sorted(asset.renditions) == ["360p", "720p"]
     assert not get_storage().exists(f"videos/{asset_id}/native.webm")
+    assert "no native copy" in caplog.text
+
+
+def test_a_video_refused_on_a_later_attempt_keeps_no_native_copy(
+    app, teacher, recorder_720p, monkeypatch
+):
+    """A retry that finds the file refused (the limits changed in between, say) ends the
+    video failed, and the native copy an earlier attempt made is neither named nor kept."""
+    asset_id = upload(teacher, recorder_720p, name="take.webm").id
+    attempt = claim(asset_id)
+    key = f"videos/{asset_id}/native.webm"
+    get_storage().save(key, io.BytesIO(b"a native copy"))
+    tasks._update(VideoAsset, asset_id, attempt, native_path=key, native_type="video/webm")
+    tasks._update(VideoAsset, asset_id, attempt, processing_status="queued")
+    app.config["VIDEO_MAX_SECONDS"] = 0.5  # the take is a second long
+    process_video(str(asset_id))
+    asset = reload(asset_id)
+    assert asset.processing_status == "failed" and asset.validation_errors
+    assert (asset.native_path, asset.native_type) == (None, None)
+    assert not get_storage().exists(key)
 
 
 def test_a_first_rung_that_fails_is_retried_with_the_native_copy_offered_then_fails(

@@ -188,8 +188,10 @@ class VideoAsset(Timestamped, db.Model):
         ``native`` copy (a MIME type without codecs: the response's Content-Type)."""
         if kind == "poster":
             return self.poster_path, "image/jpeg"
-        if kind == "native":
-            return self.native_path, (self.native_type or "video/mp4").split(";")[0]
+        if kind == "native":  # only while the video is being made: it ends with the video
+            unfinished = self.processing_status in UNFINISHED
+            key = self.native_path if unfinished else None
+            return key, (self.native_type or "video/mp4").split(";")[0]
         rendition = self.best_rendition() if self.is_playable else None
         return (rendition or {}).get("path"), "video/mp4"
 

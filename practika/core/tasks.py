@@ -179,7 +179,8 @@ def _heartbeat(model: type, row_id: uuid.UUID, attempt: int):
 
 
 def process_video(asset_id: str) -> None:
-    """The RQ job: validate, poster, playable-first remux, the ladder; ready or failed."""
+    """The RQ job: validate, poster, what plays first (a remux; or a native copy and the
+    smallest rung), the rest of the ladder; ready or failed."""
     asset_uuid = uuid.UUID(asset_id)
     attempt = claim(asset_uuid)
     if attempt is None:
@@ -201,7 +202,9 @@ def process_video(asset_id: str) -> None:
             validation_errors=[rejected.code],
             is_valid=False,
             eta_seconds=None,
+            **NO_NATIVE,
         )
+        _delete_files(asset_uuid, NATIVE_FILES)  # left by an earlier attempt, if any
     except Exception as error:
         db.session.rollback()
         log.warning("video %s: attempt %d failed: %r", asset_id, attempt, error)
@@ -411,13 +414,18 @@ def _store_native(
     tools: dict[str, str],
 ) -> None:
     """The native copy, stored and named on the row: from now on the browsers that play it
-    show the video (a stream copy takes a fraction of a second)."""
-    path = remux_native(
-        source, workdir / f"native.{native.container}", native, duration=duration, **tools
-    )
-    key = f"videos/{asset_id}/{path.name}"
-    with path.open("rb") as stream:
-        get_storage().save(key, stream)
+    show the video (a stream copy takes a fraction of a second). Only a head start: when it
+    cannot be made, that is logged and the smallest rung is made as without it."""
+    try:
+        path = remux_native(
+            source, workdir / f"native.{native.container}", native, duration=duration, **tools
+        )
+        key = f"videos/{asset_id}/{path.name}"
+        with path.open("rb") as stream:
+            get_storage().save(key, stream)
+    except Exception:
+        log.exception("video %s: no native copy; the smallest rung plays first", asset_id)
+        return
     _update(VideoAsset, asset_id, attempt, native_path=key, native_type=native.mime)
 
 

@@ -3,10 +3,13 @@
 // server offers it only to browsers that named its family in the "plays" cookie. The families
 // and the MIME types to ask about come from the page (ladder.NATIVE_FAMILIES).
 //
-// A native copy that still fails to play (a browser that said "maybe" and meant no, or a copy
-// removed when the video became ready) has its status fragment fetched again: without that
-// family in the cookie when the browser could not decode it, so the page falls back to the
-// waiting state and then to the copy every browser plays.
+// A player showing a native copy follows the video to its end:
+// - when the video is ready (the note's response triggers "video-ready"), the player moves to
+//   the MP4 at the same moment, playing if it was: the native copy is deleted then;
+// - when it failed ("video-failed"), its status fragment is fetched again, which says why
+//   and offers what can be done;
+// - when the copy will not play (a browser that said "maybe" and meant no), the fragment is
+//   fetched again without that family in the cookie, so the page waits for the MP4 instead.
 (function () {
   "use strict";
 
@@ -54,7 +57,32 @@
     window.htmx.ajax("GET", video.dataset.statusUrl, { target: box, swap: "outerHTML" });
   }
 
-  // Errors do not bubble: listen in the capture phase, for the <source> and the <video>.
+  function nativePlayer(assetId) {
+    var video = document.getElementById("player-" + assetId);
+    return video instanceof HTMLVideoElement && video.dataset.nativeFamily ? video : null;
+  }
+
+  // The same moment of the same take, from the MP4 that plays everywhere.
+  function moveToMp4(video) {
+    var at = video.currentTime;
+    var playing = !video.paused;
+    delete video.dataset.nativeFamily;
+    video.addEventListener(
+      "loadedmetadata",
+      function () {
+        video.currentTime = at;
+        if (playing) {
+          video.play().catch(function () {});
+        }
+      },
+      { once: true }
+    );
+    video.src = video.dataset.readySrc;
+  }
+
+  // Errors do not bubble: listen in the capture phase, for the <source> and the <video>. A
+  // network error (the copy deleted as the video became ready) is no reason to think the
+  // browser cannot decode the family; anything else is.
   document.addEventListener(
     "error",
     function (event) {
@@ -65,11 +93,26 @@
       }
       var undecodable =
         target instanceof HTMLSourceElement ||
-        (video.error && video.error.code === video.error.MEDIA_ERR_SRC_NOT_SUPPORTED);
+        !video.error ||
+        video.error.code !== video.error.MEDIA_ERR_NETWORK;
       refetch(video, undecodable);
     },
     true
   );
+
+  document.addEventListener("video-ready", function (event) {
+    var video = nativePlayer(event.detail.value);
+    if (video) {
+      moveToMp4(video);
+    }
+  });
+
+  document.addEventListener("video-failed", function (event) {
+    var video = nativePlayer(event.detail.value);
+    if (video) {
+      refetch(video, false);
+    }
+  });
 
   ask();
 })();

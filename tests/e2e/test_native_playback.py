@@ -19,6 +19,7 @@ from practika.core.library import delete_unused
 from practika.core.models import VideoAsset
 from practika.extensions import db
 from practika.media.ladder import native_copy
+from practika.media.synth import synth_video
 from practika.media.transcode import remux_native
 from practika.media.validate import validate
 from practika.storage import get_storage
@@ -136,3 +137,53 @@ def test_an_hevc_take_keeps_its_page_waiting_in_a_browser_that_cannot_play_it(
     assert not page.evaluate(
         "() => performance.getEntriesByType('resource').some(r => r.name.endsWith('/native'))"
     )
+
+
+@pytest.fixture
+def make_ready(live_env) -> Iterator[Callable[[uuid.UUID, Path], None]]:
+    """Finish a video as the worker's ready write does: its MP4 stored and named, the native
+    copy no longer named and deleted."""
+    app = create_app(TestConfig(live_env))
+
+    def finish(asset_id: uuid.UUID, mp4: Path) -> None:
+        with app.app_context():
+            asset = db.session.get(VideoAsset, asset_id)
+            key = f"videos/{asset_id}/360p.mp4"
+            with mp4.open("rb") as stream:
+                get_storage().save(key, stream)
+            get_storage().delete(asset.native_path)
+            asset.renditions = {"360p": {"path": key, "width": 640, "height": 360}}
+            asset.processing_status, asset.processing_stage = "ready", None
+            asset.native_path = asset.native_type = None
+            db.session.commit()
+
+    yield finish
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_native_player_moves_to_the_mp4_at_the_same_moment_when_the_video_is_ready(
+    page: Page, native_only, make_ready, tmp_path
+) -> None:
+    """The teacher is watching the native copy when the ladder is done and the copy deleted:
+    the player goes on from the MP4 at the moment it was at, not from the start."""
+    take = recorded(
+        tmp_path / "take.webm",
+        "-c:v libvpx -deadline realtime -cpu-used 8 -c:a libopus -f webm -live 1",
+    )
+    asset_id = native_only(take)
+    open_videos_page_without_plays_cookie(page)
+    page.wait_for_function(PLAYS_NATIVE, arg=str(asset_id))
+    video = page.locator(f"#player-{asset_id}")
+    video.evaluate("video => { video.currentTime = 1.2; }")
+    make_ready(asset_id, synth_video(tmp_path / "360p.mp4", seconds=2, width=640, height=360))
+    page.wait_for_function(
+        "id => document.getElementById('player-' + id).currentSrc.endsWith('/video')",
+        arg=str(asset_id),
+        timeout=15_000,
+    )
+    page.wait_for_function(
+        "id => document.getElementById('player-' + id).readyState >= 1", arg=str(asset_id)
+    )
+    assert video.evaluate("video => video.currentTime") == pytest.approx(1.2, abs=0.1)
+    expect(page.locator(f"#video-{asset_id}-note")).to_have_count(0)  # ready: the note goes
