@@ -177,11 +177,13 @@ class VideoAsset(Timestamped, db.Model):
     def native_offer(self, plays: Collection[str]) -> str | None:
         """The MIME type of its native copy, when nothing plays everywhere yet and the browser
         said it plays the copy's family (``plays``: ``ladder.NATIVE_FAMILIES`` names)."""
-        if self.is_playable or not self.native_type or not self.native_path:
-            return None
-        if self.processing_status == ProcessingStatus.FAILED:
-            return None
-        return self.native_type if native_family(self.native_type) in plays else None
+        offered = (
+            self.native_path
+            and self.native_type
+            and self.processing_status in UNFINISHED
+            and not self.is_playable
+        )
+        return self.native_type if offered and native_family(self.native_type) in plays else None
 
     def media(self, kind: str) -> tuple[str | None, str]:
         """The stored key and MIME type of its ``poster``, its best playable ``video``, or its

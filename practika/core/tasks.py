@@ -13,7 +13,6 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -60,7 +59,8 @@ log = logging.getLogger(__name__)
 GAVE_UP = "We could not process this video after several tries. Please try again later."
 CLIP_GAVE_UP = "This clip could not be cut. Try again."
 CLIP_MAX_ATTEMPTS = 3
-# A video that ended has no native copy: the row stops naming it, and its file is deleted.
+# A video that ended has no native copy: the row stops naming it, and its file is deleted
+# (``_end``).
 NO_NATIVE = {"native_path": None, "native_type": None}
 NATIVE_FILES = tuple(f"native.{container}" for container in NATIVE_CONTAINERS)
 ETA_AFTER_SECONDS = 2.0
@@ -193,8 +193,7 @@ def process_video(asset_id: str) -> None:
         ):
             _process(asset_uuid, attempt, Path(workdir))
     except MediaRejected as rejected:
-        _update(
-            VideoAsset,
+        _end(
             asset_uuid,
             attempt,
             processing_status=ProcessingStatus.FAILED,
@@ -202,9 +201,7 @@ def process_video(asset_id: str) -> None:
             validation_errors=[rejected.code],
             is_valid=False,
             eta_seconds=None,
-            **NO_NATIVE,
         )
-        _delete_files(asset_uuid, NATIVE_FILES)  # left by an earlier attempt, if any
     except Exception as error:
         db.session.rollback()
         log.warning("video %s: attempt %d failed: %r", asset_id, attempt, error)
@@ -222,17 +219,13 @@ def _retry_or_give_up(model: type, row_id: uuid.UUID, attempt: int, *, delay: in
     if attempt >= (current_app.config["VIDEO_MAX_ATTEMPTS"] if video else CLIP_MAX_ATTEMPTS):
         if video and _keep_what_plays(row_id, attempt):
             return "kept"
-        gave_up = _update(
-            model,
+        gave_up = (_end if video else partial(_update, model))(
             row_id,
             attempt,
             processing_status=ProcessingStatus.FAILED,
             processing_error=GAVE_UP if video else CLIP_GAVE_UP,
             **extra,
-            **(NO_NATIVE if video else {}),
         )
-        if gave_up and video:  # nothing played: its native copy is no use to anyone now
-            _delete_files(row_id, NATIVE_FILES)
         return "failed" if gave_up else None
     if not _update(model, row_id, attempt, processing_status=ProcessingStatus.QUEUED, **extra):
         return None
@@ -245,8 +238,7 @@ def _keep_what_plays(asset_id: uuid.UUID, attempt: int) -> bool:
     """After the last attempt failed: a video that already plays (its remux or its smallest
     rung was made before the ladder failed) ends ready with what it has rather than failed,
     so a take that was watched is never taken away. Whether it did."""
-    kept = _write(
-        VideoAsset,
+    kept = _end(
         asset_id,
         attempt,
         VideoAsset.has_renditions,
@@ -255,11 +247,9 @@ def _keep_what_plays(asset_id: uuid.UUID, attempt: int) -> bool:
         progress_pct=100,
         eta_seconds=None,
         processed_at=utcnow(),
-        **NO_NATIVE,
     )
     if kept:
         log.warning("video %s: the ladder failed for good; it stays with what plays", asset_id)
-        _delete_files(asset_id, NATIVE_FILES)
     return kept
 
 
@@ -335,10 +325,10 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             renditions[r.name] = _store_rendition(
                 asset_id, r.name, path, r.width, r.height, duration
             )
-    ready = _update(  # it has played since the playable write: nothing left to announce
-        VideoAsset,
+    _end(  # it has played since the playable write: nothing left to announce
         asset_id,
         attempt,
+        stand_ins=(f"{PLAYABLE}.mp4",),  # the ladder replaces it
         renditions=renditions,
         processing_status=ProcessingStatus.READY,
         processing_stage=None,
@@ -347,16 +337,28 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         processed_at=utcnow(),
         is_valid=True,
         validation_errors=[],
-        **NO_NATIVE,
     )
-    if ready:  # a superseded run leaves the files to the run that holds the row
-        _delete_files(asset_id, (f"{PLAYABLE}.mp4", *NATIVE_FILES))  # the ladder replaces them
 
 
-def _delete_files(asset_id: uuid.UUID, names: Iterable[str]) -> None:
+def _end(
+    asset_id: uuid.UUID,
+    attempt: int,
+    *where: sa.ColumnElement[bool],
+    stand_ins: tuple[str, ...] = (),
+    **values: Any,
+) -> bool:
+    """The write that ends a video (ready, kept, failed or refused), as ``_write``: the row
+    stops naming its native copy, and once the write is made the copy's file and the other
+    ``stand_ins`` are deleted (a superseded run leaves the files to the run that holds the
+    row). Whether it was made."""
+    if not _write(VideoAsset, asset_id, attempt, *where, **NO_NATIVE, **values):
+        if not where:  # with a condition, not holding it may only mean the condition is false
+            log.warning("video %s: attempt %d no longer holds it; end skipped", asset_id, attempt)
+        return False
     storage = get_storage()
-    for name in names:
+    for name in (*stand_ins, *NATIVE_FILES):
         storage.delete(f"videos/{asset_id}/{name}")
+    return True
 
 
 def _playable_first(

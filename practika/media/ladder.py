@@ -73,11 +73,10 @@ NATIVE_CONTAINERS = ("webm", "mp4")
 @dataclass(frozen=True)
 class NativeCopy:
     """A stream copy of the source into its own container family, with the MIME type (codecs
-    included) a page asks a browser about before it offers the file: ``container`` is the
-    FFmpeg muxer, ``family`` the short name a browser says it plays (see ``NATIVE_FAMILIES``)."""
+    included) a page asks a browser about before it offers the file (``native_family`` names
+    its family): ``container`` is the FFmpeg muxer."""
 
     container: str
-    family: str
     mime: str
 
 
@@ -107,7 +106,7 @@ def native_copy(facts: ProbeResult) -> NativeCopy | None:
         if facts.audio_codec not in (None, "opus"):  # Safari plays Opus in WebM, not Vorbis
             return None
         codecs = facts.video_codec + (f", {facts.audio_codec}" if facts.audio_codec else "")
-        return NativeCopy("webm", facts.video_codec, f'video/webm; codecs="{codecs}"')
+        return NativeCopy("webm", f'video/webm; codecs="{codecs}"')
     if (
         facts.format_name == MP4_FAMILY
         and facts.video_codec == "hevc"
@@ -117,7 +116,7 @@ def native_copy(facts: ProbeResult) -> NativeCopy | None:
     ):
         level = facts.video_level or 120
         codecs = f"hvc1.1.6.L{level}.B0" + (", mp4a.40.2" if facts.audio_codec else "")
-        return NativeCopy("mp4", "hevc", f'video/mp4; codecs="{codecs}"')
+        return NativeCopy("mp4", f'video/mp4; codecs="{codecs}"')
     return None
 
 
