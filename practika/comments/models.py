@@ -117,3 +117,52 @@ def _keep_answered_at(session: so.Session, _context, _instances) -> None:
                     VideoComment.id.not_in([c.id for c in gone]),
                 )
             )
+
+
+class AlignedBy(StrEnum):
+    """How an attempt's take was lined up with its model video."""
+
+    WAITING = "waiting"  # the take is known, its sound not compared yet
+    SOUND = "sound"  # the sound matched: offset and confidence measured
+    NONE = "none"  # no common sound, or too doubtful: the two start together
+    MANUAL = "manual"  # a person nudged it and saved
+
+
+class AttemptAlignment(Timestamped, db.Model):
+    """Where an attempt's take sits on its exercise's model video.
+
+    A moment ``t`` of the take shows what the model shows at ``offset_sec + rate * t``:
+    ``rate`` is the speed the model played at while the take was recorded (a take recorded
+    against the model at 0.5x moves half as fast), and ``clip_id`` the clip it was recorded
+    against, if any. Both videos are named, so a replaced take or a new model video makes the
+    alignment stale rather than wrong."""
+
+    __tablename__ = "attempt_alignments"
+    __table_args__ = (
+        one_of("aligned_by", AlignedBy),
+        sa.CheckConstraint("rate >= 0.1 AND rate <= 4", name="rate_range"),
+    )
+
+    attempt_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("video_comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    take_asset_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("video_assets.id", ondelete="CASCADE"), index=True
+    )
+    model_asset_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("video_assets.id", ondelete="CASCADE"), index=True
+    )
+    clip_id: so.Mapped[uuid.UUID | None] = so.mapped_column(
+        sa.ForeignKey("video_clips.id", ondelete="SET NULL"), index=True
+    )
+    rate: so.Mapped[float] = so.mapped_column(default=1.0, server_default="1")
+    offset_sec: so.Mapped[float | None]
+    # The correlation peak's standard score: over 10 is sure, under 5 doubtful.
+    confidence: so.Mapped[float | None]
+    aligned_by: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default=AlignedBy.WAITING, server_default=AlignedBy.WAITING
+    )
+
+    attempt: so.Mapped[VideoComment] = so.relationship(
+        backref=so.backref("alignment", uselist=False, passive_deletes=True)
+    )
