@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -18,6 +19,11 @@ from practika.extensions import db
 from practika.model_base import utcnow
 from tests.conftest import _make_user, log_in
 from tests.test_exercise_list import queries
+
+
+def menu_button(page: str) -> str:
+    """The header's menu button, as the page renders it (what a phone shows of the header)."""
+    return re.search(r'<button type="button" class="menu-button[^"]*".*?</button>', page, re.S).group(0)
 
 
 def playable_video(owner, **state) -> VideoAsset:
@@ -72,6 +78,7 @@ def test_the_inbox_lists_what_waits_oldest_first_and_answered_ones_drop_out(
     assert page.index(f"inbox-{older.id}") < page.index(f"inbox-{newer.id}")
     assert f"inbox-{answered.id}" not in page
     assert 'aria-label="2 waiting"' in page  # the count in the navigation
+    assert 'aria-label="2 waiting"' in menu_button(page)  # and on a phone's menu button
 
     reviewed = teacher_client.post(f"/comments/attempts/{older.id}/reviewed")
     assert reviewed.status_code == 303
@@ -141,11 +148,13 @@ def test_new_feedback_shows_as_a_badge_until_the_student_opens_it(
     db.session.commit()
     listing = student_client.get("/exercises/").get_data(as_text=True)
     assert "New feedback" in listing and 'aria-label="1 with new feedback"' in listing
+    assert 'aria-label="1 with new feedback"' in menu_button(listing)
     mine = student_client.get("/comments/mine").get_data(as_text=True)
     assert "New feedback" in mine and "Feedback received" in mine
 
     assert student_client.get(f"/comments/attempts/{attempt.id}").status_code == 200
-    assert "New feedback" not in student_client.get("/exercises/").get_data(as_text=True)
+    listing = student_client.get("/exercises/").get_data(as_text=True)
+    assert "New feedback" not in listing and "nav-count" not in menu_button(listing)
     assert "New feedback" not in student_client.get("/comments/mine").get_data(as_text=True)
 
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from practika.config import BASE_DIR
 from practika.mail import parse_message
 from tests.e2e.conftest import PROCESSED
-from tests.e2e.test_smoke import log_in
+from tests.e2e.test_smoke import log_in, open_menu
 from tests.services import wait_for
 
 PASSWORD = "a sound passphrase"
@@ -75,6 +75,8 @@ def test_invited_teacher_signs_up_verifies_resets_and_logs_in(
     shoot("onboarding")
     page.get_by_label("Teacher: I build exercises").check()
     page.get_by_role("button", name="Continue").click()
+    expect(page).not_to_have_url(re.compile(r"/onboarding"))
+    open_menu(page)
     expect(page.locator(".badge-teacher")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
@@ -93,6 +95,8 @@ def test_invited_teacher_signs_up_verifies_resets_and_logs_in(
     expect(page.get_by_text("Your password is changed.")).to_be_visible()
 
     log_in(page, email, NEW_PASSWORD)
+    expect(page).not_to_have_url(re.compile(r"/accounts/login"))
+    open_menu(page)
     expect(page.locator(".badge-teacher")).to_be_visible()
     expect(page.locator(".who-name")).to_have_text(username)
     shoot("teacher-home")

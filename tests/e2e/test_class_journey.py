@@ -17,7 +17,7 @@ from practika.media.synth import synth_video
 from tests.e2e.conftest import ARTIFACTS, PROCESSED
 from tests.e2e.test_accounts_journey import link_from_outbox
 from tests.e2e.test_practice_journey import STUDENT, TEACHER, second_page
-from tests.e2e.test_smoke import log_in
+from tests.e2e.test_smoke import log_in, open_menu
 
 PASSWORD = "a sound passphrase"
 
@@ -121,6 +121,9 @@ def test_a_class_from_creation_to_feedback(
 
     # The student sees the badge, and the feedback.
     newcomer.goto("/exercises/")
+    menu = newcomer.get_by_role("banner").get_by_role("button", name=re.compile("^Menu"))
+    expect(menu.locator(".nav-count")).to_have_text("1")  # a phone shows it on the menu button
+    open_menu(newcomer)
     badge = newcomer.get_by_role("link", name=re.compile("^My attempts")).locator(".nav-count")
     expect(badge).to_have_text("1")
     expect(newcomer.locator(".badge-new")).to_be_visible()

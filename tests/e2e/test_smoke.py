@@ -10,11 +10,19 @@ from playwright.sync_api import Page, expect
 from practika.demo import DEMO_ACCOUNTS, DEMO_EXERCISE
 
 TEACHER, STUDENT = DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[1]
+PHONE_WIDTH = 576  # px: below it the header folds its links into a menu (static/css/app.css)
 
 
 def at(path: str) -> re.Pattern[str]:
     """The page's URL is exactly this path on the live server (no query string)."""
     return re.compile(rf"^http://[^/]+{re.escape(path)}$")
+
+
+def open_menu(page: Page) -> None:
+    """On a phone the header's links, the user's name and Log out wait behind the menu
+    button: open it. A wider screen shows them in the header's row already."""
+    if page.viewport_size["width"] < PHONE_WIDTH:
+        page.get_by_role("banner").get_by_role("button", name=re.compile("^Menu")).click()
 
 
 def log_in(page: Page, login: str, password: str) -> None:
@@ -38,6 +46,7 @@ def test_teacher_logs_in_opens_the_demo_exercise_and_logs_out(page: Page, shoot)
     expect(page).to_have_url(at("/exercises/"))
     expect(page.get_by_role("status")).to_contain_text(f"Welcome back, {TEACHER.username}")
     header = page.get_by_role("banner")
+    open_menu(page)
     expect(header.get_by_text(TEACHER.username)).to_be_visible()
     expect(header.get_by_text("teacher", exact=True)).to_be_visible()
     card = page.get_by_role("listitem").filter(has_text=DEMO_EXERCISE)
@@ -64,6 +73,7 @@ def test_teacher_logs_in_opens_the_demo_exercise_and_logs_out(page: Page, shoot)
     assert len(response.body()) == 1024
     shoot("exercise")
 
+    open_menu(page)
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(at("/accounts/login"))
     expect(page.get_by_role("status")).to_contain_text("You are logged out.")

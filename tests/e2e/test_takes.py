@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.test_practice_journey import second_page
-from tests.e2e.test_smoke import TEACHER, log_in
+from tests.e2e.test_smoke import TEACHER, log_in, open_menu
 from tests.e2e.test_upload import recording
 
 pytestmark = pytest.mark.parametrize("size", ["phone"])
@@ -179,6 +179,7 @@ def test_a_take_left_on_a_shared_phone_is_offered_only_to_its_own_account(page: 
     recording(page, 2)
     page.reload()
     expect(unsent(page)).to_have_count(1)
+    open_menu(page)
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     page.goto("/accounts/login")

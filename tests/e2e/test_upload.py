@@ -9,7 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from practika.media.synth import synth_video
 from tests.e2e.conftest import PROCESSED
-from tests.e2e.test_smoke import STUDENT, TEACHER, log_in
+from tests.e2e.test_smoke import STUDENT, TEACHER, log_in, open_menu
 
 
 def test_teacher_uploads_a_video_and_watches_it_become_playable(
@@ -19,6 +19,7 @@ def test_teacher_uploads_a_video_and_watches_it_become_playable(
     video = synth_video(tmp_path / name, seconds=3, width=640, height=360)
     page.goto("/accounts/login")
     log_in(page, TEACHER.email, TEACHER.password)
+    open_menu(page)
     page.get_by_role("link", name="Videos").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your videos")
     shoot("videos-empty")
@@ -40,6 +41,7 @@ def test_a_file_that_is_no_video_is_refused_before_a_byte_is_sent(page: Page, tm
     notes.write_text("Bar 12: slower. Bar 16: breathe.\n" * 20)
     page.goto("/accounts/login")
     log_in(page, TEACHER.email, TEACHER.password)
+    open_menu(page)
     page.get_by_role("link", name="Videos").click()
     sent = []
     page.on("request", lambda request: "/core/uploads/" in request.url and sent.append(request))
@@ -86,6 +88,7 @@ def test_leaving_during_an_upload_asks_first(page: Page, tmp_path) -> None:
     video = synth_video(tmp_path / "long take.mp4", seconds=6, width=640, height=360)
     page.goto("/accounts/login")
     log_in(page, TEACHER.email, TEACHER.password)
+    open_menu(page)
     page.get_by_role("link", name="Videos").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your videos")
     cdp = page.context.new_cdp_session(page)
@@ -105,6 +108,7 @@ def test_leaving_during_an_upload_asks_first(page: Page, tmp_path) -> None:
         dialog.dismiss()  # stay
 
     page.on("dialog", answer)
+    open_menu(page)
     page.get_by_role("link", name="Exercises").click()
     expect(page.locator(".upload-message")).to_contain_text("Uploading")
     assert questions == ["A video is still uploading. Leave this page and stop the upload?"]
