@@ -20,8 +20,15 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect,
 from werkzeug.serving import make_server
 
 from practika import create_app
+from practika.accounts.services.invitations import invite
 from practika.config import BASE_DIR, TestConfig
 from practika.extensions import db
+from practika.webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tests.conftest import seed_demo_processed
 from tests.services import RedisServer, free_port
 
@@ -110,6 +117,31 @@ def live_server(live_env) -> Iterator[str]:
     thread.join(timeout=10)
     with app.app_context():
         db.engine.dispose()
+
+
+HOOK_URL = "https://hooks.example.com/practika"
+
+
+@pytest.fixture(scope="session")
+def staff_things(live_server: str, live_env: dict[str, str]) -> None:
+    """An invitation, and an endpoint with a failed delivery, so the staff pages show their
+    tables. The endpoint is made in the database: registering one looks its address up, and
+    these machines have no DNS."""
+    app = create_app(TestConfig(live_env))
+    with app.test_request_context():
+        invite("guest@example.com", invited_by=None)
+        endpoint = WebhookEndpoint(url=HOOK_URL, events=["video.ready"], secret="whsec_test")
+        delivery = WebhookDelivery(
+            endpoint=endpoint,
+            event="video.ready",
+            payload="{}",
+            status=DeliveryStatus.FAILED,
+            attempts=1,
+        )
+        delivery.history.append(WebhookAttempt(number=1, response_status=500, duration_ms=12))
+        db.session.add_all([endpoint, delivery])
+        db.session.commit()
+        db.session.remove()
 
 
 @pytest.fixture(scope="session")

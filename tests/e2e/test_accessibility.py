@@ -1,4 +1,4 @@
-"""axe-core checks the main pages, logged out, as the demo teacher and as the demo student, at
+"""axe-core checks the main pages, logged out, as the demo teacher, student and staff, at
 desktop and phone size; any "serious" or "critical" violation fails. axe is vendored in
 tests/e2e/vendor/ (see its README): nothing is fetched while the tests run."""
 
@@ -39,8 +39,11 @@ SCREENS = (
     Screen("student", "attempt", "/exercises/", links=(DEMO_EXERCISE, "Your attempt")),
     Screen("student", "profile", "/accounts/profile"),
     Screen("student", "videos", "/core/videos/"),
+    Screen("staff", "profile", "/accounts/profile"),
+    Screen("staff", "invitations", "/accounts/invitations"),
+    Screen("staff", "webhooks", "/webhooks/"),
 )
-ACCOUNTS = {"teacher": DEMO_ACCOUNTS[0], "student": DEMO_ACCOUNTS[1]}
+ACCOUNTS = {"teacher": DEMO_ACCOUNTS[0], "student": DEMO_ACCOUNTS[1], "staff": DEMO_ACCOUNTS[2]}
 FAILING_IMPACTS = {"serious", "critical"}
 TARGETS_SHOWN = 3
 
@@ -76,7 +79,8 @@ def describe(screen: Screen, violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("role", ["visitor", "teacher", "student"])
+@pytest.mark.usefixtures("staff_things")  # the staff pages' tables have rows
+@pytest.mark.parametrize("role", ["visitor", "teacher", "student", "staff"])
 def test_pages_have_no_serious_accessibility_violations(page: Page, shoot, role: str) -> None:
     if role in ACCOUNTS:
         page.goto("/accounts/login")
