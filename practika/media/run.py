@@ -42,6 +42,11 @@ class MediaToolError(RuntimeError):
 
 def run_tool(args: Sequence[str], timeout: float) -> str:
     """Run ``args`` (never through a shell); return stdout; raise MediaToolError on failure."""
+    return run_tool_bytes(args, timeout).decode("utf-8", errors="replace")
+
+
+def run_tool_bytes(args: Sequence[str], timeout: float) -> bytes:
+    """run_tool for a tool that writes data, not text, to stdout (raw samples to a pipe)."""
     with tempfile.TemporaryFile() as errors:
         process = _spawn(args, errors)
         try:
@@ -51,7 +56,7 @@ def run_tool(args: Sequence[str], timeout: float) -> str:
         finally:
             _stop(process)
         _check(args, process.returncode, errors)
-    return stdout.decode("utf-8", errors="replace")
+    return stdout
 
 
 def run_with_progress(
