@@ -1,5 +1,5 @@
-"""The one sweep over every kind of job: videos, clips, mail and webhooks; and the cleanup
-of videos nothing uses.
+"""The one sweep over every kind of job: videos, clips, alignments, mail and webhooks; and
+the cleanup of videos nothing uses.
 
 Each kind's row is its outbox; its sweep enqueues what Redis lost and retries what a dead
 worker left. The cleanup sends its notices and removes what they announced (core.cleanup).
@@ -9,6 +9,7 @@ The worker runs this every SWEEP_INTERVAL_SECONDS; ``flask admin sweep`` runs it
 from __future__ import annotations
 
 from practika import mail
+from practika.comments import tasks as alignment_tasks
 from practika.core import cleanup, tasks
 from practika.webhooks import delivery
 
@@ -16,4 +17,10 @@ from practika.webhooks import delivery
 def sweep() -> dict[str, int]:
     """Every kind's sweep, then the cleanup's (its mail is queued at once); how many rows
     each enqueued, retried, failed, noticed or removed, by name."""
-    return {**tasks.sweep(), **mail.sweep(), **delivery.sweep(), **cleanup.sweep()}
+    return {
+        **tasks.sweep(),
+        **alignment_tasks.sweep(),
+        **mail.sweep(),
+        **delivery.sweep(),
+        **cleanup.sweep(),
+    }

@@ -9,7 +9,8 @@ from flask import url_for
 from practika.accounts.models import User
 from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.classes.services import join_url
-from practika.comments.models import VideoComment
+from practika.comments.alignment import alignment_of
+from practika.comments.models import AttemptAlignment, CommentKind, VideoComment
 from practika.core.models import VideoAsset, VideoClip
 from practika.exercises.models import Exercise
 from practika.media.ladder import NATIVE_FAMILIES
@@ -120,8 +121,22 @@ def class_detail(
     return data
 
 
-def comment(item: VideoComment) -> dict[str, Any]:
+def alignment(row: AttemptAlignment | None) -> dict[str, Any] | None:
+    """Where the take sits on the model: model time = offset_sec + rate x take time."""
+    if row is None:
+        return None
     return {
+        "offset_sec": row.offset_sec,
+        "rate": row.rate,
+        "confidence": row.confidence,
+        "aligned_by": row.aligned_by,
+        "clip_id": str(row.clip_id) if row.clip_id else None,
+    }
+
+
+def comment(item: VideoComment) -> dict[str, Any]:
+    """A comment; an attempt also says where its take sits on the model (``alignment``)."""
+    data = {
         "id": str(item.id),
         "exercise_id": str(item.exercise_id),
         "kind": item.kind,
@@ -133,3 +148,6 @@ def comment(item: VideoComment) -> dict[str, Any]:
         "created_at": _when(item.created_at),
         "updated_at": _when(item.updated_at),
     }
+    if item.kind == CommentKind.ATTEMPT:
+        data["alignment"] = alignment(alignment_of(item))
+    return data

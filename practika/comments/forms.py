@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import FloatField, TextAreaField
+from wtforms import FloatField, HiddenField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from practika.comments.services import MAX_TEXT
@@ -20,8 +20,13 @@ class CommentForm(FlaskForm):
 
 
 class AttemptForm(FlaskForm):
+    """An attempt's note, and what the recorder played while the take was made: the clip's
+    id and the model's speed (checked by ``alignment.recorded_against``)."""
+
     note = TextAreaField(
         "Note for your teacher (optional)",
         validators=[Optional(), Length(max=MAX_TEXT)],
         render_kw={"rows": 2, "placeholder": "What did you find hard?"},
     )
+    against_clip = HiddenField()
+    against_rate = HiddenField()

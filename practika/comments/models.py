@@ -156,12 +156,18 @@ class AttemptAlignment(Timestamped, db.Model):
         sa.ForeignKey("video_clips.id", ondelete="SET NULL"), index=True
     )
     rate: so.Mapped[float] = so.mapped_column(default=1.0, server_default="1")
+    # None while WAITING; with NONE, the clip's start (or 0): the two start together.
     offset_sec: so.Mapped[float | None]
-    # The correlation peak's standard score: over 10 is sure, under 5 doubtful.
+    # The correlation peak's standard score (None: no sound to compare). SOUND needs
+    # media.align.SURE_SCORE or more, which bench/bench_align.py measured.
     confidence: so.Mapped[float | None]
     aligned_by: so.Mapped[str] = so.mapped_column(
         sa.String(16), default=AlignedBy.WAITING, server_default=AlignedBy.WAITING
     )
+    # The row is the sound job's outbox, as a video's row is its job's (practika.queue):
+    # the runs so far of the alignment asked for last, and the job of the latest.
+    attempts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     attempt: so.Mapped[VideoComment] = so.relationship(
         backref=so.backref("alignment", uselist=False, passive_deletes=True)

@@ -11,6 +11,12 @@ from practika.accounts.guards import teacher_required
 from practika.accounts.services.preferences import preferences_of
 from practika.classes.services import classes_taught_by
 from practika.comments import bp
+from practika.comments.alignment import (
+    AgainstError,
+    alignment_of,
+    realign_if_stale,
+    recorded_against,
+)
 from practika.comments.forms import AttemptForm, CommentForm
 from practika.comments.inbox import (
     attempts_of,
@@ -248,8 +254,11 @@ def submit(exercise_id: uuid.UUID):
     try:
         if not form.validate():
             raise CommentError(" ".join(e for errors in form.errors.values() for e in errors))
-        attempt = submit_attempt(exercise, current_user, video=_video(), note=form.note.data)
-    except CommentError as error:
+        against = recorded_against(exercise.clips, form.against_clip.data, form.against_rate.data)
+        attempt = submit_attempt(
+            exercise, current_user, video=_video(), note=form.note.data, against=against
+        )
+    except (CommentError, AgainstError) as error:
         db.session.rollback()
         if not is_htmx():
             return _back(
@@ -311,10 +320,12 @@ def attempt(attempt_id: uuid.UUID):
     if attempt.author_id == current_user.id:
         mark_seen(attempt)  # the feedback under it is no longer new to its student
         db.session.commit()
+    realign_if_stale(attempt)  # a new model video, or a take replaced since it was measured
     return render_template(
         "comments/attempt.html",
         attempt=attempt,
         exercise=attempt.exercise,
+        alignment=alignment_of(attempt),
         replies=replies_to([attempt])[attempt.id],
         form=CommentForm(formdata=None),
         speed=preferences_of(current_user.profile)["playback_speed"],

@@ -11,8 +11,9 @@ from practika.accounts.models import User
 from practika.accounts.services.preferences import preferences_of
 from practika.accounts.services.tallies import bump
 from practika.classes.services import classes_of_attempt
+from practika.comments.alignment import note_against, restart
 from practika.comments.models import CommentKind, VideoComment
-from practika.core.models import ProcessingStatus, VideoAsset
+from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import delete_stored, discard_assets, enqueue_processing
 from practika.exercises.models import Exercise
 from practika.extensions import db
@@ -88,10 +89,17 @@ def post_comment(
 
 
 def submit_attempt(
-    exercise: Exercise, author: User, *, video: VideoAsset | None, note: str | None
+    exercise: Exercise,
+    author: User,
+    *,
+    video: VideoAsset | None,
+    note: str | None,
+    against: tuple[VideoClip | None, float] = (None, 1.0),
 ) -> VideoComment:
-    """A student's attempt: their video and an optional note. Raises CommentError. The
-    teacher hears of it once its video plays (announce_attempts, from the worker)."""
+    """A student's attempt: their video, an optional note, and the clip and speed of the
+    model it was recorded against (alignment.recorded_against). Raises CommentError. The
+    teacher hears of it once its video plays (announce_attempts, from the worker), and then
+    it is lined up with the model by sound."""
     if video is None:
         raise CommentError("Record or choose a video to send.")
     attempt = VideoComment(
@@ -102,6 +110,7 @@ def submit_attempt(
         kind=CommentKind.ATTEMPT,
     )
     db.session.add(attempt)
+    note_against(attempt, *against)
     bump(author.id, "comments_made", +1)
     db.session.commit()
     _start(video)
@@ -146,10 +155,22 @@ def replace_attempt_video(attempt: VideoComment, video: VideoAsset | None) -> No
     failed = [attempt.video_asset] if attempt.video_asset is not None else []
     attempt.video_asset = video
     attempt.reviewed_at = None  # the new take waits for its teacher
+    _move_alignment(attempt, video)
     keys = discard_assets(failed)
     db.session.commit()
     delete_stored(keys)
     _start(video)
+
+
+def _move_alignment(attempt: VideoComment, video: VideoAsset) -> None:
+    """The alignment goes with the attempt to its new take (before the failed one's row,
+    which it names, is deleted with it): what it was recorded against stays, and it waits
+    to be measured once the new take plays."""
+    row = attempt.alignment
+    if row is None:
+        return
+    restart(row, video.id, row.model_asset_id)
+    db.session.flush()  # before the failed take's row goes, and the alignment with it
 
 
 def announce_attempts(asset_id: uuid.UUID) -> None:

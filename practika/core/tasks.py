@@ -23,6 +23,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from practika.accounts.services.tallies import add_video_time
+from practika.comments.alignment import request_alignments
 from practika.comments.services import announce_attempts
 from practika.core.models import (
     CLAIMABLE,
@@ -106,10 +107,10 @@ def _update(model: type, row_id: uuid.UUID, attempt: int, **values: Any) -> bool
 def _make_playable(asset_id: uuid.UUID, attempt: int, **values: Any) -> bool:
     """Write the video's renditions (with ``values``). The write that finds none there yet
     is the one that makes the video play for the first time: then its attempt is announced
-    to the teacher. That test is in the UPDATE itself, so however often the job runs again
-    (a retry, the sweep, a duplicate job) only one write ever passes it. An announcement
-    that cannot be made is logged and not retried: the video is fine, and a retry of its
-    job would not announce it either."""
+    to the teacher and its sound job is asked for. That test is in the UPDATE itself, so
+    however often the job runs again (a retry, the sweep, a duplicate job) only one write
+    ever passes it. An announcement or an alignment that cannot be asked for is logged and
+    not retried: the video is fine, and a retry of its job would not ask again either."""
     if not _write(VideoAsset, asset_id, attempt, ~VideoAsset.has_renditions, **values):
         return _update(VideoAsset, asset_id, attempt, **values)
     try:
@@ -117,6 +118,11 @@ def _make_playable(asset_id: uuid.UUID, attempt: int, **values: Any) -> bool:
     except Exception:
         db.session.rollback()
         log.exception("video %s plays, but its attempt could not be announced", asset_id)
+    try:
+        request_alignments(asset_id)
+    except Exception:  # the take plays all the same; it starts with its model, not lined up
+        db.session.rollback()
+        log.exception("video %s plays, but its attempt could not be lined up", asset_id)
     db.session.close()  # no connection held through the FFmpeg work that follows
     return True
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from practika.api import bp
+from practika.comments.alignment import RATES
+from practika.media.align import SURE_SCORE
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -224,6 +226,32 @@ SCHEMAS = {
             "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
             "created_at": {"type": "string"},
             "updated_at": {"type": "string"},
+            "alignment": {
+                "oneOf": [_ref("Alignment"), {"type": "null"}],
+                "description": "Attempts only: where the take sits on the model video "
+                "(null until it has been asked for, or when it is about another take or model)",
+            },
+        },
+    },
+    "Alignment": {
+        "type": "object",
+        "description": "Model time = offset_sec + rate x take time",
+        "required": ["offset_sec", "rate", "confidence", "aligned_by", "clip_id"],
+        "properties": {
+            "offset_sec": {
+                **NULLABLE_NUMBER,
+                "description": "Model seconds at the take's start (null while waiting)",
+            },
+            "rate": {"type": "number", "description": "The model's speed while recording"},
+            "confidence": {
+                **NULLABLE_NUMBER,
+                "description": f"The sound match's standard score ({SURE_SCORE:g} and over: sure)",
+            },
+            "aligned_by": {
+                "enum": ["waiting", "sound", "none", "manual"],
+                "description": "none: no sound or too doubtful, the two start together",
+            },
+            "clip_id": {**NULLABLE_STRING, "description": "The clip recorded against"},
         },
     },
     "Class": {
@@ -501,7 +529,19 @@ PATHS = {
                 {
                     "type": "object",
                     "required": ["video_id"],
-                    "properties": {"video_id": UUID, "note": {"type": "string", "maxLength": 5000}},
+                    "properties": {
+                        "video_id": UUID,
+                        "note": {"type": "string", "maxLength": 5000},
+                        "against_clip_id": {
+                            **UUID,
+                            "description": "The clip of this exercise the take was "
+                            "recorded against",
+                        },
+                        "against_rate": {
+                            "enum": list(RATES),
+                            "description": "The model's speed while the take was recorded",
+                        },
+                    },
                 }
             ),
             "responses": {

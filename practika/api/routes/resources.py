@@ -13,6 +13,7 @@ from flask import abort, g, jsonify, request, url_for
 
 from practika.api import bp, serializers
 from practika.api.inputs import Invalid, body, number, text
+from practika.comments.alignment import AgainstError, recorded_against
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import (
     CommentError,
@@ -23,7 +24,7 @@ from practika.comments.services import (
 )
 from practika.comments.threads import replies_to
 from practika.core.incoming import VideoRefused, posted_video, uploaded_video
-from practika.core.models import VideoAsset
+from practika.core.models import VideoAsset, VideoClip
 from practika.core.services import ClipError, enqueue_clip, enqueue_processing
 from practika.core.tus import tus_create, tus_resume
 from practika.core.youtube import NotYouTube
@@ -50,6 +51,7 @@ from practika.permissions import (
 from practika.storage import get_storage
 
 PAGE_MAX = 100
+AGAINST_FIELDS = {"clip": "against_clip_id", "rate": "against_rate"}
 
 
 @bp.errorhandler(Invalid)
@@ -241,7 +243,11 @@ def attempts(exercise_id: str):
     exercise = _exercise(exercise_id)
     rows = db.session.scalars(
         sa.select(VideoComment)
-        .options(so.joinedload(VideoComment.author), so.joinedload(VideoComment.video_asset))
+        .options(
+            so.joinedload(VideoComment.author),
+            so.joinedload(VideoComment.video_asset),
+            so.joinedload(VideoComment.alignment),
+        )
         .where(attempts_filter(g.api_user, exercise))
         .order_by(VideoComment.created_at.desc(), VideoComment.id)
         .limit(_limit())
@@ -261,15 +267,31 @@ def create_attempt(exercise_id: str):
     video_id = text(data, "video_id", max_length=64, errors=errors)
     if not errors and video_id and (sent := attempt_already_sent(exercise, g.api_user, video_id)):
         return jsonify(serializers.comment(sent)), 200
+    against = _against(exercise, data, errors)
     video = _video_from(data, errors)
     if errors:
         raise Invalid(errors)
     try:
-        attempt = submit_attempt(exercise, g.api_user, video=video, note=note)
+        attempt = submit_attempt(exercise, g.api_user, video=video, note=note, against=against)
     except CommentError as error:
         db.session.rollback()
         raise Invalid({"video_id": str(error)}) from None
     return jsonify(serializers.comment(attempt)), 201
+
+
+def _against(exercise: Exercise, data: dict, errors: dict) -> tuple[VideoClip | None, float]:
+    """The clip (``against_clip_id``) and speed (``against_rate``) the take was recorded
+    against; a field error for each that cannot be right."""
+    clip_id = text(data, "against_clip_id", max_length=64, errors=errors)
+    rate = data.get("against_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+        errors["against_rate"] = "Must be a number."
+        return None, 1.0
+    try:
+        return recorded_against(exercise.clips, clip_id, rate)
+    except AgainstError as error:
+        errors[AGAINST_FIELDS[error.field]] = str(error)
+        return None, 1.0
 
 
 @bp.put("/attempts/<attempt_id>/video")
