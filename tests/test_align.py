@@ -268,8 +268,8 @@ def test_the_sweep_leaves_a_waiting_job_alone_and_enqueues_one_redis_lost(
 def test_a_manual_alignment_is_kept_until_the_model_changes(
     client, exercise, student, teacher, sounds
 ):
-    exercise_id = exercise.id
-    _, take_id = send(client, exercise, student, sounds.take)
+    exercise_id, clip_id = exercise.id, exercise.clips[0].id
+    _, take_id = send(client, exercise, student, sounds.take, against_clip=str(clip_id))
     process_now(take_id)
     row = the_alignment()
     row.aligned_by, row.offset_sec = AlignedBy.MANUAL, 1.23
@@ -290,7 +290,7 @@ def test_a_manual_alignment_is_kept_until_the_model_changes(
     get_queue("media").empty()
     assert client.get(f"/comments/attempts/{attempt_id}").status_code == 200
     row = the_alignment()
-    assert (row.aligned_by, row.model_asset_id) == ("waiting", other_id)
+    assert (row.aligned_by, row.model_asset_id, row.clip_id) == ("waiting", other_id, None)
     assert f"align-{attempt_id}-1" in queued_jobs()
 
 

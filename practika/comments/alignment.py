@@ -151,7 +151,9 @@ def request_alignment(attempt: VideoComment) -> bool:
 
 def restart(row: AttemptAlignment, take_id: uuid.UUID, model_id: uuid.UUID) -> None:
     """The row waits to measure ``take_id`` on ``model_id``, from its first run; what the
-    take was recorded against stays."""
+    take was recorded against stays, but for a clip of another model video."""
+    if row.model_asset_id != model_id:
+        row.clip_id = None
     row.take_asset_id, row.model_asset_id = take_id, model_id
     row.aligned_by, row.offset_sec, row.confidence = AlignedBy.WAITING, None, None
     row.attempts, row.job_id = 0, None
