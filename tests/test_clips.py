@@ -212,3 +212,21 @@ def test_each_untitled_clips_buttons_name_that_clip(client, exercise_with_video)
         re.search(rf'id="{ref}"[^>]*>([^<]*)<', page)[1].strip() for ref in labelled_by.split()
     ]
     assert names == ["Download", "Clip 3"]
+
+
+def test_changing_clips_brings_new_chips_under_the_player(client, exercise_with_video):
+    """The chips under the model come out of band with each change to the clips, so the deck
+    never offers a clip that was renamed or deleted."""
+    exercise = exercise_with_video
+    log_in(client, "tess@example.com")
+    html = mark(client, exercise, start="0.5", end="1.5", title="Entry").get_data(as_text=True)
+    chips = html[html.index('id="clip-chips"') :]
+    assert 'hx-swap-oob="true"' in chips and 'data-loop-start="0.5"' in chips and "Entry" in chips
+    clip = exercise.clips[0]
+    html = client.post(
+        f"/exercises/{exercise.id}/clips/{clip.id}/delete", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    chips = html[html.index('id="clip-chips"') :]
+    assert "Entry" not in chips
+    page = client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+    assert page.count('id="clip-chips"') == 1 and "hx-swap-oob" not in page

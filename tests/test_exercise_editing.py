@@ -36,7 +36,20 @@ def test_a_youtube_link_works_and_a_bad_one_is_explained(teacher_client):
     assert bad.status_code == 422 and "not a YouTube video link" in bad.get_data(as_text=True)
     assert count_rows(Exercise) == 0
     create(teacher_client, youtube_url="https://youtu.be/dQw4w9WgXcQ")
-    assert db.session.scalar(sa.select(Exercise)).video_asset.video_type == "youtube"
+    exercise = db.session.scalar(sa.select(Exercise))
+    assert exercise.video_asset.video_type == "youtube"
+    # The drills cannot reach into YouTube's player: the page says so instead of offering them.
+    page = teacher_client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+    assert "use YouTube's own controls" in page and "data-drill-for" not in page
+
+
+def test_an_uploaded_model_has_its_drills_hidden_until_it_plays(teacher_client):
+    create(teacher_client, video=(io.BytesIO(b"not checked until the worker"), "m.mp4"))
+    exercise = db.session.scalar(sa.select(Exercise))
+    page = teacher_client.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+    # player.js shows the bar once the video is there; without it the buttons would be dead.
+    bar = page[page.index('class="drill-bar"') :]
+    assert bar[: bar.index(">")].endswith("hidden") and 'data-speed="0.25"' in bar
 
 
 def test_a_name_is_required(teacher_client):

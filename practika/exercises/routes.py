@@ -178,18 +178,21 @@ def delete(exercise_id: uuid.UUID):
 @bp.get("/<uuid:exercise_id>/clips")
 @login_required
 def clips(exercise_id: uuid.UUID):
-    """The clips panel alone: fetched again when the model video becomes ready."""
+    """The clips panel alone, fetched again when the model video becomes ready, with the
+    clip chips under the player out of band."""
     exercise = _visible(exercise_id)
     return render_template(
         "exercises/_clips.html",
         exercise=exercise,
         clip_form=ClipForm(formdata=None),
         can_edit=may_edit_exercise(current_user, exercise),
+        chips_oob=True,
     )
 
 
 def _clips_fragment(exercise: Exercise, form: ClipForm | None = None, status: int = 200):
-    """The clips panel for htmx; a plain form post goes back to the page, errors flashed."""
+    """The clips panel for htmx, with the clip chips under the player out of band; a plain
+    form post goes back to the page, errors flashed."""
     if not is_htmx():
         for errors in (form.errors if form else {}).values():
             flash(" ".join(errors), "error")
@@ -200,6 +203,7 @@ def _clips_fragment(exercise: Exercise, form: ClipForm | None = None, status: in
         exercise=exercise,
         can_edit=True,
         clip_form=form or ClipForm(formdata=None),
+        chips_oob=True,
     ), status
 
 

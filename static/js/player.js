@@ -1,6 +1,6 @@
-// Practice controls for <video id="player-…"> elements: speed, mirror, clip loops, seeking to
-// a comment, taking the current time into a form, playing two videos together, and keyboard
-// shortcuts. Every control is a <button data-for="<video id>">; clicks are delegated to the
+// Practice controls for <video id="player-…"> elements: play/pause, speed, mirror, clip loops
+// and A-B loops, frame steps, seeking to a comment, taking the current time into a form,
+// playing two videos together, and keyboard shortcuts. Every control is a <button data-for="<video id>">; clicks are delegated to the
 // document and the video is looked up on each press, because htmx may swap either at any time.
 // State lives on the video element itself (its rate, its class, a WeakMap for loops), so the
 // buttons' aria-pressed can always be recomputed from the truth after a swap.
@@ -10,6 +10,9 @@
   var loops = new WeakMap(); // video -> {start, end, title}
   var rates = new WeakMap(); // video -> the rate we chose, re-applied when a source loads
   var together = []; // [{a, b}] pairs started by a play-together button
+  var marks = new WeakMap(); // video -> the A of an A-B loop waiting for its B
+  var frames = new WeakMap(); // video -> {time, length}: the shown frame's media time, a frame's length
+  var FRAME = 1 / 30; // a frame's length until the video's own frames have been measured
 
   function videoById(id) {
     var element = id ? document.getElementById(id) : null;
@@ -36,6 +39,12 @@
     var m = Math.floor(whole / 60);
     if (m < 60) return m + ":" + s;
     return Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") + ":" + s;
+  }
+
+  // 3.25 -> "0:03.2": the A-B loop's ends are finer than a second.
+  function clockTenths(seconds) {
+    var tenths = Math.floor(Math.max(0, seconds || 0) * 10) % 10;
+    return clock(seconds) + "." + tenths;
   }
 
   // play() rejects when a pause or a new source interrupts it; that is not an error here.
@@ -87,8 +96,11 @@
     return loop && Math.abs(loop.start - start) < 0.001 && Math.abs(loop.end - end) < 0.001;
   }
 
-  function startLoop(video, start, end, title) {
-    var loop = { start: start, end: end, title: title || "" };
+  // `about` names the loop: {title, clipId} for a teacher's clip, {ab: true} for an A-B loop.
+  function startLoop(video, start, end, about) {
+    var loop = { start: start, end: end, title: about.title || "", clipId: about.clipId || "",
+                 ab: Boolean(about.ab) };
+    marks.delete(video);
     loops.set(video, loop);
     video.currentTime = start;
     play(video);
@@ -97,8 +109,9 @@
   }
 
   function stopLoop(video) {
-    if (!loops.has(video)) return false;
+    if (!loops.has(video) && !marks.has(video)) return false;
     loops.delete(video);
+    marks.delete(video);
     syncLoop(video.id);
     return true;
   }
@@ -133,18 +146,119 @@
     var video = videoById(id);
     if (!video) return;
     var loop = loops.get(video);
+    var armed = marks.has(video);
     controls("data-loop-start", id).forEach(function (button) {
       press(button, sameLoop(loop, parseFloat(button.dataset.loopStart),
                              parseFloat(button.dataset.loopEnd)));
     });
-    var status = document.getElementById(id + "-loop-status");
-    if (!status) return;
+    controls("data-ab", id).forEach(function (button) {
+      var looping = Boolean(loop && loop.ab);
+      press(button, looping);
+      var label = button.querySelector("[data-label]");
+      if (label) label.textContent = armed ? "Set B" : "A-B";
+      button.setAttribute("aria-label", looping ? "Stop the A-B loop" :
+        armed ? "Mark B here, the loop's end" : "A-B loop: mark A here");
+    });
     var text = "";
-    if (loop) {
+    if (armed) {
+      text = "A at " + clockTenths(marks.get(video)) + ": press “Set B” where the loop ends.";
+    } else if (loop && loop.ab) {
+      text = "Looping A-B " + clockTenths(loop.start) + "–" + clockTenths(loop.end);
+    } else if (loop) {
       text = "Looping " + (loop.title ? "“" + loop.title + "” " : "") +
         clock(loop.start) + "–" + clock(loop.end);
     }
-    if (status.textContent !== text) status.textContent = text; // no repeat announcements
+    status(id, text);
+  }
+
+  function status(id, text) {
+    var line = document.getElementById(id + "-loop-status");
+    if (line && line.textContent !== text) line.textContent = text; // no repeat announcements
+  }
+
+  // A-B loop: the first press marks A at the current time, the second marks B and loops
+  // between them, the third stops it. The teacher's clips loop the same way.
+
+  function pressAB(video) {
+    var loop = loops.get(video);
+    if (loop && loop.ab) {
+      stopLoop(video);
+      return;
+    }
+    var now = video.currentTime || 0;
+    if (!marks.has(video)) {
+      marks.set(video, now);
+      syncLoop(video.id);
+      return;
+    }
+    var a = marks.get(video);
+    if (Math.abs(now - a) < 0.2) {
+      status(video.id, "Play on a little from A, then press again for B.");
+      return;
+    }
+    marks.delete(video);
+    var start = Math.min(a, now);
+    var end = Math.max(a, now);
+    startLoop(video, start, end, { ab: true });
+  }
+
+  // Frames: every shown frame's media time, noted where the browser reports frames
+  // (requestVideoFrameCallback), so a step lands on the next frame rather than near it. The
+  // shortest gap between two consecutive frames seen while playing is a frame's length.
+
+  function watchFrames(video) {
+    if (frames.has(video) || !video.requestVideoFrameCallback) return;
+    var seen = { time: null, length: null, count: null, jumped: false };
+    frames.set(video, seen);
+    video.requestVideoFrameCallback(function shown(now, frame) {
+      var next = frame.presentedFrames === seen.count + 1 && !seen.jumped && !video.paused;
+      var gap = frame.mediaTime - seen.time;
+      if (next && gap > 0.004 && gap < 0.5 && (seen.length === null || gap < seen.length)) {
+        seen.length = gap;
+      }
+      seen.time = frame.mediaTime;
+      seen.count = frame.presentedFrames;
+      seen.jumped = false;
+      if (video.isConnected) video.requestVideoFrameCallback(shown);
+    });
+  }
+
+  function frameLength(video) {
+    var seen = frames.get(video);
+    return (seen && seen.length) || FRAME;
+  }
+
+  // Pauses and shows the frame `direction` (-1 or 1) from the one on screen. A little past the
+  // frame's start, so rounding never lands on the frame before it.
+  function stepFrame(video, direction) {
+    if (!hasSource(video)) return;
+    video.pause();
+    var seen = frames.get(video);
+    var length = frameLength(video);
+    var from = seen && seen.time !== null && !video.seeking ? seen.time :
+      Math.round((video.currentTime || 0) / length) * length;
+    var end = isFinite(video.duration) ? video.duration : Infinity;
+    var time = Math.min(end, Math.max(0, from + direction * length + 0.001));
+    var loop = loops.get(video);
+    if (loop && (time < loop.start || time >= loop.end)) stopLoop(video); // or it snaps back
+    if (seen) seen.time = time; // a second press before the frame shows steps on from here
+    video.currentTime = time;
+  }
+
+  function togglePlay(video) {
+    if (video.paused) play(video);
+    else video.pause();
+  }
+
+  function syncPlaying(id) {
+    var video = videoById(id);
+    if (!video) return;
+    controls("data-toggle-play", id).forEach(function (button) {
+      var playing = !video.paused && !video.ended;
+      press(button, playing);
+      var label = button.querySelector("[data-label]");
+      if (label) label.textContent = playing ? "Pause" : "Play";
+    });
   }
 
   // Play two videos together
@@ -239,8 +353,8 @@
 
   // Clicks
 
-  var CONTROL = "button[data-for]:is([data-speed], [data-mirror], [data-loop-start], " +
-    "[data-seek], [data-take-time], [data-play-together])";
+  var CONTROL = "button[data-for]:is([data-speed], [data-mirror], [data-loop-start], [data-ab], " +
+    "[data-step], [data-toggle-play], [data-seek], [data-take-time], [data-play-together])";
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest(CONTROL) : null;
@@ -260,7 +374,13 @@
       var end = parseFloat(data.loopEnd);
       if (!(end > start)) return;
       if (sameLoop(loops.get(video), start, end)) stopLoop(video);
-      else startLoop(video, start, end, data.title);
+      else startLoop(video, start, end, { title: data.title, clipId: data.clipId });
+    } else if ("ab" in data) {
+      pressAB(video);
+    } else if ("step" in data) {
+      stepFrame(video, parseFloat(data.step) < 0 ? -1 : 1);
+    } else if ("togglePlay" in data) {
+      togglePlay(video);
     } else if ("seek" in data) {
       seek(video, parseFloat(data.seek) || 0);
     }
@@ -275,9 +395,14 @@
   }
 
   onMedia("timeupdate", keepInLoop);
+  onMedia("seeking", function (video) {
+    var seen = frames.get(video);
+    if (seen) seen.jumped = true; // the next frame shown is not the one after the last
+  });
   onMedia("play", function (video) {
     var loop = loops.get(video);
     if (loop) followFrames(video, loop);
+    syncPlaying(video.id);
   });
   onMedia("ended", function (video) {
     if (loops.has(video)) { // a clip running to the very end of the file
@@ -285,8 +410,12 @@
       play(video);
     }
     syncTogether();
+    syncPlaying(video.id);
   });
-  onMedia("pause", syncTogether);
+  onMedia("pause", function (video) {
+    syncTogether();
+    syncPlaying(video.id);
+  });
   onMedia("ratechange", function (video) { syncSpeed(video.id); });
   // Loading a source resets playbackRate to defaultPlaybackRate, and not every browser keeps
   // the default we set before the source was there.
@@ -299,12 +428,19 @@
 
   // Keyboard shortcuts, on pages that ask for them
 
-  var speedKeys = new Map([["1", 0.5], ["2", 0.75], ["3", 1]]);
+  var speedKeys = new Map([["1", 0.25], ["2", 0.5], ["3", 0.75], ["4", 0.9], ["5", 1]]);
 
   function typing(element) {
     return Boolean(element) && (element.isContentEditable ||
       /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
   }
+
+  // Keys that act once per press: held down, they would flicker.
+  var toggles = {
+    k: togglePlay,
+    m: toggleMirror,
+    a: pressAB,
+  };
 
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -317,16 +453,12 @@
       if (stopLoop(video)) event.preventDefault(); // otherwise leave Escape to dialogs
       return;
     }
-    if (key === "k" || key === "m") {
-      if (event.repeat) return event.preventDefault(); // a held key would flicker
-      if (key === "k") {
-        if (video.paused) play(video);
-        else video.pause();
-      } else {
-        toggleMirror(video);
-      }
+    if (toggles[key]) {
+      if (!event.repeat) toggles[key](video);
     } else if (speedKeys.has(key)) {
       setSpeed(video, speedKeys.get(key));
+    } else if (key === "," || key === ".") {
+      stepFrame(video, key === "," ? -1 : 1); // held down, it steps on: frame by frame
     } else if (key === "j" || key === "l") {
       var end = isFinite(video.duration) ? video.duration : Infinity;
       video.currentTime = Math.min(end, Math.max(0, video.currentTime + (key === "j" ? -2 : 2)));
@@ -336,9 +468,28 @@
     event.preventDefault();
   });
 
-  // New videos and controls: apply default speeds once, make every aria-pressed truthful.
+  // For the recorder: what the model loops, and starting it from there.
+  window.PractikaPlayer = {
+    loopOf: function (video) {
+      var loop = loops.get(video);
+      return loop ? { start: loop.start, end: loop.end, clipId: loop.clipId } : null;
+    },
+    restart: function (video) {
+      var loop = loops.get(video);
+      video.currentTime = loop ? loop.start : 0;
+      play(video);
+    },
+  };
+
+  // New videos and controls: apply default speeds once, watch frames, show the drill bars
+  // whose video can play (they are hidden until then: without JavaScript or a video, their
+  // buttons would do nothing), make every aria-pressed truthful.
 
   function scan() {
+    document.querySelectorAll("video[id^='player-']").forEach(watchFrames);
+    document.querySelectorAll("[data-drill-for]").forEach(function (bar) {
+      bar.hidden = !videoById(bar.dataset.drillFor);
+    });
     document.querySelectorAll("video[data-default-speed]").forEach(function (video) {
       if (rates.has(video)) return;
       var rate = parseFloat(video.dataset.defaultSpeed);
@@ -352,6 +503,7 @@
       syncSpeed(id);
       syncMirror(id);
       syncLoop(id);
+      syncPlaying(id);
     });
     syncTogether();
   }

@@ -4,7 +4,9 @@
 // is left to send, and Send puts the uploaded video in the form. The recording also goes
 // into the form's file input, so that if its upload is refused the form sends it like a
 // chosen file (upload.js). Without MediaRecorder or camera access, the block's plain file
-// input is used.
+// input is used. Given a model player (data-model), recording is a split screen: the model
+// above the camera on a phone, beside it on a wider screen, the model started with the
+// recording when the student asks, and the form told what the take was recorded against.
 (function () {
   "use strict";
 
@@ -148,6 +150,39 @@
     }
     active.delete(state.root);
     if (!active.size) removals.disconnect();
+    practise(state, false);
+  }
+
+  // Practice mode: the model's deck and this recorder share the screen while the camera is on.
+  function model(root) {
+    var video = root.dataset.model && document.getElementById(root.dataset.model);
+    return video instanceof HTMLVideoElement ? video : null;
+  }
+
+  function practise(state, on) {
+    var root = state.root;
+    var deck = on && model(root) && model(root).closest("[data-practice-deck]");
+    if (!on && !root.classList.contains("recording-against")) return;
+    document.documentElement.classList.toggle("practice-mode", Boolean(deck));
+    root.classList.toggle("recording-against", Boolean(deck));
+    if (deck) deck.classList.add("beside-camera");
+    else document.querySelectorAll(".beside-camera").forEach(function (element) {
+      element.classList.remove("beside-camera");
+    });
+  }
+
+  // At the start of a recording: the model from its loop's start (when asked), and the form
+  // told the clip and speed the take is recorded against, for lining it up later.
+  function startModel(state) {
+    var video = model(state.root);
+    var form = state.root.closest("form");
+    if (!video) return;
+    var loop = window.PractikaPlayer && window.PractikaPlayer.loopOf(video);
+    var fields = form ? form.elements : {};
+    if (fields.against_clip) fields.against_clip.value = loop && loop.clipId ? loop.clipId : "";
+    if (fields.against_rate) fields.against_rate.value = String(video.playbackRate || 1);
+    var wanted = part(state.root, "with-model");
+    if (wanted && wanted.checked && window.PractikaPlayer) window.PractikaPlayer.restart(video);
   }
 
   // Back to the start button, with the file input as the way out when `text` says why.
@@ -188,6 +223,7 @@
         return;
       }
       state.stream = stream;
+      practise(state, true);
       showFallback(root, false); // hidden again after an earlier failure
       var live = part(root, "live");
       if (live) {
@@ -252,6 +288,7 @@
     recorder.onerror = function () {
       abort(state, "The recording stopped unexpectedly. Try again, or choose a video file.");
     };
+    startModel(state);
     say(root, "Recording 0:00");
     var message = part(root, "message");
     var shown = 0;
@@ -462,10 +499,16 @@
   document.addEventListener("change", function (event) {
     var input = event.target;
     if (!input.form || input.name !== "video" || !input.files || !input.files.length) return;
+    var recorded = false;
     input.form.querySelectorAll("[data-recorder]").forEach(function (root) {
       var state = recorders.get(root);
+      recorded = recorded || input === target(root);
       if (state && state.take && input !== target(root)) drop(state);
     });
+    // A chosen file was not recorded against anything on this page.
+    var fields = input.form.elements;
+    if (!recorded && fields.against_clip) fields.against_clip.value = "";
+    if (!recorded && fields.against_rate) fields.against_rate.value = "";
   });
 
   window.addEventListener("pagehide", function () {

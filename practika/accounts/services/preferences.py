@@ -7,8 +7,10 @@ from practika.accounts.models import Profile
 # The form's value, its label, and what preferences["playback_speed"] holds.
 TIMES = "\N{MULTIPLICATION SIGN}"
 PLAYBACK_SPEEDS = {
+    "0.25": (f"0.25{TIMES} (slowest)", 0.25),
     "0.5": (f"0.5{TIMES} (slow)", 0.5),
     "0.75": (f"0.75{TIMES}", 0.75),
+    "0.9": (f"0.9{TIMES}", 0.9),
     "1": (f"1{TIMES} (normal)", 1.0),
 }
 DEFAULT_PREFERENCES = {"email_notifications": True, "playback_speed": 1.0}
