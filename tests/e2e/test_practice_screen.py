@@ -90,10 +90,10 @@ def test_the_model_comes_first_and_stays_in_view(phone: Page) -> None:
     for name in ["Play", "One frame back", "One frame forward", "Mirror", f"Speed 0.25{TIMES}"]:
         control = phone.get_by_role("button", name=name, exact=True)
         assert inside(control.evaluate(BOX)), f"{name} is not on the first screen"
-    # Moving on through the clips below, the model and its controls stay on screen.
-    phone.locator("#clips").scroll_into_view_if_needed()
-    phone.mouse.wheel(0, 400)
-    phone.wait_for_timeout(200)
+    # Moving on through the clips and the instructions below, the model and its controls
+    # stay on screen.
+    phone.locator("#clips .clip-row").last.scroll_into_view_if_needed()
+    phone.get_by_role("heading", name="About this exercise").scroll_into_view_if_needed()
     assert inside(model.evaluate(BOX)), "the model scrolled away from the clips"
     assert inside(phone.get_by_role("button", name="Play", exact=True).evaluate(BOX))
 
