@@ -9,6 +9,7 @@
 - A student sends an attempt at an exercise published to a class they are a student of.
 - A class is seen by its members and staff, and run by its teachers and staff.
 - An attempt is marked reviewed by a teacher who sees it (or staff), never its own student.
+- How an attempt's take lines up with the model is saved by whoever may write under it.
 - A comment is edited by its author and deleted by its author or staff.
 - A failed video is sent back to the workers by its owner or staff, never by a student; an
   attempt's failed video is replaced by the attempt's student only.
@@ -154,6 +155,12 @@ def may_mark_reviewed(user: User, comment: VideoComment) -> bool:
         and comment.author_id != user.id
         and may_view_comment(user, comment)
     )
+
+
+def may_align_attempt(user: User, comment: VideoComment) -> bool:
+    """Save a nudged offset between an attempt's take and the model: whoever may write in
+    its thread (its student, a teacher who sees it, staff)."""
+    return comment.kind == CommentKind.ATTEMPT and may_view_comment(user, comment)
 
 
 def may_edit_comment(user: User, comment: VideoComment) -> bool:

@@ -258,6 +258,10 @@ GET_ROWS = [
     ("comments.attempt", "/comments/attempts/{attempt}", THREAD),
     ("comments.attempt", "/comments/attempts/{comment}", NOBODY),  # not an attempt
     ("comments.replace_video_panel", "/comments/attempts/{attempt}/video", {"student"}),
+    ("comments.alignment", "/comments/attempts/{attempt}/alignment", THREAD),
+    ("comments.alignment", "/comments/attempts/{comment}/alignment", NOBODY),
+    # Two takes of one student: the pairs that open are in tests/test_compare.py.
+    ("comments.compare", "/comments/attempts/{attempt}/compare/{comment}", NOBODY),
     ("comments.replace_video_panel", "/comments/attempts/{comment}/video", NOBODY),
     ("comments.show", "/comments/{attempt}", THREAD),
     ("comments.show", "/comments/{feedback}", THREAD),
@@ -345,6 +349,8 @@ POST_ROWS = [
     ("comments.submit", "/comments/exercises/{draft}/attempts", NOBODY, {"note": "x"}),
     ("comments.replace_video", "/comments/attempts/{attempt}/video", {"student"}, {}),
     ("comments.replace_video", "/comments/attempts/{comment}/video", NOBODY, {}),
+    ("comments.save_alignment", "/comments/attempts/{attempt}/alignment", THREAD, {"offset": "1"}),
+    ("comments.save_alignment", "/comments/attempts/{comment}/alignment", NOBODY, {"offset": "1"}),
     ("exercises.publish", "/exercises/{exercise}/publish", EDITORS, {"class_id": "{class}"}),
     ("classes.create", "/classes/", TEACHING, {"name": "New class"}),
     ("classes.rename", "/classes/{class}/rename", CLASS_TEACHERS, {"name": "Renamed"}),

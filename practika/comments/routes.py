@@ -17,6 +17,19 @@ from practika.comments.alignment import (
     realign_if_stale,
     recorded_against,
 )
+from practika.comments.compare import (
+    AlignmentRefused,
+    alignment_state,
+    clip_on_lead,
+    confidence_words,
+    current_alignment,
+    first_arrangement,
+    follower_mapping,
+    same_student_same_exercise,
+    save_offset,
+    takes_of,
+    to_model,
+)
 from practika.comments.forms import AttemptForm, CommentForm
 from practika.comments.inbox import (
     attempts_of,
@@ -45,6 +58,7 @@ from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
 from practika.numbers import page_arg
 from practika.permissions import (
+    may_align_attempt,
     may_delete_comment,
     may_edit_comment,
     may_mark_reviewed,
@@ -310,26 +324,108 @@ def replace_video(attempt_id: uuid.UUID):
     return hx_redirect(url_for("comments.attempt", attempt_id=attempt.id))
 
 
-@bp.get("/attempts/<uuid:attempt_id>")
-@login_required
-def attempt(attempt_id: uuid.UUID):
-    """One attempt beside the model video, with its feedback thread."""
+def _attempt(attempt_id: uuid.UUID) -> VideoComment:
+    """An attempt this user may see; 404 for anything else."""
     attempt = _comment(attempt_id)
     if attempt.kind != CommentKind.ATTEMPT or not may_view_thread(current_user, attempt):
         abort(404)
+    return attempt
+
+
+def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
+    """The attempt's page: its take (the lead) beside the model, or beside ``other``, with
+    the feedback thread under them."""
     if attempt.author_id == current_user.id:
         mark_seen(attempt)  # the feedback under it is no longer new to its student
         db.session.commit()
     realign_if_stale(attempt)  # a new model video, or a take replaced since it was measured
+    follower = other.video_asset if other is not None else attempt.exercise.video_asset
     return render_template(
         "comments/attempt.html",
         attempt=attempt,
+        other=other,
         exercise=attempt.exercise,
         alignment=alignment_of(attempt),
         replies=replies_to([attempt])[attempt.id],
         form=CommentForm(formdata=None),
         speed=preferences_of(current_user.profile)["playback_speed"],
+        takes=takes_of(attempt),
+        mapping=follower_mapping(attempt, other),
+        to_model=to_model(attempt),
+        arrangement=first_arrangement(attempt.video_asset, follower),
+        clips=[
+            (clip, span)
+            for clip in attempt.exercise.clips
+            if (span := clip_on_lead(clip.start_time, clip.end_time, attempt))
+        ],
+        **_alignment_context(attempt),
     )
+
+
+@bp.get("/attempts/<uuid:attempt_id>")
+@login_required
+def attempt(attempt_id: uuid.UUID):
+    """One attempt beside the model video, with its feedback thread."""
+    return _attempt_page(_attempt(attempt_id))
+
+
+@bp.get("/attempts/<uuid:attempt_id>/compare/<uuid:other_id>")
+@login_required
+def compare(attempt_id: uuid.UUID, other_id: uuid.UUID):
+    """Two takes of one student at one exercise, lined up through the model, so progress
+    shows. Both must be visible to the reader and be the same student's at the same
+    exercise; anything else is 404, so the pair reveals nothing."""
+    attempt, other = _attempt(attempt_id), _attempt(other_id)
+    if not same_student_same_exercise(attempt, other):
+        abort(404)
+    return _attempt_page(attempt, other)
+
+
+def _alignment_context(attempt: VideoComment, saved: bool = False) -> dict:
+    row = current_alignment(attempt)
+    return {
+        "alignment_state": alignment_state(attempt),
+        "alignment_words": confidence_words(row.confidence if row else None),
+        "model_offset": to_model(attempt).offset,
+        "may_align": may_align_attempt(current_user, attempt),
+        "alignment_saved": saved,
+    }
+
+
+@bp.get("/attempts/<uuid:attempt_id>/alignment")
+@login_required
+def alignment(attempt_id: uuid.UUID):
+    """The alignment line, polled while the worker compares the take's sound with the
+    model's."""
+    attempt = _attempt(attempt_id)
+    return render_template(
+        "comments/_alignment.html", attempt=attempt, **_alignment_context(attempt)
+    )
+
+
+@bp.post("/attempts/<uuid:attempt_id>/alignment")
+@login_required
+def save_alignment(attempt_id: uuid.UUID):
+    """Save an offset nudged by hand: the student or a teacher who sees the attempt saw
+    where the take really lines up with the model."""
+    attempt = _attempt(attempt_id)
+    if not may_align_attempt(current_user, attempt) or attempt.exercise.video_asset is None:
+        abort(404)
+    page = url_for("comments.attempt", attempt_id=attempt.id)
+    try:
+        save_offset(attempt, request.form.get("offset", ""))
+    except AlignmentRefused as error:
+        db.session.rollback()
+        if not is_htmx():
+            return _back(page, str(error))
+        context = _alignment_context(attempt) | {"alignment_error": str(error)}
+        return render_template("comments/_alignment.html", attempt=attempt, **context), 422
+    db.session.commit()
+    if not is_htmx():
+        flash("Alignment saved.", "success")
+        return redirect(page, 303)
+    context = _alignment_context(attempt, saved=True)
+    return render_template("comments/_alignment.html", attempt=attempt, **context)
 
 
 def _uuid_arg(name: str) -> uuid.UUID | None:

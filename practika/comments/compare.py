@@ -1,0 +1,173 @@
+"""The compare view: which two videos an attempt's page plays together, how a moment of the
+lead (the attempt's take) maps to a moment of the follower (the model, or another take of
+the same student), and the offset a person nudges by hand and saves."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
+from practika.core.models import VideoAsset
+from practika.extensions import db
+
+SURE = 10.0  # a correlation peak's standard score above this is sure; above LIKELY, likely
+LIKELY = 5.0
+SLACK_SEC = 60.0  # a saved offset may reach this far past either end of the model
+# The box a phone leaves the two videos (360x740, less the header, title and controls): the
+# server's first guess at an arrangement; the page measures the real box and refines it.
+PHONE_BOX = (360.0, 460.0)
+
+
+class AlignmentRefused(ValueError):
+    """An offset that cannot be stored, with a reason a person can act on (answered 422)."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """``other = offset + rate * this``: a moment of one video as a moment of another."""
+
+    offset: float = 0.0
+    rate: float = 1.0
+
+    def then(self, after: Mapping) -> Mapping:
+        """This mapping followed by ``after``."""
+        return Mapping(after.offset + after.rate * self.offset, after.rate * self.rate)
+
+    def inverse(self) -> Mapping:
+        return Mapping(-self.offset / self.rate, 1.0 / self.rate)
+
+
+def current_alignment(attempt: VideoComment) -> AttemptAlignment | None:
+    """The attempt's alignment if it is about the videos the page shows now: a replaced take
+    or a new model video makes a stored one stale, and a stale one counts as none."""
+    row = attempt.alignment
+    model = attempt.exercise.video_asset_id
+    if row is None or row.take_asset_id != attempt.video_asset_id or row.model_asset_id != model:
+        return None
+    return row
+
+
+def alignment_state(attempt: VideoComment) -> str:
+    """How the take is lined up: an ``AlignedBy`` value; NONE when nothing current says, or
+    when the sound matched too doubtfully to trust (the two then start together)."""
+    row = current_alignment(attempt)
+    if row is None or (row.aligned_by == AlignedBy.SOUND and not confidence_words(row.confidence)):
+        return AlignedBy.NONE
+    return row.aligned_by
+
+
+def confidence_words(confidence: float | None) -> str | None:
+    """ "sure" or "likely" for a sound match worth trusting; None for a doubtful one."""
+    if confidence is None or not math.isfinite(confidence):
+        return None
+    if confidence > SURE:
+        return "sure"
+    return "likely" if confidence >= LIKELY else None
+
+
+def to_model(attempt: VideoComment) -> Mapping:
+    """A moment of the take as a moment of the model. Only a sound match or a saved nudge
+    moves the start; the rate the model played at while recording holds either way."""
+    row = current_alignment(attempt)
+    if row is None:
+        return Mapping()
+    lined_up = alignment_state(attempt) in (AlignedBy.SOUND, AlignedBy.MANUAL)
+    offset = row.offset_sec if lined_up and row.offset_sec is not None else 0.0
+    return Mapping(offset, row.rate)
+
+
+def follower_mapping(lead: VideoComment, other: VideoComment | None) -> Mapping:
+    """A moment of the lead take as a moment of the follower: the model, or another take
+    (through the model, so two takes recorded against it line up with each other)."""
+    lead_to_model = to_model(lead)
+    if other is None:
+        return lead_to_model
+    return lead_to_model.then(to_model(other).inverse())
+
+
+def _ratio(asset: VideoAsset | None) -> float:
+    if asset is None or not asset.width or not asset.height:
+        return 16 / 9
+    return asset.width / asset.height
+
+
+def arrangement(lead_ratio: float, follower_ratio: float, box: tuple[float, float]) -> str:
+    """ "side" or "stacked": whichever gives the smaller of the two videos the larger area,
+    side by side at one height or stacked at one width, in ``box`` (width, height).
+    static/js/compare.js measures the same way in the browser."""
+    width, height = box
+    row = min(height, width / (lead_ratio + follower_ratio))  # the height both share
+    column = min(width, height / (1 / lead_ratio + 1 / follower_ratio))  # the width both share
+    side = row * row * min(lead_ratio, follower_ratio)
+    stacked = column * column / max(lead_ratio, follower_ratio)
+    return "side" if side > stacked else "stacked"
+
+
+def first_arrangement(lead: VideoAsset | None, follower: VideoAsset | None) -> str:
+    """The arrangement for a phone, from the sizes the worker measured."""
+    return arrangement(_ratio(lead), _ratio(follower), PHONE_BOX)
+
+
+def clip_on_lead(start: float, end: float, lead: VideoComment) -> tuple[float, float] | None:
+    """A clip of the model (model times) as a stretch of the lead take, cut to the take;
+    None when the take never shows it."""
+    back = to_model(lead).inverse()
+    first, last = back.offset + back.rate * start, back.offset + back.rate * end
+    length = (lead.video_asset.duration_sec if lead.video_asset else None) or math.inf
+    first, last = max(0.0, first), min(length, last)
+    return (round(first, 3), round(last, 3)) if last - first > 0.05 else None
+
+
+def save_offset(attempt: VideoComment, value: object) -> AttemptAlignment:
+    """Store a nudged offset as the attempt's alignment (MANUAL), keeping the rate and clip
+    it was recorded at. Refused unless it is a finite number of seconds within the model's
+    length and a minute either side."""
+    try:
+        offset = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise AlignmentRefused("The offset must be a number of seconds.") from None
+    model = attempt.exercise.video_asset
+    limit = ((model.duration_sec or 0.0) if model else 0.0) + SLACK_SEC
+    if not math.isfinite(offset) or abs(offset) > limit:
+        raise AlignmentRefused(f"The offset must be between -{limit:g} and {limit:g} seconds.")
+    row = current_alignment(attempt)
+    if row is None:
+        row = attempt.alignment or AttemptAlignment(attempt=attempt)
+        row.take_asset_id = attempt.video_asset_id
+        row.model_asset_id = attempt.exercise.video_asset_id
+        row.rate, row.clip_id, row.confidence = 1.0, None, None
+        db.session.add(row)
+    row.offset_sec = round(offset, 3)
+    row.aligned_by = AlignedBy.MANUAL
+    return row
+
+
+def takes_of(attempt: VideoComment) -> list[VideoComment]:
+    """The attempt's student's attempts at its exercise that have a video, oldest first:
+    what the attempt may be compared with."""
+    return list(
+        db.session.scalars(
+            sa.select(VideoComment)
+            .where(
+                VideoComment.exercise_id == attempt.exercise_id,
+                VideoComment.author_id == attempt.author_id,
+                VideoComment.kind == CommentKind.ATTEMPT,
+                VideoComment.video_asset_id.is_not(None),
+            )
+            .order_by(VideoComment.created_at, VideoComment.id)
+        )
+    )
+
+
+def same_student_same_exercise(one: VideoComment, other: VideoComment) -> bool:
+    """Two takes the compare view may put together."""
+    return (
+        one.id != other.id
+        and other.kind == CommentKind.ATTEMPT
+        and other.exercise_id == one.exercise_id
+        and other.author_id == one.author_id
+        and other.video_asset_id is not None
+    )

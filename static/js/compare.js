@@ -1,0 +1,268 @@
+// The compare view on an attempt's page (<section data-compare>): it sizes the two videos to
+// the room the screen leaves them (side by side, stacked or one over the other) and keeps the
+// follower in step with the lead, whose controls (player.js) are the only ones. A moment t of
+// the lead shows what the follower shows at data-offset + data-rate * t. Videos are looked
+// up on every event, because htmx may swap either while the page is open.
+(function () {
+  "use strict";
+
+  var GAP = 6; // px between the two videos, as in app.css
+  var DRIFT = 0.1; // s: a follower further off than this while playing is put back
+  var MIN_HEIGHT = 140; // px: below this the videos are too small to use; the page scrolls
+  var following = new WeakSet(); // leads whose frames are being watched
+
+  function view() {
+    return document.querySelector("[data-compare]");
+  }
+
+  function videoById(id) {
+    var element = id ? document.getElementById(id) : null;
+    return element instanceof HTMLVideoElement ? element : null;
+  }
+
+  function number(value, fallback) {
+    var parsed = parseFloat(value);
+    return isFinite(parsed) ? parsed : fallback;
+  }
+
+  function play(video) {
+    var started = video.play();
+    if (started && started.catch) started.catch(function () {});
+  }
+
+  // Layout
+
+  function ratio(figure) {
+    var video = figure.querySelector("video");
+    if (!video) return 16 / 9;
+    if (video.videoWidth && video.videoHeight) return video.videoWidth / video.videoHeight;
+    var width = number(video.getAttribute("width"), 0);
+    var height = number(video.getAttribute("height"), 0);
+    return width > 0 && height > 0 ? width / height : 16 / 9;
+  }
+
+  // Side by side at one height or stacked at one width, whichever gives the smaller video
+  // the larger area (practika/comments/compare.py makes the server's first guess the same way).
+  function bestArrangement(a, b, width, height) {
+    var row = Math.min(height, (width - GAP) / (a + b));
+    var column = Math.min(width, (height - GAP) / (1 / a + 1 / b));
+    return row * row * Math.min(a, b) > column * column / Math.max(a, b) ? "side" : "stacked";
+  }
+
+  function size(element, width, height) {
+    element.style.width = width ? Math.floor(width) + "px" : "";
+    element.style.height = height ? Math.floor(height) + "px" : "";
+  }
+
+  function layout() {
+    var section = view();
+    if (!section) return;
+    var stage = section.querySelector(".compare-stage");
+    var figures = stage.querySelectorAll(".compare-side");
+    var bar = section.querySelector(".compare-bar");
+    var width = stage.clientWidth;
+    var top = stage.getBoundingClientRect().top + window.scrollY;
+    var room = window.innerHeight - top - (bar ? bar.offsetHeight : 0) - 10;
+    var height = Math.max(MIN_HEIGHT, room);
+    var a = ratio(figures[0]);
+    var b = ratio(figures[1]);
+    var mode = section.dataset.mode || "auto";
+    var shape = mode === "auto" ? bestArrangement(a, b, width, height) : mode;
+    stage.dataset.arrangement = shape;
+    stage.classList.add("compare-sized");
+    if (shape === "side") {
+      var shared = Math.min(height, (width - GAP) / (a + b));
+      size(stage, 0, shared);
+      size(figures[0], a * shared, shared);
+      size(figures[1], b * shared, shared);
+    } else if (shape === "stacked") {
+      var across = Math.min(width, (height - GAP) / (1 / a + 1 / b));
+      size(stage, 0, across / a + across / b + GAP);
+      size(figures[0], across, across / a);
+      size(figures[1], across, across / b);
+    } else {
+      size(stage, 0, Math.min(height, width / Math.min(a, b)));
+      size(figures[0], 0, 0);
+      size(figures[1], 0, 0);
+    }
+    var slider = document.querySelector("[data-overlay-opacity]");
+    figures[1].style.opacity = shape === "overlay" && slider ? String(slider.value / 100) : "";
+    syncModes(section);
+  }
+
+  var pending = false;
+  function layoutSoon() {
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(function () {
+      pending = false;
+      layout();
+    });
+  }
+
+  function syncModes(section) {
+    var mode = section.dataset.mode || "auto";
+    document.querySelectorAll("[data-compare-mode]").forEach(function (button) {
+      button.setAttribute("aria-pressed", button.dataset.compareMode === mode ? "true" : "false");
+    });
+    var tools = document.querySelector("[data-overlay-tools]");
+    if (tools) tools.hidden = mode !== "overlay";
+  }
+
+  // Following the lead
+
+  function pair(section) {
+    var lead = videoById(section.dataset.lead);
+    var follower = videoById(section.dataset.follower);
+    return lead && follower ? { lead: lead, follower: follower } : null;
+  }
+
+  // Puts the follower where the lead's moment maps to, at the lead's speed times the rate;
+  // outside the follower's length it waits on its first or last frame. ``exact`` after a
+  // seek or a start; otherwise only drift beyond DRIFT is corrected, so playback stays smooth.
+  function follow(section, exact) {
+    var videos = pair(section);
+    if (!videos || videos.follower.readyState < 1) return;
+    var lead = videos.lead;
+    var follower = videos.follower;
+    var rate = number(section.dataset.rate, 1);
+    var target = number(section.dataset.offset, 0) + rate * lead.currentTime;
+    var end = isFinite(follower.duration) ? follower.duration : Infinity;
+    var speed = lead.playbackRate * rate;
+    if (speed >= 0.0625 && speed <= 16 && follower.playbackRate !== speed) {
+      follower.playbackRate = speed;
+    }
+    if (target < 0 || target >= end) {
+      if (!follower.paused) follower.pause();
+      var edge = target < 0 ? 0 : end;
+      if (Math.abs(follower.currentTime - edge) > 0.05) follower.currentTime = edge;
+      return;
+    }
+    var off = Math.abs(follower.currentTime - target);
+    if (exact ? off > 0.02 : off > DRIFT && !follower.seeking) follower.currentTime = target;
+    if (lead.paused) {
+      if (!follower.paused) follower.pause();
+    } else if (follower.paused) {
+      play(follower);
+    }
+  }
+
+  // timeupdate comes about every 250 ms; each presented frame (or animation frame) is finer.
+  function watchFrames(section, lead) {
+    if (following.has(lead)) return;
+    var next = lead.requestVideoFrameCallback
+      ? function (callback) { lead.requestVideoFrameCallback(callback); }
+      : window.requestAnimationFrame.bind(window);
+    following.add(lead);
+    next(function tick() {
+      if (lead.paused || !lead.isConnected || view() !== section) {
+        following.delete(lead);
+        return;
+      }
+      follow(section, false);
+      next(tick);
+    });
+  }
+
+  function onMedia(type, handler) {
+    document.addEventListener(type, function (event) {
+      var section = view();
+      var video = event.target;
+      if (!section || !(video instanceof HTMLVideoElement)) return;
+      if (video.id === section.dataset.lead) handler(section, video, true);
+      else if (video.id === section.dataset.follower) handler(section, video, false);
+    }, true);
+  }
+
+  onMedia("play", function (section, video, isLead) {
+    if (!isLead) return;
+    follow(section, true);
+    watchFrames(section, video);
+  });
+  ["pause", "seeked", "ratechange"].forEach(function (type) {
+    onMedia(type, function (section, video, isLead) {
+      if (isLead) follow(section, true);
+    });
+  });
+  onMedia("loadedmetadata", function (section) {
+    layoutSoon();
+    follow(section, true);
+  });
+
+  // Clip chips hold the model's times; the lead loops what they map to.
+  function mapClips(section) {
+    var lead = videoById(section.dataset.lead);
+    var length = lead && isFinite(lead.duration) ? lead.duration : Infinity;
+    var offset = number(section.dataset.offset, 0);
+    var rate = number(section.dataset.rate, 1);
+    document.querySelectorAll("button[data-model-start][data-model-end]").forEach(function (chip) {
+      var start = Math.max(0, (number(chip.dataset.modelStart, 0) - offset) / rate);
+      var end = Math.min(length, (number(chip.dataset.modelEnd, 0) - offset) / rate);
+      chip.hidden = !(end - start > 0.05);
+      chip.dataset.loopStart = start.toFixed(3);
+      chip.dataset.loopEnd = end.toFixed(3);
+    });
+  }
+
+  // The nudge: the offset field moves the model live; Save stores it.
+  function setOffset(section, value) {
+    section.dataset.offset = String(value);
+    mapClips(section);
+    follow(section, true);
+  }
+
+  function nudge(button) {
+    var input = document.getElementById(button.dataset.into);
+    var section = view();
+    if (!input || !section) return;
+    var value = Math.round((number(input.value, 0) + number(button.dataset.nudge, 0)) * 10) / 10;
+    input.value = String(value);
+    setOffset(section, value);
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target.closest("button") : null;
+    var section = view();
+    if (!target || !section) return;
+    if ("nudge" in target.dataset) {
+      event.preventDefault();
+      nudge(target);
+    } else if ("compareMode" in target.dataset) {
+      section.dataset.mode = target.dataset.compareMode;
+      layout();
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    var section = view();
+    if (!section) return;
+    if (event.target.matches("[data-overlay-opacity]")) layout();
+    else if (event.target.matches("[data-alignment] input[name=offset]")) {
+      var value = parseFloat(event.target.value);
+      if (isFinite(value)) setOffset(section, value);
+    }
+  });
+
+  window.addEventListener("resize", layoutSoon);
+
+  // New content (the page, a swapped video or alignment line): the follower loses its own
+  // controls (the lead's drive both), JavaScript-only controls show, a finished measurement
+  // moves the model to where the sound says it belongs.
+  function scan(event) {
+    var section = view();
+    if (!section) return;
+    document.querySelectorAll("[data-compare-js]").forEach(function (element) {
+      element.hidden = false;
+    });
+    var follower = videoById(section.dataset.follower);
+    if (follower) follower.controls = false;
+    var line = event && event.detail && event.detail.elt;
+    if (line && line.matches && line.matches("[data-alignment]")) {
+      setOffset(section, number(line.dataset.modelOffset, 0));
+    }
+    mapClips(section);
+    layout();
+  }
+  document.addEventListener("DOMContentLoaded", scan);
+  document.addEventListener("htmx:load", scan);
+})();
