@@ -353,13 +353,17 @@ def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
         mapping=follower_mapping(attempt, other),
         to_model=to_model(attempt),
         arrangement=first_arrangement(attempt.video_asset, follower),
-        clips=[
-            (clip, span)
-            for clip in attempt.exercise.clips
-            if (span := clip_on_lead(clip.start_time, clip.end_time, attempt))
-        ],
+        clips=_clips_to_loop(attempt, other),
         **_alignment_context(attempt),
     )
+
+
+def _clips_to_loop(attempt: VideoComment, other: VideoComment | None) -> list:
+    """The exercise's clips, each with the stretch of the take that shows it (None when the
+    take misses it: beside the model, the model then loops it alone; beside another take,
+    the chip is left out)."""
+    spans = [(c, clip_on_lead(c.start_time, c.end_time, attempt)) for c in attempt.exercise.clips]
+    return [(clip, span) for clip, span in spans if span or other is None]
 
 
 @bp.get("/attempts/<uuid:attempt_id>")

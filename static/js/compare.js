@@ -8,7 +8,7 @@
 
   var GAP = 6; // px between the two videos, as in app.css
   var DRIFT = 0.1; // s: a follower further off than this while playing is put back
-  var MIN_HEIGHT = 140; // px: below this the videos are too small to use; the page scrolls
+  var MIN_HEIGHT = 120; // px: below this the videos are too small to use; the page scrolls
   var following = new WeakSet(); // leads whose frames are being watched
 
   function view() {
@@ -41,12 +41,29 @@
     return width > 0 && height > 0 ? width / height : 16 / 9;
   }
 
-  // Side by side at one height or stacked at one width, whichever gives the smaller video
-  // the larger area (practika/comments/compare.py makes the server's first guess the same way).
-  function bestArrangement(a, b, width, height) {
-    var row = Math.min(height, (width - GAP) / (a + b));
-    var column = Math.min(width, (height - GAP) / (1 / a + 1 / b));
-    return row * row * Math.min(a, b) > column * column / Math.max(a, b) ? "side" : "stacked";
+  // A video of shape `ratio` shown whole in a box (object-fit: contain): [width, height].
+  function contain(width, height, ratio) {
+    return width / height > ratio ? [height * ratio, height] : [width, width / ratio];
+  }
+
+  // The split of the box between the two videos, side by side or stacked, that gives the
+  // smaller of them the largest area (and then both the most); practika/comments/compare.py
+  // makes the server's first guess the same way.
+  function plan(shape, a, b, width, height) {
+    var best = null;
+    for (var percent = 5; percent <= 95; percent += 1) {
+      var share = percent / 100;
+      var room = (shape === "side" ? width : height) - GAP;
+      var one = shape === "side" ? contain(room * share, height, a) : contain(width, room * share, a);
+      var two = shape === "side" ? contain(room * (1 - share), height, b)
+        : contain(width, room * (1 - share), b);
+      var small = Math.min(one[0] * one[1], two[0] * two[1]);
+      var total = one[0] * one[1] + two[0] * two[1];
+      if (!best || small > best.small + 1 || (small > best.small - 1 && total > best.total)) {
+        best = { small: small, total: total, one: one, two: two };
+      }
+    }
+    return best;
   }
 
   function size(element, width, height) {
@@ -67,26 +84,27 @@
     var a = ratio(figures[0]);
     var b = ratio(figures[1]);
     var mode = section.dataset.mode || "auto";
-    var shape = mode === "auto" ? bestArrangement(a, b, width, height) : mode;
+    var side = plan("side", a, b, width, height);
+    var stacked = plan("stacked", a, b, width, height);
+    var shape = mode !== "auto" ? mode : side.small > stacked.small ? "side" : "stacked";
     stage.dataset.arrangement = shape;
     stage.classList.add("compare-sized");
-    if (shape === "side") {
-      var shared = Math.min(height, (width - GAP) / (a + b));
-      size(stage, 0, shared);
-      size(figures[0], a * shared, shared);
-      size(figures[1], b * shared, shared);
-    } else if (shape === "stacked") {
-      var across = Math.min(width, (height - GAP) / (1 / a + 1 / b));
-      size(stage, 0, across / a + across / b + GAP);
-      size(figures[0], across, across / a);
-      size(figures[1], across, across / b);
-    } else {
+    if (shape === "overlay") {
       size(stage, 0, Math.min(height, width / Math.min(a, b)));
       size(figures[0], 0, 0);
       size(figures[1], 0, 0);
+    } else {
+      var chosen = shape === "side" ? side : stacked;
+      var across = shape === "side" ? Math.max(chosen.one[1], chosen.two[1])
+        : chosen.one[1] + chosen.two[1] + GAP;
+      size(stage, 0, across);
+      size(figures[0], chosen.one[0], chosen.one[1]);
+      size(figures[1], chosen.two[0], chosen.two[1]);
     }
+    // The top layer's picture fades, never its caption.
     var slider = document.querySelector("[data-overlay-opacity]");
-    figures[1].style.opacity = shape === "overlay" && slider ? String(slider.value / 100) : "";
+    var layer = figures[1].querySelector(".stage");
+    if (layer) layer.style.opacity = shape === "overlay" && slider ? String(slider.value / 100) : "";
     syncModes(section);
   }
 
@@ -122,7 +140,7 @@
   // seek or a start; otherwise only drift beyond DRIFT is corrected, so playback stays smooth.
   function follow(section, exact) {
     var videos = pair(section);
-    if (!videos || videos.follower.readyState < 1) return;
+    if (!videos || videos.follower.readyState < 1 || loopsAlone(videos.follower)) return;
     var lead = videos.lead;
     var follower = videos.follower;
     var rate = number(section.dataset.rate, 1);
@@ -145,6 +163,14 @@
     } else if (follower.paused) {
       play(follower);
     }
+  }
+
+  // A clip the take does not show loops the model by itself (its chip names the model).
+  function loopsAlone(follower) {
+    return Array.prototype.some.call(
+      document.querySelectorAll("button[data-loop-start][aria-pressed='true']"),
+      function (chip) { return chip.dataset.for === follower.id; }
+    );
   }
 
   // timeupdate comes about every 250 ms; each presented frame (or animation frame) is finer.
@@ -184,23 +210,35 @@
       if (isLead) follow(section, true);
     });
   });
-  onMedia("loadedmetadata", function (section) {
+  onMedia("loadedmetadata", function (section, video, isLead) {
+    if (isLead) mapClips(section);
     layoutSoon();
     follow(section, true);
   });
 
-  // Clip chips hold the model's times; the lead loops what they map to.
+  // Clip chips hold the model's times. The take loops a clip it shows at least half of (and
+  // the model follows); one it misses loops the model alone. As practika/comments/compare.py
+  // decides, again here because the take's real length and the offset may have changed.
+  var END_MARGIN = 0.1; // s: a loop on the take stops short of its end, where it would pause
+
   function mapClips(section) {
     var lead = videoById(section.dataset.lead);
     var length = lead && isFinite(lead.duration) ? lead.duration : Infinity;
     var offset = number(section.dataset.offset, 0);
     var rate = number(section.dataset.rate, 1);
     document.querySelectorAll("button[data-model-start][data-model-end]").forEach(function (chip) {
-      var start = Math.max(0, (number(chip.dataset.modelStart, 0) - offset) / rate);
-      var end = Math.min(length, (number(chip.dataset.modelEnd, 0) - offset) / rate);
-      chip.hidden = !(end - start > 0.05);
-      chip.dataset.loopStart = start.toFixed(3);
-      chip.dataset.loopEnd = end.toFixed(3);
+      var modelStart = number(chip.dataset.modelStart, 0);
+      var modelEnd = number(chip.dataset.modelEnd, 0);
+      var first = (modelStart - offset) / rate;
+      var last = (modelEnd - offset) / rate;
+      var start = Math.max(0, first);
+      var end = Math.min(length - END_MARGIN, last);
+      var onTake = end - start >= (last - first) / 2;
+      chip.dataset.for = onTake ? section.dataset.lead : section.dataset.follower;
+      chip.dataset.loopStart = (onTake ? start : modelStart).toFixed(3);
+      chip.dataset.loopEnd = (onTake ? end : modelEnd).toFixed(3);
+      var note = chip.querySelector("[data-model-only]");
+      if (note) note.hidden = onTake;
     });
   }
 

@@ -1,0 +1,258 @@
+"""The compare view in Chromium, on phones (portrait and landscape) and a desktop: both videos
+and the controls fully on screen, without scrolling, in every arrangement, for a landscape
+take and a portrait take beside the landscape model; Play both together starting the model
+where the stored offset says; the nudge saved; first vs latest opened.
+
+A student of the demo class of their own (so the demo student's pages stay as other tests
+expect) has two takes at the demo exercise, made by the real pipeline in this process: a
+landscape one lined up by sound 1 s into the model, and a later portrait one."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Browser, Page, expect
+
+from practika import create_app
+from practika.accounts.models import RoleName, User
+from practika.accounts.services.users import create_user
+from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
+from practika.config import TestConfig
+from practika.core.services import store_upload
+from practika.core.tasks import process_video
+from practika.demo import DEMO_CLASS, DEMO_EXERCISE
+from practika.exercises.models import Exercise
+from practika.extensions import db
+from practika.media.synth import synth_video
+from practika.model_base import utcnow
+from tests.e2e.conftest import PATIENCE, PROCESSED, broken_asset, console_error
+from tests.e2e.test_smoke import log_in
+
+SHOTS = Path("/tmp/shots-compare")
+PASSWORD = "side by side practice drills"
+OFFSET = 1.0  # where the landscape take starts on the model, by sound
+SCREENS = {
+    "360x740": {"width": 360, "height": 740},
+    "390x844": {"width": 390, "height": 844},
+    "740x360": {"width": 740, "height": 360},  # a phone turned on its side
+    "1280x800": {"width": 1280, "height": 800},
+}
+MODES = ("Side by side", "Stacked", "Overlay")
+
+# Resolves once the video knows its size, so the layout is the final one.
+SIZED = """video => new Promise(resolve => {
+  if (video.readyState >= 1) return resolve(true);
+  video.addEventListener("loadedmetadata", () => resolve(true), {once: true});
+})"""
+# Notes where the lead and the follower are when the lead starts playing; STARTED reads it.
+WATCH_START = """([lead, follower]) => {
+  const a = document.getElementById(lead), b = document.getElementById(follower);
+  window.startedAt = new Promise(resolve => a.addEventListener(
+    "playing", () => resolve([a.currentTime, b.currentTime]), {once: true}));
+}"""
+STARTED = "() => window.startedAt"
+
+
+def _take(exercise: Exercise, student: User, width: int, height: int, when) -> VideoComment:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = synth_video(Path(tmp) / "take.mp4", seconds=4, width=width, height=height)
+        with path.open("rb") as stream:
+            video = store_upload(stream, owner=student, filename="take.mp4")
+    attempt = VideoComment(
+        exercise=exercise, author=student, kind=CommentKind.ATTEMPT, video_asset=video
+    )
+    attempt.created_at = when
+    db.session.add(attempt)
+    db.session.commit()
+    attempt_id, video_id = attempt.id, video.id
+    process_video(str(video_id))  # the worker's job, here: the page plays at once
+    return db.session.get(VideoComment, attempt_id)
+
+
+@pytest.fixture(scope="module")
+def takes(live_server, live_env) -> Iterator[dict[str, str]]:
+    """The student's two takes (their attempt ids, and their players' ids)."""
+    app = create_app(TestConfig(live_env))
+    with app.app_context():
+        student = create_user(
+            email="compare@example.com",
+            username="compare-student",
+            password=PASSWORD,
+            role=RoleName.STUDENT,
+            email_verified=True,
+        )
+        classroom = db.session.scalar(sa.select(Classroom).where(Classroom.name == DEMO_CLASS))
+        classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
+        exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
+        db.session.commit()
+        first = _take(exercise, student, 640, 360, utcnow().replace(microsecond=0))
+        db.session.add(
+            AttemptAlignment(
+                attempt=first,
+                take_asset_id=first.video_asset_id,
+                model_asset_id=first.exercise.video_asset_id,
+                aligned_by=AlignedBy.SOUND,
+                offset_sec=OFFSET,
+                confidence=15.0,
+            )
+        )
+        db.session.commit()
+        student = db.session.scalar(sa.select(User).where(User.username == "compare-student"))
+        exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
+        latest = _take(exercise, student, 360, 640, utcnow())
+        first = db.session.scalar(
+            sa.select(VideoComment).where(
+                VideoComment.author_id == latest.author_id, VideoComment.id != latest.id
+            )
+        )
+        ids = {
+            "landscape": str(first.id),
+            "portrait": str(latest.id),
+            "landscape_player": f"player-{first.video_asset_id}",
+            "model_player": f"player-{latest.exercise.video_asset_id}",
+        }
+        db.session.remove()
+        db.engine.dispose()
+    yield ids
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: str):
+    """A logged-in page of the takes' student at a screen size, watched for errors."""
+    contexts, errors = [], []
+
+    def open_page(screen: str) -> Page:
+        touch = SCREENS[screen]["width"] < 1000
+        context = browser.new_context(
+            base_url=live_server, viewport=SCREENS[screen], is_mobile=touch, has_touch=touch
+        )
+        context.set_default_timeout(PATIENCE)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: console_error(message, errors))
+        page.on("response", lambda response: broken_asset(response, errors))
+        page.goto("/accounts/login")
+        log_in(page, "compare-student", PASSWORD)
+        expect(page).to_have_url(re.compile("/exercises/"))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not errors, f"the browser reported errors: {errors}"
+
+
+def both_videos(page: Page):
+    videos = page.locator(".compare-stage video")
+    expect(videos).to_have_count(2, timeout=PROCESSED)
+    for index in range(2):
+        videos.nth(index).evaluate(SIZED)
+    return videos
+
+
+def assert_on_screen(page: Page, locator, what: str, smallest: float = 44) -> None:
+    box = locator.bounding_box()
+    view = page.viewport_size
+    assert box is not None, f"{what} is not shown"
+    inside = (
+        box["x"] >= -0.5
+        and box["y"] >= -0.5
+        and box["x"] + box["width"] <= view["width"] + 0.5
+        and box["y"] + box["height"] <= view["height"] + 0.5
+    )
+    assert inside, f"{what} at {box} is not inside the {view} screen"
+    assert min(box["width"], box["height"]) >= smallest, f"{what} is too small to use: {box}"
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+@pytest.mark.parametrize("take", ["landscape", "portrait"])
+def test_both_videos_and_the_controls_fit_the_screen_in_every_arrangement(
+    open_page, takes, screen: str, take: str
+) -> None:
+    page = open_page(screen)
+    page.goto(f"/comments/attempts/{takes[take]}")
+    videos = both_videos(page)
+    SHOTS.mkdir(exist_ok=True)
+    for mode in ("Auto", *MODES):
+        page.get_by_role("button", name=mode, exact=True).click()
+        expect(page.get_by_role("button", name=mode, exact=True)).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        page.evaluate("window.scrollTo(0, 0)")  # the page opens here; the buttons are below
+        arrangement = page.locator(".compare-stage").get_attribute("data-arrangement")
+        page.screenshot(path=SHOTS / f"{screen}-{take}-{mode.replace(' ', '-').lower()}.png")
+        if mode != "Auto":
+            assert arrangement == {"Side by side": "side", "Stacked": "stacked"}.get(
+                mode, "overlay"
+            )
+        for index, name in enumerate(("the take", "the model")):
+            where = f"{name} ({mode}, {arrangement})"
+            assert_on_screen(page, videos.nth(index), where, smallest=40)
+        assert_on_screen(page, page.locator(".compare-bar .drill-bar"), "the controls")
+        assert_on_screen(page, page.get_by_role("button", name="Play both together"), "play")
+
+
+def test_overlay_fades_and_mirrors_each_layer(open_page, takes) -> None:
+    page = open_page("360x740")
+    page.goto(f"/comments/attempts/{takes['landscape']}")
+    both_videos(page)
+    opacity = page.get_by_label("Model opacity")
+    expect(opacity).to_be_hidden()  # only the overlay has layers
+    page.get_by_role("button", name="Overlay", exact=True).click()
+    opacity.fill("20")
+    follower = page.locator(".compare-follower .stage")
+    expect(follower).to_have_css("opacity", "0.2")
+    page.get_by_role("button", name="Mirror the model").click()
+    expect(page.locator(f"#{takes['model_player']}")).to_have_class(re.compile("mirrored"))
+    page.get_by_role("button", name="Side by side", exact=True).click()
+    expect(follower).to_have_css("opacity", "1")
+
+
+def test_play_both_together_starts_the_model_at_the_offset(open_page, takes) -> None:
+    page = open_page("390x844")
+    page.goto(f"/comments/attempts/{takes['landscape']}")
+    both_videos(page)
+    expect(page.get_by_text("Lined up by sound (sure)")).to_be_visible()
+    page.evaluate(WATCH_START, [takes["landscape_player"], takes["model_player"]])
+    page.get_by_role("button", name="Play both together").click()
+    lead, follower = page.evaluate(STARTED)
+    assert abs(follower - (OFFSET + lead)) <= 0.1, f"take at {lead} s, model at {follower} s"
+    expect(page.get_by_role("button", name="Play both together")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+
+def test_the_nudge_moves_the_model_and_saves(open_page, takes) -> None:
+    page = open_page("360x740")
+    page.goto(f"/comments/attempts/{takes['portrait']}")
+    both_videos(page)
+    expect(page.get_by_text("Started together")).to_be_visible()
+    page.get_by_role("button", name="Model 0.1 seconds later").click()
+    page.get_by_role("button", name="Model 0.1 seconds later").click()
+    offset = page.get_by_label("Model ahead by (s)")
+    expect(offset).to_have_value("0.2")
+    expect(page.locator("[data-compare]")).to_have_attribute("data-offset", "0.2")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Lined up by hand. Saved.")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("Lined up by hand")).to_be_visible()
+    expect(page.get_by_label("Model ahead by (s)")).to_have_value("0.2")
+
+
+def test_first_vs_latest_opens_with_both_takes(open_page, takes) -> None:
+    page = open_page("360x740")
+    page.goto(f"/comments/attempts/{takes['portrait']}")
+    page.get_by_role("button", name="First vs latest").click()
+    expect(page).to_have_url(re.compile(f"/compare/{takes['landscape']}$"))
+    videos = both_videos(page)
+    expect(videos.nth(1)).to_have_attribute("id", takes["landscape_player"])
+    assert_on_screen(page, videos.nth(0), "the latest take")
+    assert_on_screen(page, videos.nth(1), "the first take")
+    page.screenshot(path=SHOTS / "360x740-first-vs-latest.png")
