@@ -187,7 +187,8 @@ def test_both_videos_and_the_controls_fit_the_screen_in_every_arrangement(
         )
         page.evaluate("window.scrollTo(0, 0)")  # the page opens here; the buttons are below
         arrangement = page.locator(".compare-stage").get_attribute("data-arrangement")
-        page.screenshot(path=SHOTS / f"{screen}-{take}-{mode.replace(' ', '-').lower()}.png")
+        name = f"{screen}-{take}-{mode.replace(' ', '-').lower()}.png"
+        page.screenshot(path=SHOTS / name, animations="disabled")
         if mode != "Auto":
             assert arrangement == {"Side by side": "side", "Stacked": "stacked"}.get(
                 mode, "overlay"
@@ -241,6 +242,7 @@ def test_the_nudge_moves_the_model_and_saves(open_page, takes) -> None:
     expect(page.locator("[data-compare]")).to_have_attribute("data-offset", "0.2")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Lined up by hand. Saved.")).to_be_visible()
+    page.screenshot(path=SHOTS / "360x740-nudge-saved-full.png", full_page=True)
     page.reload()
     expect(page.get_by_text("Lined up by hand")).to_be_visible()
     expect(page.get_by_label("Model ahead by (s)")).to_have_value("0.2")
@@ -255,4 +257,4 @@ def test_first_vs_latest_opens_with_both_takes(open_page, takes) -> None:
     expect(videos.nth(1)).to_have_attribute("id", takes["landscape_player"])
     assert_on_screen(page, videos.nth(0), "the latest take")
     assert_on_screen(page, videos.nth(1), "the first take")
-    page.screenshot(path=SHOTS / "360x740-first-vs-latest.png")
+    page.screenshot(path=SHOTS / "360x740-first-vs-latest.png", animations="disabled")
