@@ -9,12 +9,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from practika.comments.alignment import alignment_of
 from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.extensions import db
+from practika.media.align import SURE_SCORE
 
-SURE = 10.0  # a correlation peak's standard score above this is sure; above LIKELY, likely
-LIKELY = 5.0
+# A sound match is stored once its peak's standard score reaches align.SURE_SCORE; from
+# CLEAR_SCORE on (bbc/audio-offset-finder's "sure") the page calls it sure, below it likely.
+CLEAR_SCORE = 10.0
 SLACK_SEC = 60.0  # a saved offset may reach this far past either end of the model
 # The box a phone leaves the two videos (360x740, less the header, title and controls): the
 # server's first guess at an arrangement; the page measures the real box and refines it.
@@ -44,20 +47,10 @@ class Mapping:
         return Mapping(-self.offset / self.rate, 1.0 / self.rate)
 
 
-def current_alignment(attempt: VideoComment) -> AttemptAlignment | None:
-    """The attempt's alignment if it is about the videos the page shows now: a replaced take
-    or a new model video makes a stored one stale, and a stale one counts as none."""
-    row = attempt.alignment
-    model = attempt.exercise.video_asset_id
-    if row is None or row.take_asset_id != attempt.video_asset_id or row.model_asset_id != model:
-        return None
-    return row
-
-
 def alignment_state(attempt: VideoComment) -> str:
     """How the take is lined up: an ``AlignedBy`` value; NONE when nothing current says, or
     when the sound matched too doubtfully to trust (the two then start together)."""
-    row = current_alignment(attempt)
+    row = alignment_of(attempt)
     if row is None or (row.aligned_by == AlignedBy.SOUND and not confidence_words(row.confidence)):
         return AlignedBy.NONE
     return row.aligned_by
@@ -65,17 +58,15 @@ def alignment_state(attempt: VideoComment) -> str:
 
 def confidence_words(confidence: float | None) -> str | None:
     """ "sure" or "likely" for a sound match worth trusting; None for a doubtful one."""
-    if confidence is None or not math.isfinite(confidence):
+    if confidence is None or not math.isfinite(confidence) or confidence < SURE_SCORE:
         return None
-    if confidence > SURE:
-        return "sure"
-    return "likely" if confidence >= LIKELY else None
+    return "sure" if confidence >= CLEAR_SCORE else "likely"
 
 
 def to_model(attempt: VideoComment) -> Mapping:
     """A moment of the take as a moment of the model. Only a sound match or a saved nudge
     moves the start; the rate the model played at while recording holds either way."""
-    row = current_alignment(attempt)
+    row = alignment_of(attempt)
     if row is None:
         return Mapping()
     lined_up = alignment_state(attempt) in (AlignedBy.SOUND, AlignedBy.MANUAL)
@@ -159,7 +150,7 @@ def save_offset(attempt: VideoComment, value: object) -> AttemptAlignment:
     limit = ((model.duration_sec or 0.0) if model else 0.0) + SLACK_SEC
     if not math.isfinite(offset) or abs(offset) > limit:
         raise AlignmentRefused(f"The offset must be between -{limit:g} and {limit:g} seconds.")
-    row = current_alignment(attempt)
+    row = alignment_of(attempt)
     if row is None:
         row = attempt.alignment or AttemptAlignment(attempt=attempt)
         row.take_asset_id = attempt.video_asset_id

@@ -22,7 +22,6 @@ from practika.comments.compare import (
     alignment_state,
     clip_on_lead,
     confidence_words,
-    current_alignment,
     first_arrangement,
     follower_mapping,
     same_student_same_exercise,
@@ -386,7 +385,7 @@ def compare(attempt_id: uuid.UUID, other_id: uuid.UUID):
 
 
 def _alignment_context(attempt: VideoComment, saved: bool = False) -> dict:
-    row = current_alignment(attempt)
+    row = alignment_of(attempt)
     return {
         "alignment_state": alignment_state(attempt),
         "alignment_words": confidence_words(row.confidence if row else None),
