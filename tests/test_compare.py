@@ -357,3 +357,12 @@ def test_the_server_guesses_the_arrangement_from_the_sizes(student_client, exerc
     assert 'data-arrangement="stacked"' in body
     count = db.session.scalar(sa.select(sa.func.count()).select_from(AttemptAlignment))
     assert count == 0  # showing the page stores nothing
+
+
+def test_an_attempt_with_an_alignment_can_be_deleted(attempt):
+    """Deleting the attempt (its exercise's or its student's deletion does, through the
+    session) deletes its alignment with it: the row's key is the attempt's."""
+    align(attempt)
+    db.session.delete(attempt)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttemptAlignment)) == 0

@@ -170,5 +170,7 @@ class AttemptAlignment(Timestamped, db.Model):
     job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     attempt: so.Mapped[VideoComment] = so.relationship(
-        backref=so.backref("alignment", uselist=False, passive_deletes=True)
+        backref=so.backref(
+            "alignment", uselist=False, cascade="all, delete-orphan", passive_deletes=True
+        )
     )

@@ -150,7 +150,9 @@
     if (speed >= 0.0625 && speed <= 16 && follower.playbackRate !== speed) {
       follower.playbackRate = speed;
     }
-    if (target < 0 || target >= end) {
+    var outside = target < 0 || target >= end;
+    follower.dataset.held = outside && !lead.paused ? "true" : "false";
+    if (outside) {
       if (!follower.paused) follower.pause();
       var edge = target < 0 ? 0 : end;
       if (Math.abs(follower.currentTime - edge) > 0.05) follower.currentTime = edge;

@@ -276,9 +276,15 @@
     });
   }
 
+  // A video held on its first or last frame while the other plays on (compare.js marks it
+  // data-held) still counts as playing together.
+  function running(video) {
+    return video.isConnected && (!video.paused || video.dataset.held === "true");
+  }
+
   function syncTogether() {
     together = together.filter(function (p) {
-      return p.a.isConnected && p.b.isConnected && !p.a.paused && !p.b.paused;
+      return running(p.a) && running(p.b);
     });
     document.querySelectorAll("button[data-play-together][data-for]").forEach(function (button) {
       var pair = pairFor(button);

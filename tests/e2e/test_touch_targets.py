@@ -24,10 +24,6 @@ from tests.e2e.test_smoke import at, log_in
 ACCOUNTS = {"teacher": DEMO_ACCOUNTS[0], "student": DEMO_ACCOUNTS[1], "staff": DEMO_ACCOUNTS[2]}
 DISCUSSION = "Read and join the discussion"
 MINIMUM = 44  # CSS px, WCAG 2.5.5 (AAA) and Apple's and Google's own guidelines
-# Pages being rebuilt under other parts of issue 16: their offenders are reported, not fixed here.
-REBUILT = {
-    "attempt": "Issue 16: the attempt page's controls are being rebuilt (item 4)",
-}
 
 # The offenders on the page, measured in the page. Each control's target is its own box,
 # widened by its label (checkbox, radio) or by the card its ::after covers.
@@ -121,9 +117,7 @@ SCREENS = [
 
 def params() -> Iterator:
     for screen in SCREENS:
-        reason = REBUILT.get(screen.name)
-        marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
-        yield pytest.param(screen, id=f"{screen.role}-{screen.name}", marks=marks)
+        yield pytest.param(screen, id=f"{screen.role}-{screen.name}")
 
 
 @pytest.fixture(scope="module")
