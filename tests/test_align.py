@@ -339,8 +339,8 @@ def test_a_replaced_take_is_lined_up_again_with_what_it_was_recorded_against(
 
 
 HOSTILE = [
-    {"against_rate": "2"},
-    {"against_rate": "0.3"},
+    {"against_rate": "5"},
+    {"against_rate": "0.05"},
     {"against_rate": "nan"},
     {"against_rate": "inf"},
     {"against_rate": "-1"},
@@ -357,7 +357,7 @@ def test_the_form_refuses_what_no_recorder_sends(client, exercise, student, soun
     answer, _ = send(client, exercise, student, sounds.mute, **against)
     assert answer.status_code == 422
     text = answer.get_data(as_text=True)
-    assert "clip is not one of this exercise" in text or "speed must be one of" in text
+    assert "clip is not one of this exercise" in text or "speed must be between" in text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(VideoComment)) == 0
 
 
@@ -381,7 +381,7 @@ def test_the_api_takes_what_the_take_was_recorded_against(client, exercise, stud
         video_id = str(uploaded(db.session.merge(student), sounds.mute).id)
         return client.post(url, json={"video_id": video_id, **fields}, headers=auth)
 
-    for bad in ({"against_rate": "0.5"}, {"against_rate": 3}, {"against_rate": True}):
+    for bad in ({"against_rate": "0.5"}, {"against_rate": 5}, {"against_rate": True}):
         refused = create(**bad)
         assert refused.status_code == 422 and "against_rate" in refused.json["errors"]
     refused = create(against_clip_id=str(uuid.uuid4()))

@@ -151,8 +151,8 @@ def test_a_likely_match_says_so(student_client, attempt):
 @pytest.mark.parametrize(
     "row",
     [
-        {"confidence": 3.0},  # too doubtful to trust
-        {"by": AlignedBy.NONE, "confidence": None},  # no common sound
+        {"by": AlignedBy.NONE, "offset": None, "confidence": 6.0},  # too doubtful to trust
+        {"by": AlignedBy.NONE, "offset": None, "confidence": None},  # no common sound
     ],
     ids=["doubtful", "no-sound"],
 )
@@ -161,6 +161,15 @@ def test_without_a_trusted_match_both_start_together(student_client, attempt, ro
     body = page_of(student_client, attempt).get_data(as_text=True)
     assert "Started together" in body
     assert 'data-offset="0.0"' in body
+
+
+def test_a_take_recorded_against_a_clip_starts_with_it(student_client, attempt):
+    """Not lined up by sound, a take recorded against a clip starts where the clip does."""
+    row = align(attempt, by=AlignedBy.NONE, offset=None, confidence=None)
+    row.clip_id = attempt.exercise.clips[0].id
+    db.session.commit()
+    body = page_of(student_client, attempt).get_data(as_text=True)
+    assert "Started together" in body and 'data-offset="4.0"' in body
 
 
 def test_a_stale_match_is_measured_again_and_not_used(student_client, attempt):
@@ -366,3 +375,22 @@ def test_an_attempt_with_an_alignment_can_be_deleted(attempt):
     db.session.delete(attempt)
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AttemptAlignment)) == 0
+
+
+def test_an_attempt_whose_video_is_gone_has_nothing_to_nudge(student_client, attempt):
+    attempt.video_asset_id = None
+    db.session.commit()
+    assert save(student_client, attempt, "1.0").status_code == 404
+
+
+def test_a_nudge_on_a_stale_row_keeps_what_the_take_was_recorded_at(student_client, attempt):
+    """A take replaced since it was measured: the nudge is about the new take, at the speed
+    and clip the row names."""
+    row = align(attempt, take=another_video(attempt.author), rate=0.5)
+    row.clip_id = attempt.exercise.clips[0].id
+    db.session.commit()
+    assert save(student_client, attempt, "3.5").status_code == 303
+    db.session.expire_all()
+    row = db.session.get(AttemptAlignment, attempt.id)
+    assert (row.aligned_by, row.offset_sec, row.rate) == ("manual", 3.5, 0.5)
+    assert row.take_asset_id == attempt.video_asset_id and row.clip_id is not None

@@ -19,7 +19,9 @@ from practika.core.models import ProcessingStatus, VideoAsset, VideoClip, VideoT
 from practika.extensions import db
 from practika.queue import attempt_job_id, enqueue
 
-RATES = (0.25, 0.5, 0.75, 0.9, 1.0)  # the speeds the exercise page plays the model at
+# The speeds a take may say the model played at: the page's own 0.25-1, and a browser's
+# menu up to 2, within the table's range.
+MIN_RATE, MAX_RATE = 0.1, 4.0
 ALIGN_JOB_TIMEOUT = 300
 ALIGN_MAX_ATTEMPTS = 3  # runs of one alignment the sweep starts again after a dead worker
 
@@ -50,7 +52,7 @@ def recorded_against(
 
 
 def _rate(value: object) -> float:
-    """One of RATES; 1 when nothing was sent."""
+    """A speed within MIN_RATE..MAX_RATE; 1 when nothing was sent."""
     if value is None or value == "":
         return 1.0
     if isinstance(value, bool):
@@ -59,12 +61,12 @@ def _rate(value: object) -> float:
         rate = float(value)
     except (TypeError, ValueError):
         raise AgainstError("rate", _RATE_MESSAGE) from None
-    if not math.isfinite(rate) or rate not in RATES:
+    if not math.isfinite(rate) or not MIN_RATE <= rate <= MAX_RATE:
         raise AgainstError("rate", _RATE_MESSAGE)
     return rate
 
 
-_RATE_MESSAGE = "The speed must be one of " + ", ".join(f"{r:g}" for r in RATES) + "."
+_RATE_MESSAGE = f"The speed must be between {MIN_RATE:g} and {MAX_RATE:g}."
 
 
 def note_against(attempt: VideoComment, clip: VideoClip | None, rate: float) -> None:

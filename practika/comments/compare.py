@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from practika.comments.alignment import alignment_of
+from practika.comments.alignment import alignment_of, restart, started_together
 from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
 from practika.core.models import VideoAsset
 from practika.extensions import db
@@ -48,12 +48,9 @@ class Mapping:
 
 
 def alignment_state(attempt: VideoComment) -> str:
-    """How the take is lined up: an ``AlignedBy`` value; NONE when nothing current says, or
-    when the sound matched too doubtfully to trust (the two then start together)."""
+    """How the take is lined up: an ``AlignedBy`` value; NONE when nothing current says."""
     row = alignment_of(attempt)
-    if row is None or (row.aligned_by == AlignedBy.SOUND and not confidence_words(row.confidence)):
-        return AlignedBy.NONE
-    return row.aligned_by
+    return row.aligned_by if row is not None else AlignedBy.NONE
 
 
 def confidence_words(confidence: float | None) -> str | None:
@@ -64,13 +61,13 @@ def confidence_words(confidence: float | None) -> str | None:
 
 
 def to_model(attempt: VideoComment) -> Mapping:
-    """A moment of the take as a moment of the model. Only a sound match or a saved nudge
-    moves the start; the rate the model played at while recording holds either way."""
+    """A moment of the take as a moment of the model: where the sound or a person put it,
+    else where the take started (the clip it was recorded against, or the model's start);
+    at the speed the model played while it was recorded."""
     row = alignment_of(attempt)
     if row is None:
         return Mapping()
-    lined_up = alignment_state(attempt) in (AlignedBy.SOUND, AlignedBy.MANUAL)
-    offset = row.offset_sec if lined_up and row.offset_sec is not None else 0.0
+    offset = row.offset_sec if row.offset_sec is not None else started_together(row)
     return Mapping(offset, row.rate)
 
 
@@ -151,11 +148,9 @@ def save_offset(attempt: VideoComment, value: object) -> AttemptAlignment:
     if not math.isfinite(offset) or abs(offset) > limit:
         raise AlignmentRefused(f"The offset must be between -{limit:g} and {limit:g} seconds.")
     row = alignment_of(attempt)
-    if row is None:
-        row = attempt.alignment or AttemptAlignment(attempt=attempt)
-        row.take_asset_id = attempt.video_asset_id
-        row.model_asset_id = attempt.exercise.video_asset_id
-        row.rate, row.clip_id, row.confidence = 1.0, None, None
+    if row is None:  # none yet, or about another take or model: this one, by hand
+        row = attempt.alignment or AttemptAlignment(attempt=attempt, rate=1.0)
+        restart(row, attempt.video_asset_id, attempt.exercise.video_asset_id)
         db.session.add(row)
     row.offset_sec = round(offset, 3)
     row.aligned_by = AlignedBy.MANUAL

@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, HiddenField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from practika.comments.alignment import MAX_RATE, MIN_RATE
 from practika.comments.services import MAX_TEXT
 from practika.numbers import Seconds
 
@@ -29,4 +30,5 @@ class AttemptForm(FlaskForm):
         render_kw={"rows": 2, "placeholder": "What did you find hard?"},
     )
     against_clip = HiddenField()
-    against_rate = HiddenField()
+    # Its bounds go to the page too, so the recorder never sends a speed the form refuses.
+    against_rate = HiddenField(render_kw={"data-min": MIN_RATE, "data-max": MAX_RATE})

@@ -39,7 +39,7 @@ from practika.comments.inbox import (
     unseen_feedback,
     waiting_exercises,
 )
-from practika.comments.models import CommentKind, VideoComment
+from practika.comments.models import AlignedBy, CommentKind, VideoComment
 from practika.comments.services import (
     CommentError,
     attempt_already_sent,
@@ -344,13 +344,11 @@ def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
         attempt=attempt,
         other=other,
         exercise=attempt.exercise,
-        alignment=alignment_of(attempt),
         replies=replies_to([attempt])[attempt.id],
         form=CommentForm(formdata=None),
         speed=preferences_of(current_user.profile)["playback_speed"],
         takes=takes_of(attempt),
         mapping=follower_mapping(attempt, other),
-        to_model=to_model(attempt),
         arrangement=first_arrangement(attempt.video_asset, follower),
         clips=_clips_to_loop(attempt, other),
         **_alignment_context(attempt),
@@ -387,7 +385,8 @@ def compare(attempt_id: uuid.UUID, other_id: uuid.UUID):
 def _alignment_context(attempt: VideoComment, saved: bool = False) -> dict:
     row = alignment_of(attempt)
     return {
-        "alignment_state": alignment_state(attempt),
+        # A take that failed or is gone is never measured: the line stops waiting for it.
+        "alignment_state": AlignedBy.NONE if needs_new_video(attempt) else alignment_state(attempt),
         "alignment_words": confidence_words(row.confidence if row else None),
         "model_offset": to_model(attempt).offset,
         "may_align": may_align_attempt(current_user, attempt),
@@ -412,7 +411,8 @@ def save_alignment(attempt_id: uuid.UUID):
     """Save an offset nudged by hand: the student or a teacher who sees the attempt saw
     where the take really lines up with the model."""
     attempt = _attempt(attempt_id)
-    if not may_align_attempt(current_user, attempt) or attempt.exercise.video_asset is None:
+    videos = attempt.video_asset_id and attempt.exercise.video_asset_id
+    if not may_align_attempt(current_user, attempt) or not videos:
         abort(404)
     page = url_for("comments.attempt", attempt_id=attempt.id)
     try:

@@ -32,7 +32,8 @@ SMOOTH_FRAMES = 3
 COMPRESSION = 100
 MARGIN_SECONDS = 5.0  # of the model on either side of the clip: a take started early or late
 MAX_TAKE_SECONDS = 60.0  # of the take: a minute finds the offset as well as an hour would
-MAX_MODEL_SECONDS = 600.0  # of a model with no clip named, from its start
+MAX_MODEL_SECONDS = 600.0  # of the model: its start, or the clip's window, at most
+CHUNK_FRAMES = 2048  # spectra made at once: 2 MB of float32 samples, whatever the length
 MIN_OVERLAP_SECONDS = 2.0  # lags where the two share less than this are not tried
 SILENCE_RMS = 10 ** (-60 / 20)  # -60 dBFS: nothing to hear
 DECODE_TIMEOUT = 60
@@ -86,9 +87,18 @@ def envelope(samples: np.ndarray) -> np.ndarray | None:
     if len(samples) < WINDOW + hop or np.sqrt(np.mean(samples**2)) < SILENCE_RMS:
         return None
     frames = np.lib.stride_tricks.sliding_window_view(samples, WINDOW)[::hop]
-    power = np.abs(np.fft.rfft(frames * np.hanning(WINDOW), axis=1)) ** 2
-    edges = np.unique(np.geomspace(2, power.shape[1], BANDS + 1).astype(int))[:-1]
-    bands = np.add.reduceat(power, edges, axis=1)
+    window = np.hanning(WINDOW).astype(np.float32)
+    edges = np.unique(np.geomspace(2, WINDOW // 2 + 1, BANDS + 1).astype(int))[:-1]
+    # A chunk of frames at a time: ten minutes of spectra at once would take 250 MB.
+    bands = np.concatenate(
+        [
+            np.add.reduceat(np.abs(np.fft.rfft(chunk * window, axis=1)) ** 2, edges, axis=1)
+            for chunk in (
+                frames[first : first + CHUNK_FRAMES]
+                for first in range(0, len(frames), CHUNK_FRAMES)
+            )
+        ]
+    )
     level = np.log1p(COMPRESSION * bands / (np.percentile(bands, 99) or 1.0))
     flux = np.maximum(np.diff(level, axis=0), 0).sum(axis=1)
     flux = np.convolve(flux, np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES, mode="same")
@@ -146,13 +156,17 @@ def align(
     """Where ``take`` sits on ``model`` (model seconds at take time 0, in the model's own
     timeline), recorded against ``clip`` (start, end seconds of the model) at ``rate``; None
     when either has no sound, or only silence."""
+    take_seconds = MAX_TAKE_SECONDS
     if clip is None:
         start, seconds = 0.0, MAX_MODEL_SECONDS
     else:
         start = max(clip[0] - MARGIN_SECONDS, 0.0)
-        seconds = clip[1] + MARGIN_SECONDS - start
+        seconds = min(clip[1] + MARGIN_SECONDS - start, MAX_MODEL_SECONDS)
+        # A take recorded against a looping clip holds it several times over, each an
+        # equally good match: its first pass is the one the take's clock starts with.
+        take_seconds = min(take_seconds, (clip[1] - clip[0]) / rate + MARGIN_SECONDS)
     tools = {"ffmpeg_binary": ffmpeg_binary, "ffprobe": ffprobe}
-    take_sound = read_sound(take, seconds=MAX_TAKE_SECONDS, **tools)
+    take_sound = read_sound(take, seconds=take_seconds, **tools)
     if take_sound is None or (take_envelope := envelope(take_sound)) is None:
         return None
     model_sound = read_sound(model, start=start, seconds=seconds, **tools)

@@ -180,7 +180,12 @@
     var loop = window.PractikaPlayer && window.PractikaPlayer.loopOf(video);
     var fields = form ? form.elements : {};
     if (fields.against_clip) fields.against_clip.value = loop && loop.clipId ? loop.clipId : "";
-    if (fields.against_rate) fields.against_rate.value = String(video.playbackRate || 1);
+    var field = fields.against_rate;
+    if (field) { // a browser's own menu may offer speeds the form does not take: then none
+      var rate = video.playbackRate || 1;
+      var fits = rate >= parseFloat(field.dataset.min) && rate <= parseFloat(field.dataset.max);
+      field.value = fits ? String(rate) : "";
+    }
     var wanted = part(state.root, "with-model");
     if (wanted && wanted.checked && window.PractikaPlayer) window.PractikaPlayer.restart(video);
   }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from practika.api import bp
-from practika.comments.alignment import RATES
+from practika.comments.alignment import MAX_RATE, MIN_RATE
 from practika.media.align import SURE_SCORE
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -538,7 +538,9 @@ PATHS = {
                             "recorded against",
                         },
                         "against_rate": {
-                            "enum": list(RATES),
+                            "type": "number",
+                            "minimum": MIN_RATE,
+                            "maximum": MAX_RATE,
                             "description": "The model's speed while the take was recorded",
                         },
                     },
