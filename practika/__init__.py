@@ -20,6 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from practika import models, permissions
+    from practika.accounts.services.preferences import PLAYBACK_SPEEDS
     from practika.cli import admin
     from practika.config import BASE_DIR, config_from_env
     from practika.errors import init_error_handlers
@@ -70,6 +71,7 @@ def create_app(config: Config | None = None) -> Flask:
         may_edit_comment=permissions.may_edit_comment,
         may_delete_comment=permissions.may_delete_comment,
         may_retry_video=permissions.may_retry_video,
+        playback_speeds=list(PLAYBACK_SPEEDS),
     )
     init_error_handlers(app)
     init_security_headers(app)

@@ -129,6 +129,19 @@
 
   // Following the lead
 
+  // Where `follower` is at the moment `time` of `lead`, held inside it; 0 when the two are
+  // not this view's pair (player.js asks before it plays two together).
+  function partnerTime(lead, follower, time) {
+    var section = view();
+    if (!section || lead.id !== section.dataset.lead || follower.id !== section.dataset.follower) {
+      return 0;
+    }
+    var target = number(section.dataset.offset, 0) + number(section.dataset.rate, 1) * time;
+    var end = isFinite(follower.duration) ? follower.duration : Infinity;
+    return Math.min(Math.max(target, 0), end);
+  }
+  window.PractikaCompare = { partnerTime: partnerTime };
+
   function pair(section) {
     var lead = videoById(section.dataset.lead);
     var follower = videoById(section.dataset.follower);

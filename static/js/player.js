@@ -1,6 +1,6 @@
-// Practice controls for <video id="player-…"> elements: play/pause, speed, mirror, clip loops
-// and A-B loops, frame steps, seeking to a comment, taking the current time into a form,
-// playing two videos together, and keyboard shortcuts. Every control is a <button data-for="<video id>">; clicks are delegated to the
+// Practice controls for <video id="player-…"> elements: play/pause, speed, mirror, clip
+// loops and A-B loops, frame steps, seeking to a comment, taking the current time into a
+// form, playing two videos together, and keyboard shortcuts. Every control is a <button data-for="<video id>">; clicks are delegated to the
 // document and the video is looked up on each press, because htmx may swap either at any time.
 // State lives on the video element itself (its rate, its class, a WeakMap for loops), so the
 // buttons' aria-pressed can always be recomputed from the truth after a swap.
@@ -12,7 +12,11 @@
   var together = []; // [{a, b}] pairs started by a play-together button
   var marks = new WeakMap(); // video -> the A of an A-B loop waiting for its B
   var frames = new WeakMap(); // video -> {time, length}: the shown frame's media time, a frame's length
-  var FRAME = 1 / 30; // a frame's length until the video's own frames have been measured
+  // Until a video's frames have been measured (while it plays), a step forward goes 1/24 s
+  // and a step back 1/30 s: from a frame's start, each lands on the next or the previous
+  // frame at any rate from 24 to 30 frames a second.
+  var FRAME_FORWARD = 1 / 24;
+  var FRAME_BACK = 1 / 30;
 
   function videoById(id) {
     var element = id ? document.getElementById(id) : null;
@@ -223,9 +227,9 @@
     });
   }
 
-  function frameLength(video) {
+  function frameLength(video, direction) {
     var seen = frames.get(video);
-    return (seen && seen.length) || FRAME;
+    return (seen && seen.length) || (direction > 0 ? FRAME_FORWARD : FRAME_BACK);
   }
 
   // Pauses and shows the frame `direction` (-1 or 1) from the one on screen. A little past the
@@ -234,14 +238,13 @@
     if (!hasSource(video)) return;
     video.pause();
     var seen = frames.get(video);
-    var length = frameLength(video);
-    var from = seen && seen.time !== null && !video.seeking ? seen.time :
-      Math.round((video.currentTime || 0) / length) * length;
+    var length = frameLength(video, direction);
+    // The frame on screen, or (mid-seek, or where frames are not reported) the time asked.
+    var from = seen && seen.time !== null && !video.seeking ? seen.time : video.currentTime || 0;
     var end = isFinite(video.duration) ? video.duration : Infinity;
     var time = Math.min(end, Math.max(0, from + direction * length + 0.001));
     var loop = loops.get(video);
     if (loop && (time < loop.start || time >= loop.end)) stopLoop(video); // or it snaps back
-    if (seen) seen.time = time; // a second press before the frame shows steps on from here
     video.currentTime = time;
   }
 
@@ -324,7 +327,10 @@
     a.pause();
     b.pause();
     var loop = loops.get(a);
-    Promise.all([seekReady(a, loop ? loop.start : 0), seekReady(b, 0)]).then(function () {
+    var start = loop ? loop.start : 0;
+    // Lined up (compare.js), the second starts at the moment that matches the first's.
+    var partner = window.PractikaCompare ? window.PractikaCompare.partnerTime(a, b, start) : 0;
+    Promise.all([seekReady(a, start), seekReady(b, partner)]).then(function () {
       play(a);
       play(b);
       together = together.filter(function (p) { return p.a !== a && p.b !== b; });
@@ -434,7 +440,12 @@
 
   // Keyboard shortcuts, on pages that ask for them
 
-  var speedKeys = new Map([["1", 0.25], ["2", 0.5], ["3", 0.75], ["4", 0.9], ["5", 1]]);
+  // Keys 1, 2, 3… press the video's speed buttons, slowest first.
+  function speedKey(video, key) {
+    var button = /^[1-9]$/.test(key) && controls("data-speed", video.id)[parseInt(key, 10) - 1];
+    if (button) setSpeed(video, parseFloat(button.dataset.speed));
+    return Boolean(button);
+  }
 
   function typing(element) {
     return Boolean(element) && (element.isContentEditable ||
@@ -461,14 +472,12 @@
     }
     if (toggles[key]) {
       if (!event.repeat) toggles[key](video);
-    } else if (speedKeys.has(key)) {
-      setSpeed(video, speedKeys.get(key));
     } else if (key === "," || key === ".") {
       stepFrame(video, key === "," ? -1 : 1); // held down, it steps on: frame by frame
     } else if (key === "j" || key === "l") {
       var end = isFinite(video.duration) ? video.duration : Infinity;
       video.currentTime = Math.min(end, Math.max(0, video.currentTime + (key === "j" ? -2 : 2)));
-    } else {
+    } else if (!speedKey(video, key)) {
       return;
     }
     event.preventDefault();
