@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -168,12 +169,19 @@ def size(request) -> str:
 @pytest.fixture
 def page(browser: Browser, live_server: str, size: str) -> Iterator[Page]:
     """A fresh browser context (no cookies) at the test's screen size, on the live server."""
-    context = browser.new_context(
-        base_url=live_server,
-        viewport=VIEWPORTS[size],
-        is_mobile=size == "phone",
-        has_touch=size == "phone",
-    )
+    phone = size == "phone"
+    with watched_page(
+        browser, live_server, viewport=VIEWPORTS[size], is_mobile=phone, has_touch=phone
+    ) as page:
+        yield page
+
+
+@contextmanager
+def watched_page(browser: Browser, base_url: str, **options) -> Iterator[Page]:
+    """A page in a fresh context (``options`` as for ``new_context``) on the live server; the
+    test fails if the browser reports an error while it is open. A CSP violation, a script
+    error or a missing asset is a bug a user would hit, even when the page looks fine."""
+    context = browser.new_context(base_url=base_url, **options)
     context.set_default_timeout(PATIENCE)
     page = context.new_page()
     errors: list[str] = []
@@ -182,8 +190,6 @@ def page(browser: Browser, live_server: str, size: str) -> Iterator[Page]:
     page.on("response", lambda response: broken_asset(response, errors))
     yield page
     context.close()
-    # A CSP violation, a script error or a missing asset is a bug a user would hit, even when
-    # the page looks fine.
     assert not errors, f"the browser reported errors: {errors}"
 
 

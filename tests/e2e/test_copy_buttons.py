@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from practika.demo import DEMO_ACCOUNTS, DEMO_CLASS
-from tests.e2e.conftest import HOOK_URL, PATIENCE, VIEWPORTS, broken_asset, console_error
+from tests.e2e.conftest import HOOK_URL, PATIENCE, VIEWPORTS, watched_page
 from tests.e2e.test_smoke import TEACHER, log_in
 
 STAFF = DEMO_ACCOUNTS[2]
@@ -25,22 +25,15 @@ REFUSE_CLIPBOARD = """navigator.clipboard.writeText = () =>
 @pytest.fixture
 def phone(browser: Browser, live_server: str) -> Iterator[Page]:
     """A phone-sized page allowed to read the clipboard (to check what was copied)."""
-    context = browser.new_context(
-        base_url=live_server,
+    with watched_page(
+        browser,
+        live_server,
         viewport=VIEWPORTS["phone"],
         is_mobile=True,
         has_touch=True,
         permissions=["clipboard-read", "clipboard-write"],
-    )
-    context.set_default_timeout(PATIENCE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: console_error(message, errors))
-    page.on("response", lambda response: broken_asset(response, errors))
-    yield page
-    context.close()
-    assert not errors, f"the browser reported errors: {errors}"
+    ) as page:
+        yield page
 
 
 def new_token(page: Page, name: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PATIENCE, broken_asset, console_error
+from tests.e2e.conftest import watched_page
 from tests.e2e.test_smoke import STUDENT, log_in
 
 PHONES = {"phone": {"width": 360, "height": 740}, "phone-390": {"width": 390, "height": 844}}
@@ -40,25 +40,18 @@ BOX = """element => {
 @pytest.fixture(params=list(PHONES))
 def phone(request, browser: Browser, live_server: str):
     """A student's phone, logged in, at 360x740 or 390x844, with a camera and microphone."""
-    context = browser.new_context(
-        base_url=live_server,
+    with watched_page(
+        browser,
+        live_server,
         viewport=PHONES[request.param],
         is_mobile=True,
         has_touch=True,
         permissions=["camera", "microphone"],
-    )
-    context.set_default_timeout(PATIENCE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: console_error(message, errors))
-    page.on("response", lambda response: broken_asset(response, errors))
-    page.goto("/accounts/login")
-    log_in(page, STUDENT.email, STUDENT.password)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
-    yield page
-    context.close()
-    assert not errors, f"the browser reported errors: {errors}"
+    ) as page:
+        page.goto("/accounts/login")
+        log_in(page, STUDENT.email, STUDENT.password)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
+        yield page
 
 
 def open_demo_exercise(page: Page):

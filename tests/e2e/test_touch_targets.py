@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from practika.demo import DEMO_ACCOUNTS, DEMO_CLASS, DEMO_EXERCISE
-from tests.e2e.conftest import PATIENCE, VIEWPORTS, broken_asset, console_error
+from tests.e2e.conftest import VIEWPORTS, watched_page
 from tests.e2e.test_smoke import at, log_in
 
 ACCOUNTS = {"teacher": DEMO_ACCOUNTS[0], "student": DEMO_ACCOUNTS[1], "staff": DEMO_ACCOUNTS[2]}
@@ -139,22 +139,15 @@ def sessions(browser: Browser, live_server: str) -> dict[str, dict]:
 def phone(browser: Browser, live_server: str, sessions, request) -> Iterator[Page]:
     """A 360x740 touch screen logged in as the screen's role, watched for browser errors."""
     screen: Screen = request.node.callspec.params["screen"]
-    context = browser.new_context(
-        base_url=live_server,
+    with watched_page(
+        browser,
+        live_server,
         viewport=VIEWPORTS["phone"],
         is_mobile=True,
         has_touch=True,
         storage_state=sessions[screen.role],
-    )
-    context.set_default_timeout(PATIENCE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: console_error(message, errors))
-    page.on("response", lambda response: broken_asset(response, errors))
-    yield page
-    context.close()
-    assert not errors, f"the browser reported errors: {errors}"
+    ) as page:
+        yield page
 
 
 def visit(page: Page, screen: Screen) -> None:
