@@ -5,7 +5,8 @@ the app left it, on SQLite and PostgreSQL:
   attempted their exercises, with their exercises published to it (until then everyone
   logged in saw every exercise);
 - 0009 stamps each attempt with when it was first answered;
-- 0010 adds the cleanup notice and Keep to the videos there are, and takes them off again."""
+- 0010 adds the cleanup notice and Keep to the videos there are, and takes them off again;
+- 0014 counts the attempts whose video plays as announced (the worker announced them)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ VIDEOS = sa.table(
     sa.column("id", sa.Uuid),
     sa.column("orig_filename", sa.String),
     sa.column("video_type", sa.String),
+    sa.column("processing_status", sa.String),
+    sa.column("renditions", sa.JSON),
 )
 COMMENTS = sa.table(
     "video_comments",
@@ -61,6 +64,7 @@ COMMENTS = sa.table(
     sa.column("text", sa.String),
     sa.column("parent_id", sa.Uuid),
     sa.column("created_at", sa.DateTime),
+    sa.column("video_asset_id", sa.Uuid),
 )
 
 
@@ -197,3 +201,46 @@ def test_videos_before_0010_are_neither_noticed_nor_kept_and_0010_goes_back(unmi
     assert {"kept", "cleanup_noticed_at"} & columns == set()
     assert {"ix_video_assets_created", "ix_video_assets_cleanup_noticed"} & indexes == set()
     assert db.session.scalar(sa.select(VIDEOS.c.orig_filename)) == "old.mp4"
+
+
+def test_attempts_whose_video_plays_before_0014_count_as_announced(unmigrated):
+    """The worker announced those already: deploying 0014 mails nobody a second time."""
+    flask_migrate.upgrade(revision="0013")
+    tess, sam = 1, 2
+    _person(tess, "tess", "teacher")
+    _person(sam, "sam", "student")
+    scales = _exercise("Scales", tess)
+    plays = {"360p": {"path": "videos/x/360p.mp4", "height": 360}}
+    videos = {  # the processing status, and the renditions, of each attempt's video
+        "ready": ("ready", plays),
+        "remuxed": ("queued", plays),  # plays while its ladder waits for a retry
+        "processing": ("processing", {}),
+        "failed": ("failed", {}),
+    }
+    attempts = {}
+    for name, (status, renditions) in videos.items():
+        video_id = uuid.uuid4()
+        db.session.execute(
+            VIDEOS.insert().values(
+                id=video_id,
+                orig_filename=f"{name}.mp4",
+                video_type="upload",
+                processing_status=status,
+                renditions=renditions,
+            )
+        )
+        attempts[name] = _comment(scales, sam, "attempt")
+        db.session.execute(
+            COMMENTS.update().where(COMMENTS.c.id == attempts[name]).values(video_asset_id=video_id)
+        )
+    question = _comment(scales, sam, "comment")
+    db.session.commit()
+
+    flask_migrate.upgrade()
+
+    announced = dict(
+        db.session.execute(sa.select(VideoComment.id, VideoComment.announced_at)).all()
+    )
+    assert {name for name, id_ in attempts.items() if announced[id_]} == {"ready", "remuxed"}
+    assert announced[attempts["ready"]] == datetime(2026, 1, 1)  # its sending stands for it
+    assert announced[question] is None

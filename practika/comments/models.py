@@ -75,6 +75,10 @@ class VideoComment(Timestamped, db.Model):
     answered_at: so.Mapped[datetime | None]
     reviewed_at: so.Mapped[datetime | None]
     seen_by_author_at: so.Mapped[datetime | None]
+    # On attempts only: when its teacher was told of it, once its take played (set by one
+    # conditional UPDATE, services.announce_attempt, so it is told once); cleared when a
+    # failed take is replaced, so the new one is announced in its turn.
+    announced_at: so.Mapped[datetime | None]
 
     exercise: so.Mapped[Exercise] = so.relationship()
     author: so.Mapped[User] = so.relationship()
