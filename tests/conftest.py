@@ -41,6 +41,7 @@ from practika.accounts.services.users import create_user
 from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.classes.services import create_class
 from practika.config import BASE_DIR, TestConfig
+from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise, Publication
 from practika.extensions import db, limiter
 from practika.queue import get_redis
@@ -286,6 +287,18 @@ def process_now(asset_id) -> None:
     from practika.core.tasks import process_video
 
     process_video(str(asset_id))
+
+
+def make_playable(asset_id) -> None:
+    """The worker's first playable write on the video's row, without FFmpeg (a rendition is
+    named), for tests of what follows it."""
+    rendition = {"path": f"videos/{asset_id}/360p.mp4", "height": 360}
+    db.session.execute(
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == uuid.UUID(str(asset_id)))
+        .values(renditions={"360p": rendition})
+    )
+    db.session.commit()
 
 
 def seed_demo_processed():

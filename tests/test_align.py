@@ -14,8 +14,13 @@ import sqlalchemy as sa
 
 from practika.accounts.services.api_tokens import issue_token
 from practika.comments import tasks
-from practika.comments.alignment import ALIGN_MAX_ATTEMPTS, request_alignment
+from practika.comments.alignment import (
+    ALIGN_MAX_ATTEMPTS,
+    enqueue_alignment,
+    request_alignment,
+)
 from practika.comments.models import AlignedBy, AttemptAlignment, VideoComment
+from practika.core import tasks as core_tasks
 from practika.core.models import VideoAsset
 from practika.core.services import add_youtube_video, store_upload
 from practika.exercises.models import Exercise
@@ -24,7 +29,7 @@ from practika.extensions import db
 from practika.media.align import SURE_SCORE, align, correlate, envelope
 from practika.queue import get_queue
 from practika.sweep import sweep
-from tests.conftest import log_in, process_now, publish_to
+from tests.conftest import log_in, make_playable, process_now, publish_to
 from tests.sound_samples import noise, phrase, take_of, video_with_sound
 
 HTMX = {"HX-Request": "true"}
@@ -413,4 +418,135 @@ def test_an_attempt_sent_before_its_exercise_had_a_video_is_lined_up_too(
     row = the_alignment()
     assert (row.aligned_by, row.rate, row.clip_id) == ("waiting", 1.0, None)
     tasks.align_attempt(str(row.attempt_id), 1)
+    assert the_alignment().aligned_by == AlignedBy.SOUND
+
+
+# Lined up whatever comes first: the take playing, the Send, the model being ready
+
+
+def align_jobs() -> list[str]:
+    return [job for job in queued_jobs() if job.startswith("align-")]
+
+
+def test_a_take_that_played_before_it_was_sent_is_lined_up_once(client, exercise, student, sounds):
+    """The recorder uploads while it records: the take often plays before Send."""
+    student = db.session.merge(student)
+    log_in(client, student.email)
+    take = uploaded(student, sounds.take)
+    take_id = take.id
+    process_now(take_id)  # no attempt yet: nothing to line up
+    exercise = db.session.merge(exercise)  # the job closed the test's session
+    url = f"/comments/exercises/{exercise.id}/attempts"
+    data = {"video_asset_id": str(take_id), "against_clip": str(exercise.clips[0].id)}
+    assert client.post(url, data=data, headers=HTMX).headers["HX-Redirect"]
+
+    row = the_alignment()
+    assert row.job_id == f"align-{row.attempt_id}-1" and align_jobs() == [row.job_id]
+    attempt = db.session.get(VideoComment, row.attempt_id)
+    assert request_alignment(attempt) is False  # asked again: its job is asked for already
+    assert align_jobs() == [row.job_id]
+    tasks.align_attempt(str(row.attempt_id), 1)
+    row = the_alignment()
+    assert row.aligned_by == AlignedBy.SOUND and abs(row.offset_sec - TRUTH) < 0.05
+    assert request_alignment(db.session.get(VideoComment, row.attempt_id)) is False
+    assert the_alignment().aligned_by == AlignedBy.SOUND  # measured: it stays
+
+
+def test_of_two_callers_naming_the_job_at_once_one_enqueues(client, exercise, student, sounds):
+    _, take_id = send(client, exercise, student, sounds.take)
+    make_playable(take_id)  # the take plays; read before the other caller names its job
+    row = the_alignment()
+    with db.engine.begin() as other:  # the other caller named the run meanwhile
+        other.execute(
+            sa.update(AttemptAlignment)
+            .where(AttemptAlignment.attempt_id == row.attempt_id)
+            .values(job_id=f"align-{row.attempt_id}-1")
+        )
+    assert enqueue_alignment(row) is False
+    assert align_jobs() == []
+
+
+def test_the_sweep_asks_for_a_waiting_alignment_that_never_had_a_job(
+    client, exercise, student, sounds, monkeypatch
+):
+    """A row left WAITING with no job (the announcement failed, or the process died after
+    it; or an attempt from before this was fixed) is asked for by the sweep."""
+    _, take_id = send(client, exercise, student, sounds.take)
+    with monkeypatch.context() as broken:
+        broken.setattr(core_tasks, "announce_attempts", lambda asset_id: 1 / 0)
+        process_now(take_id)
+    row = the_alignment()
+    assert (row.aligned_by, row.job_id) == ("waiting", None)
+
+    assert sweep()["alignments_enqueued"] == 1
+    job = f"align-{row.attempt_id}-1"
+    assert the_alignment().job_id == job and align_jobs() == [job]
+    assert sweep()["alignments_enqueued"] == 0  # its job waits in Redis
+    tasks.align_attempt(str(row.attempt_id), 1)
+    assert the_alignment().aligned_by == AlignedBy.SOUND
+
+
+def test_the_sweep_leaves_a_take_that_does_not_play_yet(client, exercise, student, sounds):
+    send(client, exercise, student, sounds.take)
+    assert sweep()["alignments_enqueued"] == 0
+    assert the_alignment().job_id is None and align_jobs() == []
+
+
+def test_a_model_still_processing_keeps_the_take_waiting_until_it_is_ready(
+    client, exercise, student, teacher, sounds
+):
+    model = uploaded(db.session.merge(teacher), sounds.model)  # a new model video
+    model_id = model.id
+    exercise.video_asset = model
+    db.session.commit()
+    _, take_id = send(client, exercise, student, sounds.take)
+    process_now(take_id)
+    row = the_alignment()
+    assert (row.aligned_by, row.model_asset_id, row.job_id) == ("waiting", model_id, None)
+    assert sweep()["alignments_enqueued"] == 0  # the sweep waits for the model as well
+
+    process_now(model_id)  # the model is ready: the take waiting for it is asked for
+    row = the_alignment()
+    assert row.job_id == f"align-{row.attempt_id}-1" and align_jobs() == [row.job_id]
+    tasks.align_attempt(str(row.attempt_id), 1)
+    row = the_alignment()
+    assert row.aligned_by == AlignedBy.SOUND and abs(row.offset_sec - TRUTH) < 0.05
+
+
+def test_a_model_that_fails_starts_the_take_waiting_for_it_together_with_it(
+    client, exercise, student, teacher, sounds
+):
+    teacher = db.session.merge(teacher)
+    broken = store_upload(io.BytesIO(b"not a video"), owner=teacher, filename="model.mp4")
+    exercise.video_asset = broken
+    db.session.commit()
+    broken_id = broken.id
+    _, take_id = send(client, exercise, student, sounds.take)
+    process_now(take_id)
+    assert the_alignment().aligned_by == AlignedBy.WAITING  # it may yet play
+
+    process_now(broken_id)
+    assert db.session.get(VideoAsset, broken_id).processing_status == "failed"
+    row = the_alignment()
+    assert (row.aligned_by, row.offset_sec, row.job_id) == ("none", 0.0, None)
+
+
+def test_an_attempt_without_an_alignment_gets_one_when_its_page_opens(
+    client, exercise, student, sounds
+):
+    """An attempt sent before alignments were measured has no row at all."""
+    _, take_id = send(client, exercise, student, sounds.take)
+    process_now(take_id)
+    attempt_id = the_alignment().attempt_id
+    db.session.execute(sa.delete(AttemptAlignment))
+    db.session.commit()
+    get_queue("media").empty()
+
+    assert client.get(f"/comments/attempts/{attempt_id}").status_code == 200
+    row = the_alignment()
+    assert (row.aligned_by, row.take_asset_id, row.rate) == ("waiting", take_id, 1.0)
+    assert align_jobs() == [f"align-{attempt_id}-1"]
+    assert client.get(f"/comments/attempts/{attempt_id}").status_code == 200  # a reload
+    assert align_jobs() == [f"align-{attempt_id}-1"]
+    tasks.align_attempt(str(attempt_id), 1)
     assert the_alignment().aligned_by == AlignedBy.SOUND

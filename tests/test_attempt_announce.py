@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import uuid
 
 import pytest
@@ -13,7 +14,9 @@ import sqlalchemy as sa
 
 from practika.accounts.models import RoleName
 from practika.accounts.services.api_tokens import issue_token
+from practika.comments import services
 from practika.comments.models import VideoComment
+from practika.comments.services import announce_attempt, announce_attempts
 from practika.core import tasks
 from practika.core.models import VideoAsset
 from practika.core.services import store_upload
@@ -26,7 +29,7 @@ from practika.storage import get_storage
 from practika.sweep import sweep
 from practika.webhooks.models import WebhookDelivery
 from practika.webhooks.services import register_endpoint
-from tests.conftest import _make_user, log_in, process_now, publish_to, put_in
+from tests.conftest import _make_user, log_in, make_playable, process_now, publish_to, put_in
 from tests.test_jobs import heartbeat_stopped
 
 HTMX = {"HX-Request": "true"}
@@ -360,4 +363,103 @@ def test_an_announcement_that_cannot_be_made_does_not_fail_the_video(
     monkeypatch.setattr(tasks, "announce_attempts", mail_down)
     process_now(video_id)
     assert the_attempt().video_asset.processing_status == "ready"
+    assert "could not be announced" in caplog.text
+
+
+# A take that plays before Send: the recorder uploads while it records, so the upload often
+# ends, and the take plays, before the student presses Send (Issue 16, item 5).
+
+
+def test_a_take_that_played_before_it_was_sent_is_announced_on_send_once(
+    client, exercise, student, teacher, take
+):
+    log_in(client, student.email)
+    video_id = upload(student, take)
+    process_now(video_id)  # the worker finds no attempt yet: nothing to announce
+    exercise = db.session.merge(exercise)  # the job closed the test's session
+    assert announcements() == (0, 0)
+
+    assert send(client, exercise, video_id).headers["HX-Redirect"]
+    assert announcements() == (1, 1)
+    attempt = the_attempt()
+    assert attempt.announced_at is not None
+    send(client, exercise, video_id)  # sent again from another tab: the same attempt
+    assert announcements() == (1, 1)
+    assert teacher_sees(client, attempt.id)
+
+
+def test_the_worker_announcing_after_the_send_did_announces_once(client, exercise, student, take):
+    """Both sides saw each other's commit: the worker's announcement comes second, or the
+    send's does; either finds the attempt announced and does nothing."""
+    log_in(client, student.email)
+    video_id = upload(student, take)
+    process_now(video_id)
+    send(client, db.session.merge(exercise), video_id)
+    assert announcements() == (1, 1)
+
+    announce_attempts(uuid.UUID(video_id))  # the worker, had its query seen the attempt
+    assert announce_attempt(the_attempt().id) is False  # the send, a second time
+    assert announcements() == (1, 1)
+
+
+def test_the_worker_and_the_send_claiming_at_the_same_moment_announce_once(
+    app, client, exercise, student
+):
+    log_in(client, student.email)
+    video_id = upload(student, b"a take")
+    send(client, exercise, video_id)
+    assert announcements() == (0, 0)  # it does not play yet
+    make_playable(video_id)
+    attempt_id = the_attempt().id
+    start, claimed = threading.Barrier(2), []
+
+    def side() -> None:
+        with app.app_context():  # a session of its own, as the web and worker processes have
+            start.wait()
+            claimed.append(announce_attempt(attempt_id))
+
+    sides = [threading.Thread(target=side) for _ in range(2)]
+    for thread in sides:
+        thread.start()
+    for thread in sides:
+        thread.join()
+    assert sorted(claimed) == [False, True]
+    assert announcements() == (1, 1)
+
+
+def test_a_replacement_that_plays_before_it_is_sent_is_announced_on_replace(
+    client, exercise, student, take
+):
+    log_in(client, student.email)
+    failed_id = upload(student, b"not a video")
+    send(client, exercise, failed_id)
+    process_now(failed_id)
+    new_id = upload(student, take)
+    process_now(new_id)
+    db.session.merge(exercise)
+    assert announcements() == (0, 0)
+
+    replaced = client.post(
+        f"/comments/attempts/{the_attempt().id}/video",
+        data={"video_asset_id": new_id},
+        headers=HTMX,
+    )
+    assert replaced.status_code == 200
+    assert announcements() == (1, 1)
+
+
+def test_an_announcement_on_send_that_cannot_be_made_does_not_fail_the_send(
+    client, exercise, student, take, monkeypatch, caplog
+):
+    log_in(client, student.email)
+    video_id = upload(student, take)
+    process_now(video_id)
+
+    def mail_down(*args, **kwargs):
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(services, "_mail", mail_down)
+    answer = send(client, db.session.merge(exercise), video_id)
+    assert answer.status_code == 200 and answer.headers["HX-Redirect"]
+    assert the_attempt() is not None
     assert "could not be announced" in caplog.text

@@ -18,7 +18,7 @@ from practika.extensions import db
 from practika.queue import get_queue
 from practika.recount import recompute_metrics
 from practika.storage import get_storage
-from tests.conftest import count_rows, log_in, publish_to
+from tests.conftest import count_rows, log_in, make_playable, publish_to
 
 HTMX = {"HX-Request": "true"}
 
@@ -310,6 +310,7 @@ def test_a_line_break_stored_in_a_name_does_not_break_the_mail_after_the_save(
     log_in(client, student.email)
     assert submit(client, exercise, video_asset_id=upload_ahead(client)).status_code == 200
     attempt = db.session.scalar(sa.select(VideoComment))
+    make_playable(attempt.video_asset_id)
     announce_attempts(attempt.video_asset_id)  # as the worker does once the video plays
     client.post("/accounts/logout")
     log_in(client, teacher.email)

@@ -44,7 +44,14 @@ from practika.webhooks.services import (
     sign,
     verify_signature,
 )
-from tests.conftest import count_rows, log_in, publish_to, running_worker, wait_for
+from tests.conftest import (
+    count_rows,
+    log_in,
+    make_playable,
+    publish_to,
+    running_worker,
+    wait_for,
+)
 from tests.services import free_port
 
 HTMX = {"HX-Request": "true"}
@@ -416,6 +423,7 @@ def test_an_attempt_sent_on_the_page_records_attempt_submitted_once_it_plays(
         content_type="multipart/form-data",
     )
     assert deliveries() == []  # not before its video plays (tests/test_attempt_announce.py)
+    make_playable(asset_id)
     announce_attempts(asset_id)  # what the worker does when it does
 
     [delivery] = deliveries()

@@ -2,9 +2,13 @@
 asking the worker to line the two up by their sound (practika.comments.tasks).
 
 The row is noted at submit (WAITING, with the clip and speed the take was recorded against),
-and the sound job is asked for once the take plays (the video job calls
-``request_alignments``). An alignment a person saved (MANUAL) is kept while it names the
-same take and model; any other row that names another take or model is measured again.
+and the sound job is asked for once the take plays and the attempt is sent, whichever comes
+second (services.announce_attempt); once the model video is ready, if it was still
+processing then (the video job calls ``request_waiting_for``); by the sweep, for a row whose
+job could not be asked for; and when the attempt's page opens, for an attempt with no row
+(sent before alignments) or a stale one. An alignment a person saved (MANUAL) is kept while
+it names the same take and model; any other row that names another take or model is
+measured again.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import math
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
-from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
+from practika.comments.models import AlignedBy, AttemptAlignment, VideoComment
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip, VideoType
+from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.queue import attempt_job_id, enqueue
 
@@ -86,13 +92,15 @@ def note_against(attempt: VideoComment, clip: VideoClip | None, rate: float) -> 
     )
 
 
-def model_to_align(attempt: VideoComment) -> VideoAsset | None:
-    """The exercise's model video when its sound can be read: uploaded (YouTube keeps its
-    files) and ready (its renditions will not change under the job)."""
-    model = attempt.exercise.video_asset
-    if model is None or model.video_type != VideoType.UPLOAD or not model.renditions:
+def model_sound(model: VideoAsset) -> bool | None:
+    """Whether the model video's sound can be read now: uploaded (YouTube keeps its files)
+    and ready (its renditions will not change under the job). None while it is processing
+    and may still be; False when it never will be."""
+    if model.video_type != VideoType.UPLOAD or model.status == ProcessingStatus.FAILED:
+        return False
+    if model.status != ProcessingStatus.READY:
         return None
-    return model if model.processing_status == ProcessingStatus.READY else None
+    return model.has_renditions
 
 
 def alignment_of(attempt: VideoComment) -> AttemptAlignment | None:
@@ -107,48 +115,79 @@ def alignment_of(attempt: VideoComment) -> AttemptAlignment | None:
 
 
 def realign_if_stale(attempt: VideoComment) -> None:
-    """Asked for an attempt whose alignment names another take or model (a new model
-    video, a replaced take) while its take plays: measure it again."""
+    """Asked when the attempt's page opens: an attempt whose take plays and whose alignment
+    is missing (sent before alignments, or before its exercise had a model video) or names
+    another take or model (a new model video, a replaced take) is measured (again)."""
     take = attempt.video_asset
-    if attempt.alignment is None or alignment_of(attempt) is not None:
-        return
-    if take is not None and take.is_playable and attempt.exercise.video_asset is not None:
+    if alignment_of(attempt) is None and take is not None and take.is_playable:
         request_alignment(attempt)
 
 
-def request_alignments(take_id: uuid.UUID) -> None:
-    """Every attempt whose take this is, now that it plays: line each up with its model."""
-    attempts = db.session.scalars(
-        sa.select(VideoComment).where(
-            VideoComment.video_asset_id == take_id, VideoComment.kind == CommentKind.ATTEMPT
+def request_waiting_for(model_id: uuid.UUID) -> None:
+    """The attempts at the exercises whose model this is, now that it is ready, whose
+    alignment waits with no job asked for (their take played while it was processing)."""
+    for attempt in unasked(Exercise.video_asset_id == model_id):
+        request_alignment(attempt)
+
+
+def unasked(*where: sa.ColumnElement[bool]) -> list[VideoComment]:
+    """Attempts whose alignment waits with no sound job asked for (and ``where``)."""
+    return db.session.scalars(
+        sa.select(VideoComment)
+        .join(AttemptAlignment, AttemptAlignment.attempt_id == VideoComment.id)
+        .join(Exercise, Exercise.id == VideoComment.exercise_id)
+        .where(
+            AttemptAlignment.aligned_by == AlignedBy.WAITING,
+            AttemptAlignment.job_id.is_(None),
+            *where,
         )
     ).all()
-    for attempt in attempts:
-        request_alignment(attempt)
 
 
 def request_alignment(attempt: VideoComment) -> bool:
     """Ask the sound job to line the attempt's take up with its model, keeping the clip and
-    speed it was recorded against; whether a job was enqueued. A MANUAL alignment of the
-    same take and model stays; with no model whose sound can be read the row ends NONE at
-    once (the two start together)."""
-    take, exercise = attempt.video_asset, attempt.exercise
-    if take is None or exercise.video_asset is None:
+    speed it was recorded against; whether a job was enqueued. Safe to ask again, and from
+    two places at once: a row measured, saved by hand (MANUAL) or whose job is asked for
+    already stays as it is, and of two callers only one names the job (enqueue_alignment).
+    It waits while the take or the model is still processing; with a model whose sound
+    will never be read (YouTube) the row ends NONE at once (the two start together)."""
+    take, model = attempt.video_asset, attempt.exercise.video_asset
+    if take is None or model is None:
         return False
-    row = attempt.alignment
-    if row is None:  # an attempt sent before alignments, or before its exercise had a video
-        row = AttemptAlignment(attempt=attempt, rate=1.0)
-        db.session.add(row)
-    elif row.aligned_by == AlignedBy.MANUAL and alignment_of(attempt) is row:
+    row = _fresh_row(attempt, take.id, model.id)
+    if row is None or row.aligned_by != AlignedBy.WAITING or row.job_id is not None:
         return False
-    restart(row, take.id, exercise.video_asset.id)
-    db.session.flush()  # a new row's id names its job
-    if model_to_align(attempt) is None:
+    readable = model_sound(model)
+    if readable is False:
         row.aligned_by = AlignedBy.NONE
         row.offset_sec = started_together(row)
         db.session.commit()
         return False
+    if not readable or not take.is_playable:
+        return False  # the video job asks again when it plays, or is ready
     return enqueue_alignment(row)
+
+
+def _fresh_row(
+    attempt: VideoComment, take_id: uuid.UUID, model_id: uuid.UUID
+) -> AttemptAlignment | None:
+    """The attempt's alignment about this take and model, committed: a stale one waits
+    again, and an attempt sent before alignments (or before its exercise had a model video)
+    gets one. None when another request added it at the same moment (it asks the job)."""
+    row = alignment_of(attempt)
+    if row is not None:
+        return row
+    row = attempt.alignment
+    if row is None:
+        row = AttemptAlignment(attempt=attempt, rate=1.0)
+        db.session.add(row)
+    restart(row, take_id, model_id)
+    try:
+        db.session.commit()
+    except IntegrityError:  # two page views of an attempt with no row: one adds it
+        db.session.rollback()
+        return None
+    return row
 
 
 def restart(row: AttemptAlignment, take_id: uuid.UUID, model_id: uuid.UUID) -> None:
@@ -169,17 +208,30 @@ def started_together(row: AttemptAlignment) -> float:
 
 
 def enqueue_alignment(row: AttemptAlignment, delay: int = 0) -> bool:
-    """Name the row's next run on it, commit, then enqueue it; False when Redis is away
-    (the sweep enqueues it later)."""
+    """Name the row's next run on it, commit, then enqueue it; False when another caller
+    named a run since ``row`` was read (the conditional UPDATE lets one of two callers at
+    once through), or when Redis is away (the sweep enqueues it later)."""
     run = row.attempts + 1
-    row.job_id = attempt_job_id("align", row.attempt_id, run)
+    job_id = attempt_job_id("align", row.attempt_id, run)
+    named = db.session.execute(
+        sa.update(AttemptAlignment)
+        .where(
+            AttemptAlignment.attempt_id == row.attempt_id,
+            AttemptAlignment.aligned_by == AlignedBy.WAITING,
+            AttemptAlignment.attempts == row.attempts,
+            AttemptAlignment.job_id.is_not_distinct_from(row.job_id),
+        )
+        .values(job_id=job_id)
+    ).rowcount
     db.session.commit()
+    if not named:
+        return False
     job_id = enqueue(
         "media",
         "practika.comments.tasks.align_attempt",
         str(row.attempt_id),
         run,
-        job_id=row.job_id,
+        job_id=job_id,
         job_timeout=ALIGN_JOB_TIMEOUT,
         delay=delay,
     )

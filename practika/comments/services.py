@@ -3,6 +3,7 @@ the same commit; the people concerned are mailed after it, through the mail job.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import sqlalchemy as sa
@@ -11,17 +12,19 @@ from practika.accounts.models import User
 from practika.accounts.services.preferences import preferences_of
 from practika.accounts.services.tallies import bump
 from practika.classes.services import classes_of_attempt
-from practika.comments.alignment import note_against, restart
+from practika.comments.alignment import note_against, request_alignment, restart
 from practika.comments.models import CommentKind, VideoComment
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import delete_stored, discard_assets, enqueue_processing
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.mail import absolute_url, send_mail
+from practika.model_base import utcnow
 from practika.numbers import OutOfRange, seconds
 from practika.webhooks.services import emit
 
 MAX_TEXT = 5000
+log = logging.getLogger(__name__)
 
 
 class CommentError(ValueError):
@@ -98,8 +101,9 @@ def submit_attempt(
 ) -> VideoComment:
     """A student's attempt: their video, an optional note, and the clip and speed of the
     model it was recorded against (alignment.recorded_against). Raises CommentError. The
-    teacher hears of it once its video plays (announce_attempts, from the worker), and then
-    it is lined up with the model by sound."""
+    teacher hears of it once its video plays, and then it is lined up with the model by
+    sound (announce_attempt: here when the take played before it was sent, else from the
+    worker)."""
     if video is None:
         raise CommentError("Record or choose a video to send.")
     attempt = VideoComment(
@@ -114,6 +118,7 @@ def submit_attempt(
     bump(author.id, "comments_made", +1)
     db.session.commit()
     _start(video)
+    _announce_if_it_plays(attempt)
     return attempt
 
 
@@ -154,12 +159,14 @@ def replace_attempt_video(attempt: VideoComment, video: VideoAsset | None) -> No
         raise CommentError("This attempt's video works: there is nothing to replace.")
     failed = [attempt.video_asset] if attempt.video_asset is not None else []
     attempt.video_asset = video
-    attempt.reviewed_at = None  # the new take waits for its teacher
+    attempt.reviewed_at = None  # the new take waits for its teacher, who is told of it
+    attempt.announced_at = None
     _move_alignment(attempt, video)
     keys = discard_assets(failed)
     db.session.commit()
     delete_stored(keys)
     _start(video)
+    _announce_if_it_plays(attempt)
 
 
 def _move_alignment(attempt: VideoComment, video: VideoAsset) -> None:
@@ -174,20 +181,63 @@ def _move_alignment(attempt: VideoComment, video: VideoAsset) -> None:
 
 
 def announce_attempts(asset_id: uuid.UUID) -> None:
-    """The attempt whose video this is, now that it plays: its teacher is mailed and the
-    ``attempt.submitted`` webhook goes out. Called once per video, by the worker."""
-    attempts = db.session.scalars(
-        sa.select(VideoComment).where(
+    """Every attempt whose video this is, now that it plays (called by the worker)."""
+    attempt_ids = db.session.scalars(
+        sa.select(VideoComment.id).where(
             VideoComment.video_asset_id == asset_id, VideoComment.kind == CommentKind.ATTEMPT
         )
     ).all()
-    for attempt in attempts:
-        emit("attempt.submitted", attempt)
-        author, exercise = attempt.author, attempt.exercise
-        classes = ", ".join(classroom.name for classroom in classes_of_attempt(author, exercise))
-        who = f"{author.display_name} ({classes})" if classes else author.display_name
-        subject = f"{who} sent an attempt at “{exercise.name}”"
-        _mail(exercise.created_by, "attempt_submitted", subject, attempt=attempt, classes=classes)
+    for attempt_id in attempt_ids:
+        announce_attempt(attempt_id)
+
+
+def announce_attempt(attempt_id: uuid.UUID) -> bool:
+    """Once the attempt is sent and its video plays, whichever comes second (the student
+    may press Send before or after the worker makes the take play): its teacher is mailed,
+    the ``attempt.submitted`` webhook goes out and it is lined up with its model. Exactly
+    once: both sides call this after their own commit, the claim is one conditional UPDATE
+    (of two callers at once only one passes it), and the side that commits second sees the
+    other's commit. Whether it was announced now."""
+    if not _claim_announcement(attempt_id):
+        return False
+    attempt = db.session.get(VideoComment, attempt_id)
+    emit("attempt.submitted", attempt)
+    author, exercise = attempt.author, attempt.exercise
+    classes = ", ".join(classroom.name for classroom in classes_of_attempt(author, exercise))
+    who = f"{author.display_name} ({classes})" if classes else author.display_name
+    subject = f"{who} sent an attempt at “{exercise.name}”"
+    _mail(exercise.created_by, "attempt_submitted", subject, attempt=attempt, classes=classes)
+    request_alignment(attempt)
+    return True
+
+
+def _announce_if_it_plays(attempt: VideoComment) -> None:
+    """On Send (or a replaced video), for a take that played before it (the worker found
+    no attempt to announce then). A failure is logged: the attempt is sent all the same,
+    and the sweep lines it up."""
+    try:
+        announce_attempt(attempt.id)
+    except Exception:
+        db.session.rollback()
+        log.exception("attempt %s was sent, but it could not be announced", attempt.id)
+
+
+def _claim_announcement(attempt_id: uuid.UUID) -> bool:
+    """Mark the attempt announced if it was not and its video plays; whether this did."""
+    plays = sa.select(VideoAsset.id).where(VideoAsset.is_playable)
+    claimed = db.session.execute(
+        sa.update(VideoComment)
+        .where(
+            VideoComment.id == attempt_id,
+            VideoComment.kind == CommentKind.ATTEMPT,
+            VideoComment.announced_at.is_(None),
+            VideoComment.video_asset_id.in_(plays),
+        )
+        .values(announced_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
 
 
 def edit_comment(comment: VideoComment, text: str | None) -> None:

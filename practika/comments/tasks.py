@@ -19,9 +19,15 @@ import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 
-from practika.comments.alignment import ALIGN_MAX_ATTEMPTS, enqueue_alignment, started_together
+from practika.comments.alignment import (
+    ALIGN_MAX_ATTEMPTS,
+    enqueue_alignment,
+    request_alignment,
+    started_together,
+    unasked,
+)
 from practika.comments.models import AlignedBy, AttemptAlignment
-from practika.core.models import VideoAsset, VideoClip
+from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.extensions import db
 from practika.media.align import Match, align
 from practika.queue import job_alive
@@ -113,11 +119,13 @@ def _finish(
 
 def sweep() -> dict[str, int]:
     """Enqueue alignments asked for whose job Redis does not hold (lost in an outage, or
-    left by a killed worker), each as its next run; after the last run, NONE."""
+    left by a killed worker), each as its next run, after the last run NONE; and ask for
+    those never asked for although their take plays and their model is ready (Redis or
+    the database was away at that moment)."""
     waiting = db.session.scalars(
         sa.select(Row).where(Row.aligned_by == AlignedBy.WAITING, Row.job_id.is_not(None))
     ).all()
-    done = {"alignments_enqueued": 0, "alignments_failed": 0}
+    done = {"alignments_enqueued": _ask_unasked(), "alignments_failed": 0}
     for row in waiting:
         try:
             if job_alive("media", row.job_id):
@@ -136,3 +144,14 @@ def sweep() -> dict[str, int]:
         else:
             done["alignments_enqueued"] += enqueue_alignment(row)
     return done
+
+
+def _ask_unasked() -> int:
+    """Ask for the alignments that wait with no job although both videos can be read; how
+    many were enqueued."""
+    ready = VideoAsset.processing_status == ProcessingStatus.READY
+    attempts = unasked(
+        Row.take_asset_id.in_(sa.select(VideoAsset.id).where(VideoAsset.is_playable)),
+        Row.model_asset_id.in_(sa.select(VideoAsset.id).where(ready)),
+    )
+    return sum(request_alignment(attempt) for attempt in attempts)

@@ -23,7 +23,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from practika.accounts.services.tallies import add_video_time
-from practika.comments.alignment import request_alignments
+from practika.comments.alignment import request_waiting_for
 from practika.comments.services import announce_attempts
 from practika.core.models import (
     CLAIMABLE,
@@ -106,25 +106,32 @@ def _update(model: type, row_id: uuid.UUID, attempt: int, **values: Any) -> bool
 
 def _make_playable(asset_id: uuid.UUID, attempt: int, **values: Any) -> bool:
     """Write the video's renditions (with ``values``). The write that finds none there yet
-    is the one that makes the video play for the first time: then its attempt is announced
-    to the teacher and its sound job is asked for. That test is in the UPDATE itself, so
-    however often the job runs again (a retry, the sweep, a duplicate job) only one write
-    ever passes it. An announcement or an alignment that cannot be asked for is logged and
-    not retried: the video is fine, and a retry of its job would not ask again either."""
+    is the one that makes the video play for the first time: then its attempt, if it was
+    sent already, is announced to the teacher and its sound job is asked for (each attempt
+    once: services.announce_attempt). That test is in the UPDATE itself, so however often
+    the job runs again (a retry, the sweep, a duplicate job) only one write ever passes
+    it. An announcement that cannot be made is logged and not retried: the video is fine,
+    and a retry of its job would not ask again either (the sweep asks for the alignment)."""
     if not _write(VideoAsset, asset_id, attempt, ~VideoAsset.has_renditions, **values):
         return _update(VideoAsset, asset_id, attempt, **values)
     try:
-        announce_attempts(asset_id)
-    except Exception:
+        announce_attempts(asset_id)  # and lined up; an attempt not sent yet is, on Send
+    except Exception:  # the take plays all the same; the sweep lines it up
         db.session.rollback()
         log.exception("video %s plays, but its attempt could not be announced", asset_id)
-    try:
-        request_alignments(asset_id)
-    except Exception:  # the take plays all the same; it starts with its model, not lined up
-        db.session.rollback()
-        log.exception("video %s plays, but its attempt could not be lined up", asset_id)
     db.session.close()  # no connection held through the FFmpeg work that follows
     return True
+
+
+def _settled(asset_id: uuid.UUID) -> None:
+    """A video just ended ready or failed: the takes that waited for it as their model (they
+    played while it was processing) are lined up with it now, or start with it when it
+    failed. Logged, not retried, when they cannot be asked for: the sweep asks for them."""
+    try:
+        request_waiting_for(asset_id)
+    except Exception:  # the video is what it is all the same
+        db.session.rollback()
+        log.exception("video %s ended, but the takes waiting for it were not asked", asset_id)
 
 
 def _stage(asset_id: uuid.UUID, attempt: int, stage: Stage, **values: Any) -> None:
@@ -356,7 +363,8 @@ def _end(
     """The write that ends a video (ready, kept, failed or refused), as ``_write``: the row
     stops naming its native copy, and once the write is made the copy's file and the other
     ``stand_ins`` are deleted (a superseded run leaves the files to the run that holds the
-    row). Whether it was made."""
+    row). Whether it was made. Then the takes that waited for it as their model are asked
+    for (``_settled``)."""
     if not _write(VideoAsset, asset_id, attempt, *where, **NO_NATIVE, **values):
         if not where:  # with a condition, not holding it may only mean the condition is false
             log.warning("video %s: attempt %d no longer holds it; end skipped", asset_id, attempt)
@@ -364,6 +372,7 @@ def _end(
     storage = get_storage()
     for name in (*stand_ins, *NATIVE_FILES):
         storage.delete(f"videos/{asset_id}/{name}")
+    _settled(asset_id)
     return True
 
 
