@@ -364,8 +364,10 @@ def test_the_server_guesses_the_arrangement_from_the_sizes(student_client, exerc
     portraits = take(exercise, student, width=360, height=640)
     body = page_of(student_client, portraits).get_data(as_text=True)
     assert 'data-arrangement="stacked"' in body
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(AttemptAlignment))
-    assert count == 0  # showing the page stores nothing
+    # The guess is not stored: the page only asks for the alignment an attempt without one
+    # is missing (Issue 16, item 5), which waits to be measured.
+    row = db.session.scalar(sa.select(AttemptAlignment))
+    assert (row.aligned_by, row.offset_sec) == (AlignedBy.WAITING, None)
 
 
 def test_an_attempt_with_an_alignment_can_be_deleted(attempt):
