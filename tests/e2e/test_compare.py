@@ -75,6 +75,15 @@ def _take(exercise: Exercise, student: User, width: int, height: int, when) -> V
     return db.session.get(VideoComment, attempt_id)
 
 
+def line_up(attempt: VideoComment, by: str, offset: float | None, confidence: float | None):
+    """The attempt's alignment as the sound job would leave it (no worker runs here)."""
+    row = attempt.alignment or AttemptAlignment(attempt=attempt)
+    row.take_asset_id = attempt.video_asset_id
+    row.model_asset_id = attempt.exercise.video_asset_id
+    row.aligned_by, row.offset_sec, row.confidence = by, offset, confidence
+    db.session.add(row)
+
+
 @pytest.fixture(scope="module")
 def takes(live_server, live_env) -> Iterator[dict[str, str]]:
     """The student's two takes (their attempt ids, and their players' ids)."""
@@ -92,20 +101,13 @@ def takes(live_server, live_env) -> Iterator[dict[str, str]]:
         exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
         db.session.commit()
         first = _take(exercise, student, 640, 360, utcnow().replace(microsecond=0))
-        db.session.add(
-            AttemptAlignment(
-                attempt=first,
-                take_asset_id=first.video_asset_id,
-                model_asset_id=first.exercise.video_asset_id,
-                aligned_by=AlignedBy.SOUND,
-                offset_sec=OFFSET,
-                confidence=15.0,
-            )
-        )
+        line_up(first, AlignedBy.SOUND, OFFSET, 15.0)
         db.session.commit()
         student = db.session.scalar(sa.select(User).where(User.username == "compare-student"))
         exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
         latest = _take(exercise, student, 360, 640, utcnow())
+        line_up(latest, AlignedBy.NONE, None, None)  # its sound matched nothing
+        db.session.commit()
         first = db.session.scalar(
             sa.select(VideoComment).where(
                 VideoComment.author_id == latest.author_id, VideoComment.id != latest.id
