@@ -23,7 +23,8 @@ from tests.test_exercise_list import queries
 
 def menu_button(page: str) -> str:
     """The header's menu button, as the page renders it (what a phone shows of the header)."""
-    return re.search(r'<button type="button" class="menu-button[^"]*".*?</button>', page, re.S).group(0)
+    button = r'<button type="button" class="menu-button[^"]*".*?</button>'
+    return re.search(button, page, re.S).group(0)
 
 
 def playable_video(owner, **state) -> VideoAsset:
