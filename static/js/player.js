@@ -497,13 +497,16 @@
   };
 
   // New videos and controls: apply default speeds once, watch frames, show the drill bars
-  // whose video can play (they are hidden until then: without JavaScript or a video, their
-  // buttons would do nothing), make every aria-pressed truthful.
+  // and play-together buttons whose videos can play (they are hidden until then: without
+  // JavaScript or a video, they would do nothing), make every aria-pressed truthful.
 
   function scan() {
     document.querySelectorAll("video[id^='player-']").forEach(watchFrames);
     document.querySelectorAll("[data-drill-for]").forEach(function (bar) {
       bar.hidden = !videoById(bar.dataset.drillFor);
+    });
+    document.querySelectorAll("button[data-play-together]").forEach(function (button) {
+      button.hidden = !pairFor(button); // both must be there to play together
     });
     document.querySelectorAll("video[data-default-speed]").forEach(function (video) {
       if (rates.has(video)) return;
