@@ -127,11 +127,15 @@ HOOK_URL = "https://hooks.example.com/practika"
 def staff_things(live_server: str, live_env: dict[str, str]) -> None:
     """An invitation, and an endpoint with a failed delivery, so the staff pages show their
     tables. The endpoint is made in the database: registering one looks its address up, and
-    these machines have no DNS."""
+    these machines have no DNS. It is inactive: an active one would get a delivery for every
+    video the later tests make ready, and the worker would spend its time failing to look
+    its host up while their videos wait."""
     app = create_app(TestConfig(live_env))
     with app.test_request_context():
         invite("guest@example.com", invited_by=None)
-        endpoint = WebhookEndpoint(url=HOOK_URL, events=["video.ready"], secret="whsec_test")
+        endpoint = WebhookEndpoint(
+            url=HOOK_URL, events=["video.ready"], secret="whsec_test", is_active=False
+        )
         delivery = WebhookDelivery(
             endpoint=endpoint,
             event="video.ready",
