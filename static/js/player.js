@@ -282,12 +282,14 @@
   // A video held on its first or last frame while the other plays on (compare.js marks it
   // data-held) still counts as playing together.
   function running(video) {
-    return video.isConnected && (!video.paused || video.dataset.held === "true");
+    return !video.paused || video.dataset.held === "true";
   }
 
+  // A pair plays together until both have stopped: a short take that ends first leaves the
+  // model playing on, and one press still pauses both.
   function syncTogether() {
     together = together.filter(function (p) {
-      return running(p.a) && running(p.b);
+      return p.a.isConnected && p.b.isConnected && (running(p.a) || running(p.b));
     });
     document.querySelectorAll("button[data-play-together][data-for]").forEach(function (button) {
       var pair = pairFor(button);
@@ -319,7 +321,7 @@
     if (!pair || !hasSource(pair.a) || !hasSource(pair.b)) return;
     var a = pair.a;
     var b = pair.b;
-    if (!a.paused && !b.paused) {
+    if (playingTogether(pair)) {
       a.pause();
       b.pause();
       return; // the pause events update aria-pressed
