@@ -165,10 +165,14 @@
     if (!on && !root.classList.contains("recording-against")) return;
     document.documentElement.classList.toggle("practice-mode", Boolean(deck));
     root.classList.toggle("recording-against", Boolean(deck));
-    if (deck) deck.classList.add("beside-camera");
-    else document.querySelectorAll(".beside-camera").forEach(function (element) {
-      element.classList.remove("beside-camera");
-    });
+    if (deck) {
+      deck.classList.add("beside-camera");
+      root.scrollIntoView({ block: "start" }); // just under the model (the scroll padding)
+    } else {
+      document.querySelectorAll(".beside-camera").forEach(function (element) {
+        element.classList.remove("beside-camera");
+      });
+    }
   }
 
   // At the start of a recording: the model from its loop's start (when asked), and the form
