@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
-from practika.extensions import SQLITE_BUSY_MS, db
+from practika.extensions import db
 
 log = logging.getLogger(__name__)
 QUICK_BUSY_MS = 250  # how long a stamp waits for a locked SQLite database
@@ -22,16 +22,20 @@ QUICK_BUSY_MS = 250  # how long a stamp waits for a locked SQLite database
 
 @contextmanager
 def _quick_wait() -> Iterator[None]:
+    """Within the block, the session's SQLite connection waits QUICK_BUSY_MS for a lock.
+    Its own wait is restored as the block ends, while the session still holds the
+    connection: once a commit has handed it back, the pool may close it or lend it out."""
     connection = db.session.connection()
     if connection.dialect.name != "sqlite":
         yield  # PostgreSQL locks rows, not the database: a stamp does not wait for others
         return
     raw = connection.connection.dbapi_connection
+    (usual,) = raw.execute("PRAGMA busy_timeout").fetchone()
     raw.execute(f"PRAGMA busy_timeout={QUICK_BUSY_MS}")
     try:
         yield
     finally:
-        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        raw.execute(f"PRAGMA busy_timeout={usual}")
 
 
 def record_quietly(statement: Executable, what: str) -> bool:
@@ -39,8 +43,8 @@ def record_quietly(statement: Executable, what: str) -> bool:
     too busy to take it. Call it after the request's own commit: it commits."""
     try:
         with _quick_wait():
-            db.session.execute(statement)
-            db.session.commit()
+            db.session.execute(statement)  # takes the write lock, or gives up quickly
+        db.session.commit()  # in WAL mode a commit waits for no one
     except OperationalError as error:
         db.session.rollback()
         log.warning("skipped %s: the database is busy (%s)", what, error.orig)

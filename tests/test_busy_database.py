@@ -8,12 +8,15 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from practika import extensions
 from practika.accounts.services.api_tokens import issue_token
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
+from practika.stamps import record_quietly
+from tests.conftest import create_test_app, make_config
 from tests.test_access_table import _ready_video
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -69,3 +72,18 @@ def test_a_write_that_cannot_wait_longer_is_a_503_with_retry_after(
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert "busy" in answer.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Exercise)) == 1
+
+
+def test_a_stamp_is_done_with_its_connection_before_the_pool_takes_it_back(
+    database_url, redis_server, tmp_path
+):
+    """A pool closes a connection handed back beyond its size (NullPool closes every one), or
+    lends it to another request: a stamp that touched its connection after the commit
+    failed with "Cannot operate on a closed database", a 500 on a media request."""
+    config = make_config(database_url, redis_server.url, tmp_path / "instance")
+    config.SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": NullPool}
+    with create_test_app(config).app_context():
+        assert record_quietly(sa.select(1), "a stamp")
+        usual = db.session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert usual == extensions.SQLITE_BUSY_MS
+        db.session.remove()

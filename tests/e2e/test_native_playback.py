@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
+from rq.job import Job
 
 from practika import create_app
 from practika.accounts.models import User
@@ -22,6 +24,7 @@ from practika.media.ladder import native_copy
 from practika.media.synth import synth_video
 from practika.media.transcode import remux_native
 from practika.media.validate import validate
+from practika.queue import get_queue
 from practika.storage import get_storage
 from tests.e2e.test_smoke import TEACHER, log_in
 from tests.media_samples import encode, has_encoder, recorded
@@ -45,10 +48,12 @@ def native_copy_of(source: Path) -> tuple[Path, str]:
 @pytest.fixture
 def native_only(live_env) -> Iterator[Callable[[Path], uuid.UUID]]:
     """Put one of the demo teacher's videos as the worker leaves it between its native copy
-    and its smallest rung: processing, no renditions, the native copy stored. Each is
-    deleted, with its files, after the test."""
+    and its smallest rung: processing, no renditions, the native copy stored. Its job is one
+    that waits an hour, so the worker's sweep sees a job alive and leaves the row as it is.
+    Each is deleted, with its files and job, after the test."""
     app = create_app(TestConfig(live_env))
     made: list[uuid.UUID] = []
+    jobs: list[Job] = []
 
     def put(source: Path) -> uuid.UUID:
         path, mime = native_copy_of(source)
@@ -64,6 +69,9 @@ def native_only(live_env) -> Iterator[Callable[[Path], uuid.UUID]]:
             db.session.add(asset)
             db.session.flush()
             asset.native_path = f"videos/{asset.id}/{path.name}"
+            an_hour = datetime.now(UTC) + timedelta(hours=1)
+            jobs.append(get_queue("media").enqueue_at(an_hour, "builtins.print", str(asset.id)))
+            asset.job_id = jobs[-1].id
             with path.open("rb") as stream:
                 get_storage().save(asset.native_path, stream)
             db.session.commit()
@@ -72,6 +80,8 @@ def native_only(live_env) -> Iterator[Callable[[Path], uuid.UUID]]:
 
     yield put
     with app.app_context():
+        for job in jobs:
+            job.delete()
         for asset_id in made:
             delete_unused(db.session.get(VideoAsset, asset_id))
         db.engine.dispose()
