@@ -1,6 +1,8 @@
 """The compare view: which two videos an attempt's page plays together, how a moment of the
 lead (the attempt's take) maps to a moment of the follower (the model, or another take of
-the same student), and the offset a person nudges by hand and saves."""
+the same student), and the offset a person nudges by hand and saves. How the two share the
+screen, and where the model's clips fall on the take, static/js/compare.js works out in the
+browser, which knows the screen and each video's real length."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import sqlalchemy as sa
 
 from practika.comments.alignment import alignment_of, restart, started_together
 from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
-from practika.core.models import VideoAsset
 from practika.extensions import db
 from practika.media.align import SURE_SCORE
 
@@ -19,13 +20,6 @@ from practika.media.align import SURE_SCORE
 # CLEAR_SCORE on (bbc/audio-offset-finder's "sure") the page calls it sure, below it likely.
 CLEAR_SCORE = 10.0
 SLACK_SEC = 60.0  # a saved offset may reach this far past either end of the model
-# The box a phone leaves the two videos (360x740, less the header, title and controls): the
-# server's first guess at an arrangement; the page measures the real box and refines it.
-PHONE_BOX = (360.0, 460.0)
-# A loop on the take stops this short of its end: a video that reaches its end pauses, and
-# the pause would end "Play both together".
-END_MARGIN_SEC = 0.1
-GAP_PX = 6.0  # between the two videos, as in static/css/app.css
 
 
 class AlignmentRefused(ValueError):
@@ -78,61 +72,6 @@ def follower_mapping(lead: VideoComment, other: VideoComment | None) -> Mapping:
     if other is None:
         return lead_to_model
     return lead_to_model.then(to_model(other).inverse())
-
-
-def _ratio(asset: VideoAsset | None) -> float:
-    if asset is None or not asset.width or not asset.height:
-        return 16 / 9
-    return asset.width / asset.height
-
-
-def _contain(width: float, height: float, ratio: float) -> tuple[float, float]:
-    """The size of a video of shape ``ratio`` shown whole in a box (object-fit: contain)."""
-    return (height * ratio, height) if width / height > ratio else (width, width / ratio)
-
-
-def _smaller_area(shape: str, lead: float, follower: float, box: tuple[float, float]) -> float:
-    """The area of the smaller video when ``box`` is split between the two, side by side or
-    stacked, at the split that makes it largest."""
-    width, height = box
-    best = 0.0
-    for percent in range(5, 96):
-        share = percent / 100
-        if shape == "side":
-            room = width - GAP_PX
-            one = _contain(room * share, height, lead)
-            two = _contain(room * (1 - share), height, follower)
-        else:
-            room = height - GAP_PX
-            one = _contain(width, room * share, lead)
-            two = _contain(width, room * (1 - share), follower)
-        best = max(best, min(one[0] * one[1], two[0] * two[1]))
-    return best
-
-
-def arrangement(lead_ratio: float, follower_ratio: float, box: tuple[float, float]) -> str:
-    """ "side" or "stacked": whichever gives the smaller of the two videos the larger area in
-    ``box`` (width, height). static/js/compare.js measures the same way in the browser."""
-    side = _smaller_area("side", lead_ratio, follower_ratio, box)
-    stacked = _smaller_area("stacked", lead_ratio, follower_ratio, box)
-    return "side" if side > stacked else "stacked"
-
-
-def first_arrangement(lead: VideoAsset | None, follower: VideoAsset | None) -> str:
-    """The arrangement for a phone, from the sizes the worker measured."""
-    return arrangement(_ratio(lead), _ratio(follower), PHONE_BOX)
-
-
-def clip_on_lead(start: float, end: float, lead: VideoComment) -> tuple[float, float] | None:
-    """A clip of the model (model times) as a stretch of the lead take, cut to the take;
-    None when the take shows less than half of it (the clip then loops the model alone)."""
-    back = to_model(lead).inverse()
-    first, last = back.offset + back.rate * start, back.offset + back.rate * end
-    length = (lead.video_asset.duration_sec if lead.video_asset else None) or math.inf
-    start, stop = max(0.0, first), min(length - END_MARGIN_SEC, last)
-    if stop - start < (last - first) / 2:
-        return None
-    return round(start, 3), round(stop, 3)
 
 
 def save_offset(attempt: VideoComment, value: object) -> AttemptAlignment:

@@ -20,9 +20,7 @@ from practika.comments.alignment import (
 from practika.comments.compare import (
     AlignmentRefused,
     alignment_state,
-    clip_on_lead,
     confidence_words,
-    first_arrangement,
     follower_mapping,
     same_student_same_exercise,
     save_offset,
@@ -338,7 +336,6 @@ def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
         mark_seen(attempt)  # the feedback under it is no longer new to its student
         db.session.commit()
     realign_if_stale(attempt)  # a new model video, or a take replaced since it was measured
-    follower = other.video_asset if other is not None else attempt.exercise.video_asset
     return render_template(
         "comments/attempt.html",
         attempt=attempt,
@@ -349,18 +346,9 @@ def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
         speed=preferences_of(current_user.profile)["playback_speed"],
         takes=takes_of(attempt),
         mapping=follower_mapping(attempt, other),
-        arrangement=first_arrangement(attempt.video_asset, follower),
-        clips=_clips_to_loop(attempt, other),
+        lead_on_model=to_model(attempt),
         **_alignment_context(attempt),
     )
-
-
-def _clips_to_loop(attempt: VideoComment, other: VideoComment | None) -> list:
-    """The exercise's clips, each with the stretch of the take that shows it (None when the
-    take misses it: beside the model, the model then loops it alone; beside another take,
-    the chip is left out)."""
-    spans = [(c, clip_on_lead(c.start_time, c.end_time, attempt)) for c in attempt.exercise.clips]
-    return [(clip, span) for clip, span in spans if span or other is None]
 
 
 @bp.get("/attempts/<uuid:attempt_id>")

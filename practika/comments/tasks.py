@@ -34,7 +34,6 @@ from practika.queue import job_alive
 from practika.storage import get_storage
 
 log = logging.getLogger(__name__)
-Row = AttemptAlignment
 
 
 def align_attempt(attempt_id: str, run: int) -> None:
@@ -43,7 +42,7 @@ def align_attempt(attempt_id: str, run: int) -> None:
     if not _claim(row_id, run):
         log.info("alignment %s: run %d is not due; nothing to do", attempt_id, run)
         return
-    row = db.session.get(Row, row_id)
+    row = db.session.get(AttemptAlignment, row_id)
     take_id, model_id = row.take_asset_id, row.model_asset_id
     try:
         match = _measure(row)
@@ -56,9 +55,11 @@ def align_attempt(attempt_id: str, run: int) -> None:
 
 def _claim(row_id: uuid.UUID, run: int) -> bool:
     result = db.session.execute(
-        sa.update(Row)
+        sa.update(AttemptAlignment)
         .where(
-            Row.attempt_id == row_id, Row.aligned_by == AlignedBy.WAITING, Row.attempts == run - 1
+            AttemptAlignment.attempt_id == row_id,
+            AttemptAlignment.aligned_by == AlignedBy.WAITING,
+            AttemptAlignment.attempts == run - 1,
         )
         .values(attempts=run)
     )
@@ -95,20 +96,20 @@ def _finish(
 ) -> None:
     """SOUND with the measured offset when the match is sure; else NONE, started together,
     with the score when there was one to measure."""
-    row = db.session.get(Row, row_id)
+    row = db.session.get(AttemptAlignment, row_id)
     if match is not None and match.is_sure:
         values = {"aligned_by": AlignedBy.SOUND, "offset_sec": round(match.offset_sec, 3)}
     else:
         values = {"aligned_by": AlignedBy.NONE, "offset_sec": started_together(row)}
     confidence = round(match.confidence, 1) if match is not None else None
     written = db.session.execute(
-        sa.update(Row)
+        sa.update(AttemptAlignment)
         .where(
-            Row.attempt_id == row_id,
-            Row.attempts == run,
-            Row.aligned_by == AlignedBy.WAITING,
-            Row.take_asset_id == take_id,
-            Row.model_asset_id == model_id,
+            AttemptAlignment.attempt_id == row_id,
+            AttemptAlignment.attempts == run,
+            AttemptAlignment.aligned_by == AlignedBy.WAITING,
+            AttemptAlignment.take_asset_id == take_id,
+            AttemptAlignment.model_asset_id == model_id,
         )
         .values(confidence=confidence, **values)
     ).rowcount
@@ -123,7 +124,9 @@ def sweep() -> dict[str, int]:
     those never asked for although their take plays and their model is ready (Redis or
     the database was away at that moment)."""
     waiting = db.session.scalars(
-        sa.select(Row).where(Row.aligned_by == AlignedBy.WAITING, Row.job_id.is_not(None))
+        sa.select(AttemptAlignment).where(
+            AttemptAlignment.aligned_by == AlignedBy.WAITING, AttemptAlignment.job_id.is_not(None)
+        )
     ).all()
     done = {"alignments_enqueued": _ask_unasked(), "alignments_failed": 0}
     for row in waiting:
@@ -151,7 +154,7 @@ def _ask_unasked() -> int:
     many were enqueued."""
     ready = VideoAsset.processing_status == ProcessingStatus.READY
     attempts = unasked(
-        Row.take_asset_id.in_(sa.select(VideoAsset.id).where(VideoAsset.is_playable)),
-        Row.model_asset_id.in_(sa.select(VideoAsset.id).where(ready)),
+        AttemptAlignment.take_asset_id.in_(sa.select(VideoAsset.id).where(VideoAsset.is_playable)),
+        AttemptAlignment.model_asset_id.in_(sa.select(VideoAsset.id).where(ready)),
     )
     return sum(request_alignment(attempt) for attempt in attempts)

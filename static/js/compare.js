@@ -47,8 +47,7 @@
   }
 
   // The split of the box between the two videos, side by side or stacked, that gives the
-  // smaller of them the largest area (and then both the most); practika/comments/compare.py
-  // makes the server's first guess the same way.
+  // smaller of them the largest area (and then both the most).
   function plan(shape, a, b, width, height) {
     var best = null;
     for (var percent = 5; percent <= 95; percent += 1) {
@@ -232,15 +231,19 @@
   });
 
   // Clip chips hold the model's times. The take loops a clip it shows at least half of (and
-  // the model follows); one it misses loops the model alone. As practika/comments/compare.py
-  // decides, again here because the take's real length and the offset may have changed.
+  // the other video follows). One it misses loops the model alone; beside another take,
+  // whose clips these are not, it is not offered. Decided here, where the take's real
+  // length and the nudged offset are known.
   var END_MARGIN = 0.1; // s: a loop on the take stops short of its end, where it would pause
 
   function mapClips(section) {
     var lead = videoById(section.dataset.lead);
     var length = lead && isFinite(lead.duration) ? lead.duration : Infinity;
-    var offset = number(section.dataset.offset, 0);
-    var rate = number(section.dataset.rate, 1);
+    // The lead's moment t is the model's offset + rate * t: the view's own mapping beside
+    // the model; beside another take, the lead's alignment, which the section carries apart.
+    var besideModel = !("modelOffset" in section.dataset);
+    var offset = number(besideModel ? section.dataset.offset : section.dataset.modelOffset, 0);
+    var rate = number(besideModel ? section.dataset.rate : section.dataset.modelRate, 1);
     document.querySelectorAll("button[data-model-start][data-model-end]").forEach(function (chip) {
       var modelStart = number(chip.dataset.modelStart, 0);
       var modelEnd = number(chip.dataset.modelEnd, 0);
@@ -249,6 +252,7 @@
       var start = Math.max(0, first);
       var end = Math.min(length - END_MARGIN, last);
       var onTake = end - start >= (last - first) / 2;
+      chip.hidden = !onTake && !besideModel;
       chip.dataset.for = onTake ? section.dataset.lead : section.dataset.follower;
       chip.dataset.loopStart = (onTake ? start : modelStart).toFixed(3);
       chip.dataset.loopEnd = (onTake ? end : modelEnd).toFixed(3);

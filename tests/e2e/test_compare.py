@@ -260,3 +260,31 @@ def test_first_vs_latest_opens_with_both_takes(open_page, takes) -> None:
     assert_on_screen(page, videos.nth(0), "the latest take")
     assert_on_screen(page, videos.nth(1), "the first take")
     page.screenshot(path=SHOTS / "360x740-first-vs-latest.png", animations="disabled")
+
+
+def test_clips_loop_on_the_take_where_it_shows_them(open_page, takes) -> None:
+    """The landscape take starts 1 s into the 3 s model: the first clip (0-1 s of the model)
+    is before it, so beside the model it loops the model alone and beside another take it
+    is not offered; the second (1-2 s) loops 0-1 s of the take, with the other following."""
+    page = open_page("1280x800")
+    chip = {
+        name: page.locator(f'.clip-picks [data-title="{name}"]')
+        for name in ("The first turn", "Halfway: keep the line")
+    }
+    for url in (
+        f"/comments/attempts/{takes['landscape']}",
+        f"/comments/attempts/{takes['landscape']}/compare/{takes['portrait']}",
+    ):
+        page.goto(url)
+        both_videos(page)
+        halfway = chip["Halfway: keep the line"]
+        expect(halfway).to_be_visible()
+        expect(halfway).to_have_attribute("data-for", takes["landscape_player"])
+        span = [float(halfway.get_attribute(f"data-loop-{end}")) for end in ("start", "end")]
+        assert span == pytest.approx([0.0, 1.0], abs=0.01)
+        if url.endswith(takes["landscape"]):  # beside the model
+            expect(chip["The first turn"]).to_have_attribute("data-for", takes["model_player"])
+            expect(chip["The first turn"].locator("[data-model-only]")).to_be_visible()
+            expect(halfway.locator("[data-model-only]")).to_be_hidden()
+        else:
+            expect(chip["The first turn"]).to_be_hidden()
