@@ -42,6 +42,7 @@ def logged_in(page: Page) -> None:
     log_in(page, TEACHER.email, TEACHER.password)
     expect(page).to_have_url(at("/exercises/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Exercises")
+    page.wait_for_load_state()  # its style sheets too: the header is measured next
 
 
 def header_shot(page: Page, size: str, name: str) -> None:
