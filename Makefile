@@ -12,9 +12,13 @@ run: ## web + worker + Redis + SQLite + local media, with demo accounts, on 127.
 	@scripts/bootstrap.sh run
 	@scripts/run.sh
 
+# Processes the suite is spread over (pytest-xdist): the browser tests share one, the rest of
+# the suite the others. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 3
+
 test: ## the whole suite: unit, integration (Redis, PostgreSQL, FFmpeg) and end-to-end (Chromium)
 	@scripts/bootstrap.sh test
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 test-stack: ## production shape: PostgreSQL, Redis, S3 over HTTP, gunicorn, a worker, nginx
 	@scripts/bootstrap.sh test

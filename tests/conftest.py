@@ -22,6 +22,7 @@ tested in tests/test_classes_services.py), so a test can publish an exercise wit
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import subprocess
 import sys
@@ -32,11 +33,15 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+import werkzeug.security
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from xdist.scheduler import LoadScopeScheduling
 
 from practika import create_app
+from practika.accounts import models as account_models
 from practika.accounts.models import Role, RoleName
+from practika.accounts.services import users as user_services
 from practika.accounts.services.users import create_user
 from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.classes.services import create_class
@@ -61,6 +66,36 @@ def small_demo_video():
     demo.DEMO_VIDEO = {"seconds": 3, "width": 640, "height": 360}
     yield
     demo.DEMO_VIDEO = full
+
+
+class BrowserTestsTogether(LoadScopeScheduling):
+    """pytest-xdist's work units for `make test`: all of tests/e2e as one, so one process
+    runs them with one live server, its worker and one Chromium; every other file as one.
+    The browser tests, mostly waiting for a page or a video, start first, and the other
+    processes fill that time with the rest of the suite."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return "tests/e2e" if path.startswith("tests/e2e/") else path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return BrowserTestsTogether(config, log)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def passwords_hashed_once():
+    """scrypt takes a tenth of a second by design, and the suite makes and logs in thousands
+    of users with a handful of passwords. Werkzeug still hashes and checks every password,
+    but each password once and each (hash, password) pair once per run: users with the same
+    password share a salt here, which no test compares."""
+    hashed = functools.cache(werkzeug.security.generate_password_hash)
+    checked = functools.cache(werkzeug.security.check_password_hash)
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (account_models, user_services):
+            patch.setattr(module, "generate_password_hash", hashed)
+            patch.setattr(module, "check_password_hash", checked)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -128,18 +163,33 @@ def make_config(database_url: str, redis_url: str, instance: Path, **env: str) -
     return TestConfig(environ)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request, tmp_path_factory, redis_server):
-    """A database built by running the migrations, once per backend for the whole session."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'practika.db'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database("practika_test")
-    app = create_app(make_config(url, redis_server.url, tmp_path_factory.mktemp("instance")))
+def _migrated(url: str, redis_url: str, instance: Path) -> str:
+    """``url``'s database, built by running the migrations."""
+    app = create_app(make_config(url, redis_url, instance))
     with app.app_context():
         flask_migrate.upgrade()
         db.engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory, redis_server) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'practika.db'}"
+    return _migrated(url, redis_server.url, tmp_path_factory.mktemp("instance"))
+
+
+@pytest.fixture(scope="session")
+def postgresql_database(tmp_path_factory, redis_server, postgres_server) -> str:
+    url = postgres_server.create_database("practika_test")
+    return _migrated(url, redis_server.url, tmp_path_factory.mktemp("instance"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str:
+    """Each test on both backends. Each database is built once per test process and kept,
+    so a process may run tests in any order of backends (pytest-xdist hands them out by
+    file) without building either again."""
+    return request.getfixturevalue(f"{request.param}_database")
 
 
 def _empty_tables() -> None:

@@ -115,9 +115,8 @@ SCREENS = [
 ]
 
 
-def params() -> Iterator:
-    for screen in SCREENS:
-        yield pytest.param(screen, id=f"{screen.role}-{screen.name}")
+def params() -> list:
+    return [pytest.param(screen, id=f"{screen.role}-{screen.name}") for screen in SCREENS]
 
 
 @pytest.fixture(scope="module")
