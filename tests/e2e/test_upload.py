@@ -43,6 +43,8 @@ def test_a_file_that_is_no_video_is_refused_before_a_byte_is_sent(page: Page, tm
     log_in(page, TEACHER.email, TEACHER.password)
     open_menu(page)
     page.get_by_role("link", name="Videos").click()
+    expect(page).to_have_url(re.compile("/core/videos/$"))
+    page.wait_for_load_state()  # the upload script listens for the file from now on
     sent = []
     page.on("request", lambda request: "/core/uploads/" in request.url and sent.append(request))
 
