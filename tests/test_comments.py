@@ -1,10 +1,11 @@
 """Comments, attempts and feedback: posting in place with htmx, the rules on what a comment
-may carry, deleting with everything under it, notifications, and running totals that match
-a recount."""
+may carry, deleting with everything under it, notifications, running totals that match a
+recount, and feedback counted as such only when a teacher wrote it."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -323,3 +324,69 @@ def test_a_line_break_stored_in_a_name_does_not_break_the_mail_after_the_save(
         f"{teacher.display_name} wrote on “Scales Bcc: everyone@example.com”",
     ]
     assert all(m["Bcc"] is None for m in sent)
+
+
+# Feedback that reads right (issue 17, item 5): an attempt's count and its "No feedback yet"
+# follow what its teachers wrote, never the student's own replies, and change in place.
+
+
+def empty_line(html: str, attempt: VideoComment) -> str:
+    """The attempt's "No feedback yet" paragraph's opening tag."""
+    return re.search(rf'<p [^>]*id="feedback-empty-{attempt.id}"[^>]*>', html).group(0)
+
+
+def count_of(html: str, attempt: VideoComment) -> str:
+    return re.search(rf'id="feedback-count-{attempt.id}"[^>]*>(\d+)<', html).group(1)
+
+
+def attempt_by(client, exercise, student) -> VideoComment:
+    log_in(client, student.email)
+    submit(client, exercise, video_asset_id=upload_ahead(client))
+    return db.session.scalar(sa.select(VideoComment))
+
+
+def reply(client, attempt: VideoComment, text: str) -> str:
+    answer = client.post(f"/comments/{attempt.id}/replies", data={"text": text}, headers=HTMX)
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+def test_the_students_own_reply_is_no_feedback(client, exercise, student):
+    attempt = attempt_by(client, exercise, student)
+    posted = reply(client, attempt, "I will slow down next time")
+    assert count_of(posted, attempt) == "0"
+    assert "hidden" not in empty_line(posted, attempt)
+    page = client.get(f"/comments/attempts/{attempt.id}").get_data(as_text=True)
+    assert count_of(page, attempt) == "0" and "hidden" not in empty_line(page, attempt)
+    assert "I will slow down next time" in page  # in the thread all the same
+    rows = client.get(f"/comments/exercises/{exercise.id}/attempts").get_data(as_text=True)
+    assert "No feedback yet" in rows and "Feedback 1" not in rows
+
+
+def test_feedback_hides_the_empty_line_in_place_and_deleting_it_brings_it_back(
+    client, exercise, student, teacher
+):
+    attempt = attempt_by(client, exercise, student)
+    reply(client, attempt, "A question first")
+    client.post("/accounts/logout")
+    log_in(client, teacher.email)
+    page = client.get(f"/comments/attempts/{attempt.id}").get_data(as_text=True)
+    assert "hidden" not in empty_line(page, attempt)
+    posted = reply(client, attempt, "Keep the wrist up")
+    assert count_of(posted, attempt) == "1"
+    assert 'hx-swap-oob="true"' in empty_line(posted, attempt)
+    assert "hidden" in empty_line(posted, attempt)
+    rows = client.get(f"/comments/exercises/{exercise.id}/attempts").get_data(as_text=True)
+    assert "Feedback 1" in rows  # the student's question is not counted
+    feedback = db.session.scalar(sa.select(VideoComment).where(VideoComment.text.contains("wrist")))
+    deleted = client.post(f"/comments/{feedback.id}/delete", headers=HTMX).get_data(as_text=True)
+    assert count_of(deleted, attempt) == "0" and "hidden" not in empty_line(deleted, attempt)
+
+
+def test_an_attempt_reviewed_without_a_word_says_reviewed(client, exercise, student, teacher):
+    attempt = attempt_by(client, exercise, student)
+    client.post("/accounts/logout")
+    log_in(client, teacher.email)
+    assert client.post(f"/comments/attempts/{attempt.id}/reviewed", headers=HTMX).status_code < 400
+    rows = client.get(f"/comments/exercises/{exercise.id}/attempts").get_data(as_text=True)
+    assert "Reviewed" in rows and "Feedback 0" not in rows

@@ -48,7 +48,13 @@ from practika.comments.services import (
     replace_attempt_video,
     submit_attempt,
 )
-from practika.comments.threads import attempts, discussion, discussion_count, replies_to
+from practika.comments.threads import (
+    attempts,
+    discussion,
+    discussion_count,
+    feedback_in,
+    replies_to,
+)
 from practika.core.incoming import VideoRefused, video_from_form
 from practika.exercises.models import Exercise
 from practika.extensions import db
@@ -145,8 +151,10 @@ def _exercise_url(exercise: Exercise) -> str:
 
 
 def _count(exercise: Exercise, root: VideoComment | None) -> int:
+    """What the heading over the comments counts: an attempt's feedback, or the comments
+    in the discussion."""
     if root is not None and root.kind == CommentKind.ATTEMPT:
-        return len(replies_to([root])[root.id])
+        return len(feedback_in(root, replies_to([root])[root.id]))
     return discussion_count(exercise.id)
 
 
@@ -336,12 +344,14 @@ def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
         mark_seen(attempt)  # the feedback under it is no longer new to its student
         db.session.commit()
     realign_if_stale(attempt)  # a new model video, or a take replaced since it was measured
+    replies = replies_to([attempt])[attempt.id]
     return render_template(
         "comments/attempt.html",
         attempt=attempt,
         other=other,
         exercise=attempt.exercise,
-        replies=replies_to([attempt])[attempt.id],
+        replies=replies,
+        count=len(feedback_in(attempt, replies)),
         form=CommentForm(formdata=None),
         speed=preferences_of(current_user.profile)["playback_speed"],
         takes=takes_of(attempt),

@@ -49,6 +49,14 @@ def is_handled() -> sa.ColumnElement[bool]:
     return sa.or_(VideoComment.reviewed_at.is_not(None), VideoComment.answered_at.is_not(None))
 
 
+def feedback_in(attempt: VideoComment, replies: list[VideoComment]) -> list[VideoComment]:
+    """The feedback among an attempt's replies: what anyone but its student wrote (only the
+    exercise's teachers and staff may write there). The student's own replies belong to
+    the thread, but they are no feedback: they neither count as any nor end "No feedback
+    yet"."""
+    return [reply for reply in replies if reply.author_id != attempt.author_id]
+
+
 def replies_to(roots: list[VideoComment]) -> dict[uuid.UUID, list[VideoComment]]:
     """Each root's replies, oldest first, in one query."""
     replies: dict[uuid.UUID, list[VideoComment]] = {root.id: [] for root in roots}
@@ -101,7 +109,7 @@ def discussion(exercise: Exercise, page: int = 1) -> Discussion:
 @dataclass
 class AttemptRow:
     attempt: VideoComment
-    replies: int
+    feedback: int  # comments under it by others than its student
     answered: bool
 
 
@@ -113,16 +121,18 @@ class Attempts:
 
 
 def attempts(reader: User, exercise: Exercise, page: int = 1) -> Attempts:
-    """The attempts ``reader`` may see, newest first, a page at a time, with their reply
-    counts and whether the teacher has answered."""
+    """The attempts ``reader`` may see, newest first, a page at a time, with how much
+    feedback each has and whether a teacher has dealt with it."""
     page = max(page, 1)
     visible = attempts_filter(reader, exercise)
-    replies = (
-        sa.select(sa.func.count(Reply.id)).where(Reply.parent_id == VideoComment.id)
+    feedback = (
+        sa.select(sa.func.count(Reply.id)).where(
+            Reply.parent_id == VideoComment.id, Reply.author_id != VideoComment.author_id
+        )
     ).scalar_subquery()
     answered = is_handled()
     rows = db.session.execute(
-        sa.select(VideoComment, replies, answered)
+        sa.select(VideoComment, feedback, answered)
         .options(*_with_people())
         .where(visible)
         .order_by(VideoComment.created_at.desc(), VideoComment.id)
