@@ -30,7 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     from practika.queue import init_queue
     from practika.security import init_body_limits, init_host_check, init_security_headers
     from practika.storage import init_storage
-    from practika.text import clock, linkify
+    from practika.text import clock, linkify, moment
     from practika.weblog import configure_logging, init_request_logging
 
     config = config or config_from_env()
@@ -67,6 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.add_template_filter(linkify)
     app.add_template_filter(clock)
+    app.add_template_filter(moment)
     app.jinja_env.globals.update(
         may_edit_comment=permissions.may_edit_comment,
         may_delete_comment=permissions.may_delete_comment,

@@ -32,6 +32,13 @@ def clock(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def moment(seconds: float | None) -> str:
+    """The moment a comment is pinned to, to the tenth of a second it is stamped at (feedback
+    on a 2 s move at 0:01 says little): 0:01.6, 1:05.0."""
+    tenths = round((seconds or 0) * 10)
+    return f"{clock(tenths // 10)}.{tenths % 10}"
+
+
 def single_line(text: str | None) -> str | None:
     """A name or title as one line: every run of whitespace (line breaks and tabs included)
     becomes one space, other control characters go, the ends are trimmed. Such text goes

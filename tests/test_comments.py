@@ -19,6 +19,7 @@ from practika.extensions import db
 from practika.queue import get_queue
 from practika.recount import recompute_metrics
 from practika.storage import get_storage
+from practika.text import moment
 from tests.conftest import count_rows, log_in, make_playable, publish_to
 
 HTMX = {"HX-Request": "true"}
@@ -219,6 +220,7 @@ def test_feedback_at_a_moment_reaches_the_student_unless_they_opted_out(
     )
     html = response.get_data(as_text=True)
     assert 'data-seek="4.5"' in html and f'data-for="player-{attempt.video_asset_id}"' in html
+    assert "</span>0:04.5</button>" in html
     assert f'id="feedback-count-{attempt.id}" hx-swap-oob="true">1<' in html
     assert mail_jobs() == ["mail new_comment"]
     student.profile.preferences = {"email_notifications": False}
@@ -390,3 +392,11 @@ def test_an_attempt_reviewed_without_a_word_says_reviewed(client, exercise, stud
     assert client.post(f"/comments/attempts/{attempt.id}/reviewed", headers=HTMX).status_code < 400
     rows = client.get(f"/comments/exercises/{exercise.id}/attempts").get_data(as_text=True)
     assert "Reviewed" in rows and "Feedback 0" not in rows
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(1.6, "0:01.6"), (0, "0:00.0"), (65.04, "1:05.0"), (59.96, "1:00.0"), (3725.3, "1:02:05.3")],
+)
+def test_a_moment_reads_to_the_tenth_of_a_second(seconds, shown):
+    assert moment(seconds) == shown

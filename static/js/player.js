@@ -45,9 +45,9 @@
     return Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") + ":" + s;
   }
 
-  // 3.25 -> "0:03.2": the A-B loop's ends are finer than a second.
+  // 3.25 -> "0:03.2": an A-B loop's ends and a comment's moment are finer than a second.
   function clockTenths(seconds) {
-    var tenths = Math.floor(Math.max(0, seconds || 0) * 10) % 10;
+    var tenths = Math.floor(Math.max(0, seconds || 0) * 10 + 1e-6) % 10;
     return clock(seconds) + "." + tenths;
   }
 
@@ -362,7 +362,7 @@
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }
     var label = button.dataset.labelInto && document.getElementById(button.dataset.labelInto);
-    if (label) label.textContent = clock(time);
+    if (label) label.textContent = clockTenths(time);
   }
 
   // Clicks
