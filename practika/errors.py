@@ -6,9 +6,10 @@ from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from practika.api.problems import problem
+from practika.comments import drawing
 from practika.extensions import db
 from practika.htmx import is_htmx
 from practika.numbers import OutOfRange
@@ -38,6 +39,14 @@ BUSY = "The site is busy for a moment and could not save that. Please try again.
 BARE_PAGE = (
     "<!doctype html><html lang=en><meta charset=utf-8><title>{title} · Practika</title>"
     "<h1>{title}</h1><p>{message}</p><p><a href=/>Go to the start page</a></p></html>"
+)
+
+
+# Where a comment may carry a drawing. Past the body's or a field's limit there, what is too
+# large is the drawing (the text has its own cap, a video its upload): it is refused as a
+# drawing, 422, like any other the checks refuse.
+DRAWING_ENDPOINTS = frozenset(
+    {"comments.reply", "comments.comment_on_exercise", "api.create_comment", "api.create_reply"}
 )
 
 
@@ -81,6 +90,13 @@ def init_error_handlers(app: Flask) -> None:
             return error.response
         detail = error.description if request.path.startswith("/api/") else None
         return render_error(error.code or 500, detail)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge) -> Response:
+        whole_body_fits = (request.content_length or 0) <= (app.config["MAX_CONTENT_LENGTH"] or 0)
+        if request.endpoint in DRAWING_ENDPOINTS and whole_body_fits:
+            return render_error(422, drawing.TOO_LARGE)
+        return _http(error)
 
     @app.errorhandler(OperationalError)
     def _database(error: OperationalError) -> Response:

@@ -1,4 +1,4 @@
-"""The one sweep over every kind of job: videos, clips, alignments, mail and webhooks; and
+"""The one sweep over every kind of job: videos, clips, alignments, stills, mail and webhooks; and
 the cleanup of videos nothing uses.
 
 Each kind's row is its outbox; its sweep enqueues what Redis lost and retries what a dead
@@ -9,6 +9,7 @@ The worker runs this every SWEEP_INTERVAL_SECONDS; ``flask admin sweep`` runs it
 from __future__ import annotations
 
 from practika import mail
+from practika.comments import stills
 from practika.comments import tasks as alignment_tasks
 from practika.core import cleanup, tasks
 from practika.webhooks import delivery
@@ -20,6 +21,7 @@ def sweep() -> dict[str, int]:
     return {
         **tasks.sweep(),
         **alignment_tasks.sweep(),
+        **stills.sweep(),
         **mail.sweep(),
         **delivery.sweep(),
         **cleanup.sweep(),

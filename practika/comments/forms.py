@@ -8,7 +8,8 @@ from practika.numbers import Seconds
 
 
 class CommentForm(FlaskForm):
-    """A comment, a reply, or feedback at a moment of the video (``at_seconds``)."""
+    """A comment, a reply, or feedback at a moment of the video (``at_seconds``), with what
+    was drawn on that frame (``drawing``: JSON, checked by comments.drawing)."""
 
     text = TextAreaField(
         "Comment", validators=[Optional(), Length(max=MAX_TEXT)], render_kw={"rows": 3}
@@ -18,6 +19,7 @@ class CommentForm(FlaskForm):
         validators=[Optional(), Seconds()],
         render_kw={"step": "0.1", "min": "0", "inputmode": "decimal"},
     )
+    drawing = HiddenField()
 
 
 class AttemptForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -25,6 +25,7 @@ class CommentKind(StrEnum):
 
 
 AWAITING = sa.text("kind = 'attempt' AND reviewed_at IS NULL AND answered_at IS NULL")
+STILL_WAITING = sa.text("still_job_id IS NOT NULL")
 
 
 class VideoComment(Timestamped, db.Model):
@@ -48,6 +49,13 @@ class VideoComment(Timestamped, db.Model):
             "author_id",
             sqlite_where=AWAITING,
             postgresql_where=AWAITING,
+        ),
+        # The sweep's look for stills being made: a handful of rows, never the whole table.
+        sa.Index(
+            "ix_video_comments_still_job",
+            "still_job_id",
+            sqlite_where=STILL_WAITING,
+            postgresql_where=STILL_WAITING,
         ),
     )
 
@@ -79,6 +87,14 @@ class VideoComment(Timestamped, db.Model):
     # conditional UPDATE, services.announce_attempt, so it is told once); cleared when a
     # failed take is replaced, so the new one is announced in its turn.
     announced_at: so.Mapped[datetime | None]
+    # On feedback only: what the teacher drew on the take's frame at ``at_seconds``
+    # (comments.drawing says the shapes), and the still of that frame the worker makes for
+    # it (comments.stills): its storage key once made; the runs so far and the job of the
+    # latest while it is being made, as a video's row is its job's outbox.
+    drawing: so.Mapped[list[dict[str, Any]] | None] = so.mapped_column(sa.JSON)
+    still_path: so.Mapped[str | None] = so.mapped_column(sa.String(512))
+    still_runs: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    still_job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     exercise: so.Mapped[Exercise] = so.relationship()
     author: so.Mapped[User] = so.relationship()

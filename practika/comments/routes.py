@@ -27,6 +27,7 @@ from practika.comments.compare import (
     takes_of,
     to_model,
 )
+from practika.comments.drawing import COLOURS, DrawingRefused, drawing_from_form
 from practika.comments.forms import AttemptForm, CommentForm
 from practika.comments.inbox import (
     attempts_of,
@@ -60,6 +61,7 @@ from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
 from practika.numbers import page_arg
+from practika.storage import get_storage
 from practika.permissions import (
     may_align_attempt,
     may_delete_comment,
@@ -120,6 +122,7 @@ def _post(exercise: Exercise, parent: VideoComment | None):
     try:
         if not form.validate():
             raise CommentError(" ".join(e for errors in form.errors.values() for e in errors))
+        drawing = drawing_from_form(form.drawing.data)  # before a posted file is stored
         comment = post_comment(
             exercise,
             current_user,
@@ -127,8 +130,9 @@ def _post(exercise: Exercise, parent: VideoComment | None):
             parent=parent,
             at_seconds=form.at_seconds.data,
             video=_video(),
+            drawing=drawing,
         )
-    except CommentError as error:
+    except (CommentError, DrawingRefused) as error:
         db.session.rollback()
         if not is_htmx():
             return _back(_page_of(parent) if parent else _exercise_url(exercise), str(error))
@@ -142,7 +146,7 @@ def _post(exercise: Exercise, parent: VideoComment | None):
         exercise=exercise,
         parent=parent,
         form=CommentForm(formdata=None),
-        count=_count(exercise, parent),
+        **_tally(exercise, parent),
     )
 
 
@@ -150,12 +154,14 @@ def _exercise_url(exercise: Exercise) -> str:
     return url_for("comments.discussion_section", exercise_id=exercise.id)
 
 
-def _count(exercise: Exercise, root: VideoComment | None) -> int:
-    """What the heading over the comments counts: an attempt's feedback, or the comments
-    in the discussion."""
+def _tally(exercise: Exercise, root: VideoComment | None) -> dict:
+    """What follows a post or a delete out of band: the count in the heading over the
+    comments (an attempt's feedback, or the discussion's comments) and, under an attempt,
+    its replies, whose moments are the markers on the take's timeline."""
     if root is not None and root.kind == CommentKind.ATTEMPT:
-        return len(feedback_in(root, replies_to([root])[root.id]))
-    return discussion_count(exercise.id)
+        replies = replies_to([root])[root.id]
+        return {"count": len(feedback_in(root, replies)), "replies": replies}
+    return {"count": discussion_count(exercise.id)}
 
 
 def _form_fragment(exercise: Exercise, parent: VideoComment | None, form: CommentForm):
@@ -222,6 +228,16 @@ def show(comment_id: uuid.UUID):
     return render_template("comments/_comment.html", comment=comment)
 
 
+@bp.get("/<uuid:comment_id>/still")
+@login_required
+def still(comment_id: uuid.UUID):
+    """The frame a comment's drawing is on, to whoever may read the comment."""
+    comment = _comment(comment_id)
+    if not comment.still_path:
+        abort(404)
+    return get_storage().send(comment.still_path, "image/jpeg")
+
+
 @bp.route("/<uuid:comment_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(comment_id: uuid.UUID):
@@ -256,7 +272,7 @@ def delete(comment_id: uuid.UUID):
         flash("Comment deleted.", "success")
         return redirect(page.split("#")[0], 303)
     return render_template(
-        "comments/_deleted.html", exercise=exercise, parent=root, count=_count(exercise, root)
+        "comments/_deleted.html", exercise=exercise, parent=root, **_tally(exercise, root)
     )
 
 
@@ -478,9 +494,11 @@ def my_attempts():
 @bp.app_context_processor
 def _template_helpers() -> dict:
     """For the navigation: what waits for the reader, counted only when a page asks; and
-    for an attempt's pages, whether its video must be replaced."""
+    for an attempt's pages, whether its video must be replaced and the colours a drawing
+    may use."""
     return {
         "inbox_count": inbox_count,
         "unseen_count": lambda user: sum(unseen_feedback(user).values()),
         "needs_new_video": needs_new_video,
+        "drawing_colours": COLOURS,
     }

@@ -13,7 +13,9 @@ from practika.accounts.services.preferences import preferences_of
 from practika.accounts.services.tallies import bump
 from practika.classes.services import classes_of_attempt
 from practika.comments.alignment import note_against, request_alignment, restart
+from practika.comments.drawing import Shape
 from practika.comments.models import CommentKind, VideoComment
+from practika.comments.stills import request_still
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import delete_stored, discard_assets, enqueue_processing
 from practika.exercises.models import Exercise
@@ -55,6 +57,18 @@ def _check_time(at_seconds: float | None, root: VideoComment | None, exercise: E
         raise CommentError(f"The time must be within the video ({video.duration_sec:.0f} s).")
 
 
+def _check_drawing(
+    drawing: list[Shape] | None, at_seconds: float | None, root: VideoComment | None
+) -> None:
+    """A drawing is on a frame of a take: feedback in an attempt's thread, at a moment."""
+    if drawing is None:
+        return
+    if root is None or root.kind != CommentKind.ATTEMPT or root.video_asset is None:
+        raise CommentError("A drawing goes on a frame of an attempt's video.")
+    if at_seconds is None:
+        raise CommentError("Pick the moment the drawing is about.")
+
+
 def _start(video: VideoAsset | None) -> None:
     if video is not None and video.processing_status == ProcessingStatus.UPLOADED:
         enqueue_processing(video)
@@ -68,11 +82,14 @@ def post_comment(
     parent: VideoComment | None = None,
     at_seconds: float | None = None,
     video: VideoAsset | None = None,
+    drawing: list[Shape] | None = None,
 ) -> VideoComment:
     """A comment on the exercise, or a reply in ``parent``'s thread (feedback, when the
-    thread is an attempt's). Raises CommentError."""
+    thread is an attempt's, which may draw on the take's frame at ``at_seconds``: checked
+    shapes, comments.drawing). Raises CommentError."""
     root = parent.parent or parent if parent is not None else None
     _check_time(at_seconds, root, exercise)
+    _check_drawing(drawing, at_seconds, root)
     comment = VideoComment(
         exercise=exercise,
         author=author,
@@ -81,12 +98,15 @@ def post_comment(
         at_seconds=at_seconds,
         video_asset=video,
         kind=CommentKind.COMMENT,
+        drawing=drawing,
     )
     db.session.add(comment)
     bump(author.id, "comments_made", +1)
     db.session.commit()
     emit("comment.created", comment)
     _start(video)
+    if drawing is not None:
+        request_still(comment)
     _notify_comment(comment)
     return comment
 
@@ -259,16 +279,19 @@ def uncount_comments(where: sa.ColumnElement[bool]) -> None:
 
 
 def delete_comment(comment: VideoComment) -> None:
-    """Delete the comment, its replies and their videos."""
+    """Delete the comment, its replies, their videos and their drawings' stills."""
     in_thread = sa.or_(VideoComment.id == comment.id, VideoComment.parent_id == comment.id)
     videos = db.session.scalars(
         sa.select(VideoAsset)
         .join(VideoComment, VideoComment.video_asset_id == VideoAsset.id)
         .where(in_thread)
     ).all()
+    stills = db.session.scalars(
+        sa.select(VideoComment.still_path).where(in_thread, VideoComment.still_path.is_not(None))
+    ).all()
     uncount_comments(VideoComment.id == comment.id)
     db.session.delete(comment)
-    keys = discard_assets(list(videos))
+    keys = discard_assets(list(videos)) + list(stills)
     db.session.commit()
     delete_stored(keys)
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from rq import Worker
 
 from practika.accounts.models import User, normalize_email
+from practika.comments.models import VideoComment
 from practika.core.incoming import partial_store
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import (
@@ -166,6 +167,7 @@ def cleanup(grace_hours: int, delete: bool) -> None:
         key for asset in db.session.scalars(sa.select(VideoAsset)) for key in stored_keys(asset)
     }
     known |= set(db.session.scalars(sa.select(VideoClip.storage_path)).all())
+    known |= set(db.session.scalars(sa.select(VideoComment.still_path)).all())
     storage = get_storage()
     orphans = [
         key for key, modified in storage.list_keys() if key not in known and modified < cutoff

@@ -9,6 +9,8 @@
   var GAP = 6; // px between the two videos, as in app.css
   var DRIFT = 0.1; // s: a follower further off than this while playing is put back
   var MIN_HEIGHT = 120; // px: below this the videos are too small to use; the page scrolls
+  var PHONE = "(max-width: 767px) and (orientation: portrait)"; // as app.css
+  var PHONE_SHARE = 0.45;
   var following = new WeakSet(); // leads whose frames are being watched
 
   function view() {
@@ -75,10 +77,16 @@
     if (!section) return;
     var stage = section.querySelector(".compare-stage");
     var figures = stage.querySelectorAll(".compare-side");
-    var bar = section.querySelector(".compare-bar");
+    var bar = document.querySelector(".compare-bar");
     var width = stage.clientWidth;
     var top = stage.getBoundingClientRect().top + window.scrollY;
     var room = window.innerHeight - top - (bar ? bar.offsetHeight : 0) - 10;
+    // A phone held upright keeps the videos at the top of the screen (app.css) and the page
+    // scrolls under them: they take at most PHONE_SHARE of what is in view, keyboard or not.
+    if (window.matchMedia(PHONE).matches) {
+      var seen = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+      room = Math.min(room, seen * PHONE_SHARE);
+    }
     var height = Math.max(MIN_HEIGHT, room);
     var a = ratio(figures[0]);
     var b = ratio(figures[1]);
@@ -86,9 +94,14 @@
     var side = plan("side", a, b, width, height);
     var stacked = plan("stacked", a, b, width, height);
     var shape = mode !== "auto" ? mode : side.small > stacked.small ? "side" : "stacked";
+    if (section.dataset.solo) shape = "solo"; // the take alone, being drawn on (composer.js)
     stage.dataset.arrangement = shape;
     stage.classList.add("compare-sized");
-    if (shape === "overlay") {
+    if (shape === "solo") {
+      var alone = contain(width, height, a);
+      size(stage, 0, alone[1]);
+      size(figures[0], alone[0], alone[1]);
+    } else if (shape === "overlay") {
       size(stage, 0, Math.min(height, width / Math.min(a, b)));
       size(figures[0], 0, 0);
       size(figures[1], 0, 0);
@@ -139,7 +152,7 @@
     var end = isFinite(follower.duration) ? follower.duration : Infinity;
     return Math.min(Math.max(target, 0), end);
   }
-  window.PractikaCompare = { partnerTime: partnerTime };
+  window.PractikaCompare = { partnerTime: partnerTime, relayout: layoutSoon };
 
   function pair(section) {
     var lead = videoById(section.dataset.lead);
@@ -301,6 +314,7 @@
   });
 
   window.addEventListener("resize", layoutSoon);
+  if (window.visualViewport) window.visualViewport.addEventListener("resize", layoutSoon);
 
   // New content (the page, a swapped video or alignment line): the follower loses its own
   // controls (the lead's drive both), JavaScript-only controls show, a finished measurement

@@ -84,6 +84,7 @@
   function toggleMirror(video) {
     video.classList.toggle("mirrored");
     syncMirror(video.id);
+    video.dispatchEvent(new CustomEvent("practika:mirror", { bubbles: true })); // drawing.js
   }
 
   function syncMirror(id) {
@@ -361,8 +362,6 @@
       input.dispatchEvent(new Event("input", { bubbles: true }));
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }
-    var label = button.dataset.labelInto && document.getElementById(button.dataset.labelInto);
-    if (label) label.textContent = clockTenths(time);
   }
 
   // Clicks
@@ -485,8 +484,10 @@
     event.preventDefault();
   });
 
-  // For the recorder: what the model loops, and starting it from there.
+  // For the recorder: what the model loops, and starting it from there; for the composer
+  // and the timeline, a moment as people read it.
   window.PractikaPlayer = {
+    clockTenths: clockTenths,
     loopOf: function (video) {
       var loop = loops.get(video);
       return loop ? { start: loop.start, end: loop.end, clipId: loop.clipId } : null;
