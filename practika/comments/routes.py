@@ -61,7 +61,6 @@ from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.htmx import hx_redirect, is_htmx
 from practika.numbers import page_arg
-from practika.storage import get_storage
 from practika.permissions import (
     may_align_attempt,
     may_delete_comment,
@@ -73,6 +72,7 @@ from practika.permissions import (
     may_view_exercise,
     may_view_thread,
 )
+from practika.storage import get_storage
 
 
 def _exercise(exercise_id: uuid.UUID) -> Exercise:
