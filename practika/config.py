@@ -129,6 +129,8 @@ class Config:
         self.FFPROBE_BINARY = env.get("FFPROBE_BINARY") or "ffprobe"
 
         self.VIDEO_MAX_SECONDS = parse_int("VIDEO_MAX_SECONDS", env.get("VIDEO_MAX_SECONDS"), 600)
+        # A voice comment is a remark at a moment, not a lecture.
+        self.VOICE_MAX_SECONDS = parse_int("VOICE_MAX_SECONDS", env.get("VOICE_MAX_SECONDS"), 300)
         # What a video may cost, on what the file really holds (see media.validate.Limits).
         self.VIDEO_MAX_SIDE = parse_int(
             "VIDEO_MAX_SIDE", env.get("VIDEO_MAX_SIDE"), MEDIA.max_width

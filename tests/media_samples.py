@@ -239,3 +239,43 @@ def phone_video(path: Path, size: str, rate: int, seconds: float, rotate: int = 
 def slow_motion(media) -> Path:
     """240 frames per second, with sound, as a phone's slow motion is stored."""
     return phone_video(media / "slow_motion.mp4", "320x240", 240, 2)
+
+
+# Voice comments: sound only, as browsers and phones record it, and shapes to refuse.
+VOICE_SOURCE = "-f lavfi -i sine=frequency=330:sample_rate=48000"
+
+
+@pytest.fixture(scope="session")
+def voice_webm(media) -> Path:
+    """2 s of Opus in WebM as Chromium's MediaRecorder writes it: no duration in the header."""
+    return encode(media / "voice.webm", f"{VOICE_SOURCE} -t 2 -c:a libopus -f webm -live 1")
+
+
+@pytest.fixture(scope="session")
+def voice_m4a(media) -> Path:
+    """2 s of stereo AAC in M4A, as a phone's voice recorder saves it."""
+    return encode(media / "voice.m4a", f"{VOICE_SOURCE} -t 2 -ac 2 -c:a aac")
+
+
+@pytest.fixture(scope="session")
+def voice_mp2(media) -> Path:
+    """MPEG layer 2 sound in Matroska: an allowed container, a codec off the allow-list."""
+    return encode(media / "voice-mp2.mka", f"{VOICE_SOURCE} -t 2 -c:a mp2 -f matroska")
+
+
+@pytest.fixture(scope="session")
+def voice_wav(media) -> Path:
+    """A WAV file: sound FFmpeg reads, in a container (demuxer) Practika does not open."""
+    return encode(media / "voice.wav", f"{VOICE_SOURCE} -t 2 -c:a pcm_s16le")
+
+
+@pytest.fixture(scope="session")
+def voice_lying(media) -> Path:
+    """Matroska whose header says 1 s over 4 s of sound: the packets are the truth."""
+    path = encode(media / "voice-long.webm", f"{VOICE_SOURCE} -t 4 -c:a libopus -f webm")
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x44\x89")  # the Duration element: its 8-byte float, in milliseconds
+    assert at != -1 and data[at + 2] == 0x88
+    data[at + 3 : at + 11] = struct.pack(">d", 1000.0)
+    path.write_bytes(bytes(data))
+    return path

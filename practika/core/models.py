@@ -48,6 +48,7 @@ class Stage(StrEnum):
 
 
 PLAYABLE = "playable"  # the renditions entry of a remuxed source, served until the ladder is in
+VOICE = "voice"  # the one renditions entry of a sound-only upload: an AAC .m4a
 
 
 class VideoType(StrEnum):
@@ -121,6 +122,10 @@ class VideoAsset(Timestamped, db.Model):
     # be removed; and whether they chose to keep it anyway (then it is never due).
     cleanup_noticed_at: so.Mapped[datetime | None]
     kept: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # A voice comment: an upload of sound only, chosen when its upload was created. It is
+    # stored, limited, queued, swept and counted like any upload; only its checks and its
+    # one output (an .m4a, no poster, no ladder) differ, and only a comment may carry it.
+    sound_only: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     owner: so.Mapped[User | None] = so.relationship()
     clips: so.Mapped[list[VideoClip]] = so.relationship(
@@ -190,6 +195,9 @@ class VideoAsset(Timestamped, db.Model):
         ``native`` copy (a MIME type without codecs: the response's Content-Type)."""
         if kind == "poster":
             return self.poster_path, "image/jpeg"
+        if self.sound_only:  # no native copy, no poster: only its .m4a
+            key = self.renditions.get(VOICE, {}).get("path") if kind == "video" else None
+            return (key if self.is_playable else None), "audio/mp4"
         if kind == "native":  # only while the video is being made: it ends with the video
             unfinished = self.processing_status in UNFINISHED
             key = self.native_path if unfinished else None

@@ -29,6 +29,7 @@ from practika.core.models import (
     CLAIMABLE,
     PLAYABLE,
     UNFINISHED,
+    VOICE,
     ProcessingStatus,
     Stage,
     VideoAsset,
@@ -49,8 +50,14 @@ from practika.media.ladder import (
 from practika.media.poster import make_poster
 from practika.media.probe import ProbeResult
 from practika.media.rejections import MediaRejected
-from practika.media.transcode import cut_clip, make_renditions, remux_faststart, remux_native
-from practika.media.validate import Limits, validate
+from practika.media.transcode import (
+    cut_clip,
+    encode_voice,
+    make_renditions,
+    remux_faststart,
+    remux_native,
+)
+from practika.media.validate import Limits, validate, validate_sound
 from practika.model_base import utcnow
 from practika.queue import heartbeat, job_alive, retry_delay
 from practika.storage import get_storage
@@ -193,7 +200,8 @@ def _heartbeat(model: type, row_id: uuid.UUID, attempt: int):
 
 def process_video(asset_id: str) -> None:
     """The RQ job: validate, poster, what plays first (a remux; or a native copy and the
-    smallest rung), the rest of the ladder; ready or failed."""
+    smallest rung), the rest of the ladder; ready or failed. A voice comment's sound is
+    checked and encoded once instead (``_process_voice``)."""
     asset_uuid = uuid.UUID(asset_id)
     attempt = claim(asset_uuid)
     if attempt is None:
@@ -271,9 +279,12 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     storage = get_storage()
     tools = {"ffmpeg_binary": config["FFMPEG_BINARY"]}
     asset = db.session.get(VideoAsset, asset_id)
-    owner_id = asset.owner_id
+    owner_id, sound_only = asset.owner_id, asset.sound_only
     source = storage.fetch(asset.storage_path, workdir)
     db.session.close()  # no connection held through the FFmpeg work below
+    if sound_only:
+        _process_voice(asset_id, attempt, source, workdir, owner_id)
+        return
 
     facts = validate(
         source,
@@ -289,15 +300,7 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         **tools,
     )
     width, height, duration = facts.display_width, facts.display_height, facts.duration
-    # The owner's total_video_time grows in the same transaction, once per video: a retried
-    # job finds the duration already set and adds nothing.
-    first_time = db.session.execute(
-        sa.update(VideoAsset)
-        .where(VideoAsset.id == asset_id, VideoAsset.duration_sec.is_(None))
-        .values(duration_sec=duration)
-    ).rowcount
-    if first_time and owner_id is not None:
-        add_video_time(owner_id, duration)
+    _record_duration(asset_id, owner_id, duration)
     _stage(asset_id, attempt, Stage.POSTER, width=width, height=height)
 
     poster = make_poster(
@@ -343,6 +346,57 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
         attempt,
         stand_ins=(f"{PLAYABLE}.mp4",),  # the ladder replaces it
         renditions=renditions,
+        processing_status=ProcessingStatus.READY,
+        processing_stage=None,
+        progress_pct=100,
+        eta_seconds=None,
+        processed_at=utcnow(),
+        is_valid=True,
+        validation_errors=[],
+    )
+
+
+def _record_duration(asset_id: uuid.UUID, owner_id: int | None, duration: float) -> None:
+    """The validated duration on the row. The owner's total_video_time grows in the same
+    transaction, once per video: a retried job finds the duration already set and adds
+    nothing."""
+    first_time = db.session.execute(
+        sa.update(VideoAsset)
+        .where(VideoAsset.id == asset_id, VideoAsset.duration_sec.is_(None))
+        .values(duration_sec=duration)
+    ).rowcount
+    if first_time and owner_id is not None:
+        add_video_time(owner_id, duration)
+
+
+def _process_voice(
+    asset_id: uuid.UUID, attempt: int, source: Path, workdir: Path, owner_id: int | None
+) -> None:
+    """A voice comment: checked as sound (``validate_sound``), then its one .m4a, and ready.
+    No poster and no ladder: the bar goes from checking to making it playable, to the end."""
+    config = current_app.config
+    tools = {"ffmpeg_binary": config["FFMPEG_BINARY"]}
+    facts = validate_sound(
+        source, config["VOICE_MAX_SECONDS"], ffprobe=config["FFPROBE_BINARY"], **tools
+    )
+    _record_duration(asset_id, owner_id, facts.duration)
+    _stage(asset_id, attempt, Stage.PLAYABLE)
+    voice = encode_voice(
+        source,
+        facts,
+        workdir / f"{VOICE}.m4a",
+        progress=_progress_writer(asset_id, attempt, Stage.PLAYABLE, end=100),
+        timeout=config["VIDEO_JOB_TIMEOUT"],
+        **tools,
+    )
+    key = f"videos/{asset_id}/{voice.name}"
+    with voice.open("rb") as stream:
+        size = get_storage().save(key, stream)
+    bitrate = round(size * 8 / facts.duration) if facts.duration else None
+    _end(
+        asset_id,
+        attempt,
+        renditions={VOICE: {"path": key, "size_bytes": size, "bitrate": bitrate}},
         processing_status=ProcessingStatus.READY,
         processing_stage=None,
         progress_pct=100,
@@ -461,14 +515,15 @@ def _store_rendition(
     }
 
 
-def _progress_writer(asset_id: uuid.UUID, attempt: int, stage: Stage):
+def _progress_writer(asset_id: uuid.UUID, attempt: int, stage: Stage, end: int | None = None):
     """FFmpeg's fraction done of ``stage`` becomes progress_pct (within the stage's share of
-    the bar) and the stage's ETA on the row: the time to playable while the smallest rung is
-    made, then the time to ready. FFmpeg's progress reporting already limits this to about
-    once a second."""
+    the bar, or up to ``end``) and the stage's ETA on the row: the time to playable while the
+    smallest rung is made, then the time to ready. FFmpeg's progress reporting already
+    limits this to about once a second."""
     started = time.monotonic()
     start = STAGE_START[stage]
-    end = STAGE_START[Stage.RENDITIONS] if stage == Stage.PLAYABLE else 100
+    if end is None:
+        end = STAGE_START[Stage.RENDITIONS] if stage == Stage.PLAYABLE else 100
 
     def write(fraction: float) -> None:
         elapsed = time.monotonic() - started

@@ -118,7 +118,8 @@ def measure(
     path: Path,
     *,
     max_seconds: float,
-    max_frames: int,
+    max_frames: int | None = None,
+    sound_only: bool = False,
     ffmpeg_binary: str = "ffmpeg",
     timeout: float = PROBE_TIMEOUT_SECONDS,
 ) -> Measured | None:
@@ -129,19 +130,14 @@ def measure(
     truncated MP4 keeps the duration of the whole recording, and a hostile Matroska claims
     5 s over hours of frames. A stream-copy pass to the null muxer reads the real figures in a
     fraction of a second, and stops at the bounds: a file that reaches one is over the limits,
-    however much more it holds.
+    however much more it holds. A ``sound_only`` file (a voice comment) is read for its sound
+    alone, and has no frames to count.
     """
     source = open_input(path)
+    streams = [source["a"]] if sound_only else [source["V"], source["a?"]]
+    frames = {} if max_frames is None else {"frames:v": max_frames}
     args = (
-        ffmpeg.output(
-            source["V"],
-            source["a?"],
-            "-",
-            f="null",
-            c="copy",
-            t=max_seconds,
-            **{"frames:v": max_frames},
-        )
+        ffmpeg.output(*streams, "-", f="null", c="copy", t=max_seconds, **frames)
         .global_args("-hide_banner", "-loglevel", "error", "-nostdin")
         .global_args("-progress", "pipe:1", "-nostats")
         .compile(cmd=ffmpeg_binary)

@@ -35,6 +35,18 @@ REASONS = {
     "too_long": "This video is longer than {limit}.",
     "no_duration": "We could not tell how long this video is; the file may be damaged.",
     "damaged": "This video is damaged or incomplete. Try uploading it again.",
+    # A voice comment: sound only, in the containers a browser records into.
+    "not_sound": (
+        "This file is not a recording we can read. Record it again, or choose an M4A or "
+        "WebM recording."
+    ),
+    "no_sound": "This recording has no sound.",
+    "sound_codec": (
+        "This recording's sound is encoded as {codec}, which we cannot play. "
+        "Record it again here, or choose an M4A recording."
+    ),
+    "voice_too_long": "This voice comment is longer than {limit}. Record a shorter one.",
+    "sound_damaged": "This recording is damaged or incomplete. Record it again.",
 }
 
 

@@ -1,4 +1,5 @@
-"""The FFmpeg commands that make served files: playable-first remux, the ladder, clips.
+"""The FFmpeg commands that make served files: playable-first remux, the ladder, clips, and
+a voice comment's sound.
 
 Every output is MP4 with ``+faststart`` (the index first, so playback starts before the whole
 file has arrived) and no metadata: ``-map_metadata -1`` for the file, ``:s`` for streams, and
@@ -132,6 +133,35 @@ def make_renditions(
     with _removed_on_failure(outputs.values()):
         run_with_progress(args, duration=facts.duration or 0.0, timeout=timeout, progress=progress)
     return outputs
+
+
+# A voice comment: AAC-LC (every browser decodes it) in mono, as clear as a voice needs.
+VOICE_AAC = {"acodec": "aac", "profile:a": "aac_low", "b:a": 80_000, "ac": 1}
+
+
+def encode_voice(
+    src: Path,
+    facts: ProbeResult,
+    dst: Path,
+    *,
+    progress: Progress | None = None,
+    ffmpeg_binary: str = "ffmpeg",
+    timeout: float = SHORT_TIMEOUT_SECONDS,
+) -> Path:
+    """A voice comment's one served file: its sound as an AAC-LC .m4a with ``+faststart``
+    and no metadata, read no further than the validated duration. Only the sound track
+    ``validate_sound`` found is mapped: a picture in the file is never decoded."""
+    bound = {} if facts.duration is None else {"t": f"{facts.duration + TAIL_SECONDS:.3f}"}
+    source = open_input(src, **bound)
+    args = (
+        ffmpeg.output(source[str(facts.audio_stream)], str(dst), **VOICE_AAC, **MP4)
+        .global_args(*QUIET)
+        .overwrite_output()
+        .compile(cmd=ffmpeg_binary)
+    )
+    with _removed_on_failure([dst]):
+        run_with_progress(args, duration=facts.duration or 0.0, timeout=timeout, progress=progress)
+    return dst
 
 
 def cut_clip(

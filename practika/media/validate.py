@@ -105,7 +105,7 @@ def validate(
         raise MediaRejected("unreadable")
     _check_tracks(facts)
     _check_size(facts, limits)
-    _check_duration(facts.duration, limits)  # a header that admits too much is refused unread
+    _check_duration(facts.duration, limits.max_duration)  # a header that admits too much: unread
     measured = _readable(
         lambda: measure(
             path,
@@ -117,7 +117,7 @@ def validate(
         "damaged",
     )
     duration = _trusted_duration(facts.duration, measured)
-    _check_duration(duration, limits)
+    _check_duration(duration, limits.max_duration)
     _check_frame_rate(facts, measured, limits)
     return dataclasses.replace(facts, duration=duration)
 
@@ -165,9 +165,50 @@ def _upright_stored(facts: ProbeResult) -> tuple[int, int]:
     return facts.width, facts.height
 
 
-def _check_duration(duration: float | None, limits: Limits) -> None:
-    if duration is not None and duration > limits.max_duration:
-        raise MediaRejected("too_long", limit=spoken_duration(limits.max_duration))
+def _check_duration(duration: float | None, most: float, code: str = "too_long") -> None:
+    if duration is not None and duration > most:
+        raise MediaRejected(code, limit=spoken_duration(most))
+
+
+def validate_sound(
+    path: Path,
+    max_duration: float,
+    *,
+    ffprobe: str = "ffprobe",
+    ffmpeg_binary: str = "ffmpeg",
+    timeout: float = PROBE_TIMEOUT_SECONDS,
+) -> ProbeResult:
+    """A voice comment's facts, as ``validate`` for a video: the same allowed demuxers and
+    audio codecs, its duration borne out by its packets and at most ``max_duration``. It
+    needs a sound track and no picture; a picture track in it (an M4A's cover art) is
+    never decoded, since only the sound is kept. Raises MediaRejected in words about a
+    recording."""
+    if path.stat().st_size == 0:
+        raise MediaRejected("empty")
+    facts = _readable(lambda: probe(path, ffprobe, timeout), "not_sound")
+    if facts.format_name not in ALLOWED_FORMATS:
+        raise MediaRejected("not_sound")
+    if facts.audio_codec is None:
+        raise MediaRejected("no_sound")
+    if facts.audio_codec not in ALLOWED_AUDIO_CODECS:
+        raise MediaRejected("sound_codec", codec=facts.audio_codec)
+    _check_duration(facts.duration, max_duration, "voice_too_long")
+    measured = _readable(
+        lambda: measure(
+            path,
+            max_seconds=max_duration + READ_MARGIN_SECONDS,
+            sound_only=True,
+            ffmpeg_binary=ffmpeg_binary,
+            timeout=timeout,
+        ),
+        "sound_damaged",
+    )
+    try:
+        duration = _trusted_duration(facts.duration, measured)
+    except MediaRejected:
+        raise MediaRejected("sound_damaged") from None
+    _check_duration(duration, max_duration, "voice_too_long")
+    return dataclasses.replace(facts, duration=duration)
 
 
 def _check_frame_rate(facts: ProbeResult, measured: Measured, limits: Limits) -> None:
