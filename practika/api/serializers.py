@@ -31,6 +31,7 @@ def video(asset: VideoAsset | None) -> dict[str, Any] | None:
     native = asset.native_offer(NATIVE_FAMILIES)  # a client asks its player about the type
     return {
         "id": str(asset.id),
+        "kind": "voice" if asset.sound_only else "video",
         "status": asset.processing_status,
         "stage": asset.processing_stage,
         "progress": asset.progress_pct,

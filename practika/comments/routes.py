@@ -109,10 +109,11 @@ def _back(url: str, error: str | None = None):
     return redirect(url, 303)
 
 
-def _video():
-    """The form's video, or None; raises CommentError when it is refused."""
+def _video(*, voice: bool = False):
+    """The form's video, or None; a voice recording too for a comment (``voice``). Raises
+    CommentError when it is refused."""
     try:
-        return video_from_form(request.form, request.files, current_user)
+        return video_from_form(request.form, request.files, current_user, voice=voice)
     except VideoRefused as error:
         raise CommentError(str(error)) from None
 
@@ -129,7 +130,7 @@ def _post(exercise: Exercise, parent: VideoComment | None):
             text=form.text.data,
             parent=parent,
             at_seconds=form.at_seconds.data,
-            video=_video(),
+            video=_video(voice=True),
             drawing=drawing,
         )
     except (CommentError, DrawingRefused) as error:

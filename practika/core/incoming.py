@@ -25,6 +25,23 @@ class VideoRefused(ValueError):
     """The form's video cannot be used, with a reason for the person who sent it."""
 
 
+# Upload kinds a client names when it creates an upload (tus metadata ``kind``, the API's
+# ``kind`` field): whether the file is sound only.
+UPLOAD_KINDS = {"video": False, "voice": True}
+VOICE_ONLY_IN_COMMENTS = (
+    "A voice recording can only be sent as a comment. Record or choose a video here."
+)
+
+
+def sound_only_kind(kind: str | None) -> bool:
+    """Whether an upload of ``kind`` (none: a video) is sound only; UploadError for a kind
+    there is not."""
+    try:
+        return UPLOAD_KINDS[kind or "video"]
+    except KeyError:
+        raise UploadError(400, "An upload's kind is video or voice.") from None
+
+
 def partial_store() -> PartialStore:
     """This host's resumable uploads."""
     return PartialStore(Path(current_app.instance_path) / "uploads")
@@ -74,9 +91,10 @@ def check_upload_limits(owner: User, length: int, *, upload_id: str | None = Non
         )
 
 
-def uploaded_video(asset_id: str, owner: User) -> VideoAsset:
+def uploaded_video(asset_id: str, owner: User, *, voice: bool = False) -> VideoAsset:
     """An asset this person uploaded ahead and has not used yet; anything else is refused
-    the same way, so an id cannot be used to borrow someone else's video."""
+    the same way, so an id cannot be used to borrow someone else's video. A voice
+    recording (sound only) is taken only where ``voice`` says a comment is made."""
     try:
         asset = db.session.get(VideoAsset, uuid.UUID(asset_id))
     except ValueError:
@@ -89,11 +107,14 @@ def uploaded_video(asset_id: str, owner: User) -> VideoAsset:
         or in_use(asset)
     ):
         raise VideoRefused("That upload cannot be used here. Choose the video again.")
+    if asset.sound_only and not voice:
+        raise VideoRefused(VOICE_ONLY_IN_COMMENTS)
     return asset
 
 
-def posted_video(file: FileStorage, owner: User) -> VideoAsset:
-    """A file posted with a request, stored once its size passes the limits (VideoRefused)."""
+def posted_video(file: FileStorage, owner: User, *, sound_only: bool = False) -> VideoAsset:
+    """A file posted with a request (a voice recording when ``sound_only``), stored once its
+    size passes the limits (VideoRefused)."""
     file.stream.seek(0, os.SEEK_END)
     size = file.stream.tell()
     file.stream.seek(0)
@@ -101,17 +122,22 @@ def posted_video(file: FileStorage, owner: User) -> VideoAsset:
         check_upload_limits(owner, size)
     except UploadError as error:
         raise VideoRefused(str(error)) from None
-    return store_upload(file.stream, owner=owner, filename=file.filename)
+    return store_upload(file.stream, owner=owner, filename=file.filename, sound_only=sound_only)
 
 
-def video_from_form(form: MultiDict, files: MultiDict, owner: User) -> VideoAsset | None:
+def video_from_form(
+    form: MultiDict, files: MultiDict, owner: User, *, voice: bool = False
+) -> VideoAsset | None:
     """The form's video as an asset (the caller commits, then enqueues a new upload), or
     None when it carries none: a file posted with it (chosen last, without JavaScript, over
-    a video still attached from an earlier try), else the upload it names. Raises
-    VideoRefused."""
-    for file in files.getlist("video"):
-        if file and file.filename:
-            return posted_video(file, owner)
+    a video still attached from an earlier try), else the upload it names. A comment's form
+    (``voice``) may carry a voice recording instead: posted as ``voice`` without
+    JavaScript, or uploaded ahead as sound only. Raises VideoRefused."""
+    posted = [("video", False), ("voice", True)] if voice else [("video", False)]
+    for field, sound_only in posted:
+        for file in files.getlist(field):
+            if file and file.filename:
+                return posted_video(file, owner, sound_only=sound_only)
     if asset_id := form.get("video_asset_id", "").strip():
-        return uploaded_video(asset_id, owner)
+        return uploaded_video(asset_id, owner, voice=voice)
     return None

@@ -47,8 +47,11 @@ def clean_filename(name: str | None) -> str:
     return _UNSAFE_NAME.sub("_", name).strip(" .")[:255] or "video"
 
 
-def store_upload(stream: BinaryIO, *, owner: User, filename: str | None) -> VideoAsset:
-    """Stream an upload into storage and add its row (the caller commits, then enqueues).
+def store_upload(
+    stream: BinaryIO, *, owner: User, filename: str | None, sound_only: bool = False
+) -> VideoAsset:
+    """Stream an upload into storage and add its row (the caller commits, then enqueues);
+    ``sound_only`` for a voice comment's recording.
 
     The bytes are hashed and counted as they are written, never held in memory; storage
     writes atomically, so a failed upload leaves neither an object nor (after the caller's
@@ -58,6 +61,7 @@ def store_upload(stream: BinaryIO, *, owner: User, filename: str | None) -> Vide
         owner=owner,
         orig_filename=clean_filename(filename),
         video_type=VideoType.UPLOAD,
+        sound_only=sound_only,
         processing_status=ProcessingStatus.UPLOADED,
     )
     db.session.add(asset)

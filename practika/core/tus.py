@@ -9,7 +9,12 @@ from contextlib import suppress
 from flask import Response, current_app, request, url_for
 
 from practika.accounts.models import User
-from practika.core.incoming import check_upload_limits, expire_abandoned, partial_store
+from practika.core.incoming import (
+    check_upload_limits,
+    expire_abandoned,
+    partial_store,
+    sound_only_kind,
+)
 from practika.core.library import InUse, delete_unused
 from practika.core.models import VideoAsset
 from practika.core.services import enqueue_processing, store_upload
@@ -38,16 +43,18 @@ def tus_response(status: int, message: str = "", **headers: str) -> Response:
 def tus_create(owner: User, resume_endpoint: str) -> Response:
     """tus creation for ``owner``: the limits are checked before a byte is sent (a length
     deferred is checked when it is declared, and the bytes before it are capped at the
-    largest upload allowed)."""
+    largest upload allowed). The metadata's ``kind`` says whether it is a video or a voice
+    recording (sound only), once and for all."""
     partials = partial_store()
     expire_abandoned(partials)  # whoever starts an upload clears the abandoned ones away
     try:
         length = _creation_length()
         check_upload_limits(owner, length or 0)
-        filename = parse_metadata(request.headers.get("Upload-Metadata")).get("filename", "")
+        metadata = parse_metadata(request.headers.get("Upload-Metadata"))
+        sound_only = sound_only_kind(metadata.get("kind"))
     except UploadError as error:
         return tus_response(error.status, str(error))
-    upload = partials.create(owner.id, length, filename)
+    upload = partials.create(owner.id, length, metadata.get("filename", ""), sound_only=sound_only)
     location = url_for(resume_endpoint, upload_id=upload.id)
     return tus_response(201, Location=location, **{"Upload-Offset": "0"})
 
@@ -149,7 +156,9 @@ def _complete(partials: PartialStore, upload: PartialUpload, owner: User, before
         with partials.owner_lock(owner.id):  # two uploads finishing at once: one quota
             check_upload_limits(owner, upload.length, upload_id=upload.id)
             with partials.open(upload) as stream:
-                asset = store_upload(stream, owner=owner, filename=upload.filename)
+                asset = store_upload(
+                    stream, owner=owner, filename=upload.filename, sound_only=upload.sound_only
+                )
             db.session.commit()
     except Exception as error:  # a full disk, the quota, S3 or the database: resumable still
         db.session.rollback()

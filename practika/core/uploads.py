@@ -65,6 +65,7 @@ class PartialUpload:
     filename: str
     offset: int = 0
     asset_id: str | None = None  # set once the upload has become a video
+    sound_only: bool = False  # a voice comment's recording (tus metadata ``kind: voice``)
 
     @property
     def finished(self) -> bool:
@@ -94,7 +95,8 @@ def parse_metadata(header: str | None) -> dict[str, str]:
 
 
 class PartialStore:
-    """Partial uploads as ``<id>.part`` (the bytes) and ``<id>.json`` (who, how long, name)."""
+    """Partial uploads as ``<id>.part`` (the bytes) and ``<id>.json`` (who, how long, name,
+    whether it is sound only)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -107,9 +109,13 @@ class PartialStore:
     def _declared(self, upload_id: str) -> Path:
         return self.root / f"{upload_id}.length"
 
-    def create(self, owner_id: int, length: int | None, filename: str) -> PartialUpload:
+    def create(
+        self, owner_id: int, length: int | None, filename: str, *, sound_only: bool = False
+    ) -> PartialUpload:
         self.root.mkdir(parents=True, exist_ok=True)
-        upload = PartialUpload(secrets.token_hex(16), owner_id, length, filename)
+        upload = PartialUpload(
+            secrets.token_hex(16), owner_id, length, filename, sound_only=sound_only
+        )
         data, meta = self._paths(upload.id)
         data.touch(exist_ok=False)
         meta.write_text(json.dumps(asdict(upload)))

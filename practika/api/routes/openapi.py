@@ -157,6 +157,11 @@ SCHEMAS = {
         "required": ["id", "status", "progress", "renditions", "video_url", "poster_url"],
         "properties": {
             "id": UUID,
+            "kind": {
+                "enum": ["video", "voice"],
+                "description": "voice: a recording of sound only, which only a comment may "
+                "carry; its video_url is an AAC .m4a (audio/mp4), and it has no poster",
+            },
             "status": {"enum": ["uploaded", "queued", "processing", "ready", "failed"]},
             "stage": NULLABLE_STRING,
             "progress": {"type": "integer"},
@@ -614,7 +619,13 @@ PATHS = {
                         "schema": {
                             "type": "object",
                             "required": ["video"],
-                            "properties": {"video": {"type": "string", "format": "binary"}},
+                            "properties": {
+                                "video": {"type": "string", "format": "binary"},
+                                "kind": {
+                                    "enum": ["video", "voice"],
+                                    "description": "voice: sound only, for a comment",
+                                },
+                            },
                         }
                     }
                 },
@@ -656,7 +667,11 @@ PATHS = {
             },
         }
         for kind, mimetype, summary in [
-            ("video", "video/mp4", "The video's best playable rendition (its video_url)"),
+            (
+                "video",
+                "video/mp4",
+                "The video's best playable rendition (its video_url; audio/mp4 for a voice)",
+            ),
             ("native", "video/*", "The video's native copy, while it is made (its native_url)"),
             ("poster", "image/jpeg", "The video's poster image (its poster_url)"),
         ]
@@ -668,7 +683,11 @@ PATHS = {
             "parameters": [
                 TUS_VERSION_HEADER,
                 _header("Upload-Length", {"type": "integer", "minimum": 0}),
-                _header("Upload-Metadata", {"type": "string"}, required=False),
+                {
+                    **_header("Upload-Metadata", {"type": "string"}, required=False),
+                    "description": "tus metadata: filename, and kind (video, or voice for "
+                    "a recording of sound only, which only a comment may carry)",
+                },
             ],
             "responses": {
                 "201": {

@@ -23,10 +23,11 @@ from practika.comments.services import (
     submit_attempt,
 )
 from practika.comments.threads import replies_to
-from practika.core.incoming import VideoRefused, posted_video, uploaded_video
+from practika.core.incoming import VideoRefused, posted_video, sound_only_kind, uploaded_video
 from practika.core.models import VideoAsset, VideoClip
 from practika.core.services import ClipError, enqueue_clip, enqueue_processing
 from practika.core.tus import tus_create, tus_resume
+from practika.core.uploads import UploadError
 from practika.core.youtube import NotYouTube
 from practika.exercises.listing import listing_filters
 from practika.exercises.models import Exercise
@@ -82,12 +83,13 @@ def editable_exercise(exercise_id: str) -> Exercise:
     return exercise
 
 
-def _video_from(data: dict, errors: dict) -> VideoAsset | None:
+def _video_from(data: dict, errors: dict, *, voice: bool = False) -> VideoAsset | None:
+    """The upload ``video_id`` names; a voice recording only for a comment (``voice``)."""
     video_id = text(data, "video_id", max_length=64, errors=errors)
     if not video_id:
         return None
     try:
-        return uploaded_video(video_id, g.api_user)
+        return uploaded_video(video_id, g.api_user, voice=voice)
     except VideoRefused as error:
         errors["video_id"] = str(error)
         return None
@@ -338,7 +340,7 @@ def _comment_fields() -> tuple[str | None, float | None, VideoAsset | None]:
     data, errors = body(), {}
     words = text(data, "text", errors=errors)
     at = number(data, "at_seconds", errors=errors)
-    video = _video_from(data, errors)
+    video = _video_from(data, errors, voice=True)
     if errors:
         raise Invalid(errors)
     return words, at, video
@@ -394,13 +396,18 @@ def _visible_video(video_id: str) -> VideoAsset:
 
 @bp.post("/videos")
 def upload_video():
-    """A whole video in one multipart request (field ``video``); for large files use the
-    resumable protocol at /api/v1/uploads/."""
+    """A whole video in one multipart request (field ``video``; with ``kind`` ``voice``, a
+    voice recording for a comment); for large files use the resumable protocol at
+    /api/v1/uploads/."""
     file = request.files.get("video")
     if file is None or not file.filename:
         raise Invalid({"video": "Send the file as multipart/form-data field 'video'."})
     try:
-        asset = posted_video(file, g.api_user)
+        sound_only = sound_only_kind(request.form.get("kind"))
+    except UploadError as error:
+        raise Invalid({"kind": str(error)}) from None
+    try:
+        asset = posted_video(file, g.api_user, sound_only=sound_only)
     except VideoRefused as error:
         raise Invalid({"video": str(error)}) from None
     db.session.commit()

@@ -26,12 +26,14 @@ def _finish(asset: VideoAsset) -> None:
 @bp.app_template_global()
 def attached_video() -> VideoAsset | None:
     """On a form sent back with an error: the video already uploaded for it, which stays
-    attached (``core/_video_input.html``), so that nobody uploads it twice or loses it."""
+    attached (``core/_video_input.html``), so that nobody uploads it twice or loses it. A
+    voice recording stays attached too: only a comment's form takes one, and any other
+    says why it refused it."""
     asset_id = request.form.get("video_asset_id", "").strip() if request.method == "POST" else ""
     if not asset_id or not current_user.is_authenticated:
         return None
     try:
-        return uploaded_video(asset_id, current_user)
+        return uploaded_video(asset_id, current_user, voice=True)
     except VideoRefused:
         return None
 
