@@ -9,6 +9,8 @@
 // than the file) then submits itself again with only the uploaded video's id in
 // video_asset_id, to htmx or to the browser as it would have anyway. A form that holds only
 // the file (the Videos page) is done once the file is up: the page reloads to show it.
+// A comment's voice recording (an input named "voice", filled by voice.js) goes the same
+// way, its upload created as kind "voice": the server takes it as sound only.
 (function () {
   "use strict";
 
@@ -37,10 +39,13 @@
     });
   }
 
+  // The file inputs whose file goes ahead through the upload: a video, or a voice recording.
+  function isMediaInput(field) {
+    return field.type === "file" && (field.name === "video" || field.name === "voice");
+  }
+
   function videoInputs(form) {
-    return fields(form, function (field) {
-      return field.type === "file" && field.name === "video";
-    });
+    return fields(form, isMediaInput);
   }
 
   function submitButtons(form) {
@@ -137,14 +142,35 @@
     }, function () { return true; });
   }
 
-  function notAVideo(file) {
+  function notAVideo(file, kind) {
+    if (kind === "voice") {
+      return "“" + file.name + "” is not a recording we can use. Record your voice here, " +
+        "or choose an M4A or WebM recording.";
+    }
     return "“" + file.name + "” is not a video. Choose a video file (MP4, MOV or WebM, " +
       "as a phone or camera records it).";
   }
 
-  function uploadVideo(form, file, submitter) {
-    var bar = form.querySelector("progress");
-    var message = form.querySelector(".upload-message");
+  // "voice" or "video": what the server is told the upload is (tus metadata "kind").
+  function kindOf(input) {
+    return input.name === "voice" ? "voice" : "video";
+  }
+
+  // The element (a progress bar, a message) where an input's upload shows how it goes: in
+  // its own [data-upload-status] block (the voice widget's, open while "Add a video" may be
+  // folded), else the form's first that is in no such block.
+  function statusPart(input, selector) {
+    var own = input.closest && input.closest("[data-upload-status]");
+    if (own) return own.querySelector(selector);
+    return Array.prototype.find.call(input.form.querySelectorAll(selector), function (part) {
+      return !part.closest("[data-upload-status]");
+    }) || null;
+  }
+
+  function uploadVideo(form, input, file, submitter) {
+    var kind = kindOf(input);
+    var bar = statusPart(input, "progress");
+    var message = statusPart(input, ".upload-message");
     var token = form.querySelector("input[name=csrf_token]");
     var saves = form.hasAttribute("data-video-form");
     var buttons = submitButtons(form);
@@ -173,7 +199,7 @@
       endpoint: form.dataset.tusEndpoint,
       chunkSize: 5 * 1024 * 1024,
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
-      metadata: { filename: file.name, filetype: file.type },
+      metadata: { filename: file.name, filetype: file.type, kind: kind },
       headers: token ? { "X-CSRFToken": token.value } : {},
       removeFingerprintOnSuccess: true,
       onProgress: function (sent, total) {
@@ -248,7 +274,7 @@
       return loadTus(form.dataset.tusScript).then(function () {
         if (!window.tus.isSupported) throw new Error("tus is not supported");
       }).then(function () {
-        uploadVideo(form, file, submitter);
+        uploadVideo(form, input, file, submitter);
       }, function () {
         uploading.delete(form);
         // Later, not in this microtask: a form ignores requestSubmit while its submit event
@@ -260,8 +286,8 @@
 
   // Say so at once, and let go of the file, so that it is never sent.
   function refuse(input, file) {
-    var message = input.form && input.form.querySelector(".upload-message");
-    if (message) message.textContent = notAVideo(file);
+    var message = input.form && statusPart(input, ".upload-message");
+    if (message) message.textContent = notAVideo(file, kindOf(input));
     input.value = "";
     if (chosen.get(input.form) === input) chosen.delete(input.form);
   }
@@ -271,11 +297,11 @@
   document.addEventListener("change", function (event) {
     var input = event.target;
     var form = input.form;
-    if (form && form.hasAttribute("data-tus-endpoint") && input.type === "file" &&
-        input.name === "video" && input.files && input.files.length) {
+    if (form && form.hasAttribute("data-tus-endpoint") && isMediaInput(input) &&
+        input.files && input.files.length) {
       var file = input.files[0];
       chosen.set(form, input);
-      var message = form.querySelector(".upload-message");
+      var message = statusPart(input, ".upload-message");
       if (message) message.textContent = "";
       looksLikeVideo(file).then(function (video) {
         if (!video && input.files[0] === file) refuse(input, file);
