@@ -31,7 +31,7 @@ def video(asset: VideoAsset | None) -> dict[str, Any] | None:
     native = asset.native_offer(NATIVE_FAMILIES)  # a client asks its player about the type
     return {
         "id": str(asset.id),
-        "kind": "voice" if asset.sound_only else "video",
+        "kind": asset.kind,
         "status": asset.processing_status,
         "stage": asset.processing_stage,
         "progress": asset.progress_pct,
@@ -146,6 +146,10 @@ def comment(item: VideoComment) -> dict[str, Any]:
         "parent_id": str(item.parent_id) if item.parent_id else None,
         "at_seconds": item.at_seconds,
         "video": video(item.video_asset),
+        "drawing": item.drawing,
+        "still_url": url_for("api.comment_still", comment_id=item.id, _external=True)
+        if item.still_path
+        else None,
         "created_at": _when(item.created_at),
         "updated_at": _when(item.updated_at),
     }

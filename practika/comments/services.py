@@ -13,7 +13,7 @@ from practika.accounts.services.preferences import preferences_of
 from practika.accounts.services.tallies import bump
 from practika.classes.services import classes_of_attempt
 from practika.comments.alignment import note_against, request_alignment, restart
-from practika.comments.drawing import Shape
+from practika.comments.drawing import DrawingRefused, Shape
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.stills import request_still
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
@@ -60,13 +60,14 @@ def _check_time(at_seconds: float | None, root: VideoComment | None, exercise: E
 def _check_drawing(
     drawing: list[Shape] | None, at_seconds: float | None, root: VideoComment | None
 ) -> None:
-    """A drawing is on a frame of a take: feedback in an attempt's thread, at a moment."""
+    """A drawing is on a frame of a take: feedback in an attempt's thread, at a moment.
+    Raises DrawingRefused."""
     if drawing is None:
         return
     if root is None or root.kind != CommentKind.ATTEMPT or root.video_asset is None:
-        raise CommentError("A drawing goes on a frame of an attempt's video.")
+        raise DrawingRefused("A drawing goes on a frame of an attempt's video.")
     if at_seconds is None:
-        raise CommentError("Pick the moment the drawing is about.")
+        raise DrawingRefused("Pick the moment the drawing is about.")
 
 
 def _start(video: VideoAsset | None) -> None:
@@ -86,7 +87,7 @@ def post_comment(
 ) -> VideoComment:
     """A comment on the exercise, or a reply in ``parent``'s thread (feedback, when the
     thread is an attempt's, which may draw on the take's frame at ``at_seconds``: checked
-    shapes, comments.drawing). Raises CommentError."""
+    shapes, comments.drawing). Raises CommentError or DrawingRefused."""
     root = parent.parent or parent if parent is not None else None
     _check_time(at_seconds, root, exercise)
     _check_drawing(drawing, at_seconds, root)

@@ -190,6 +190,11 @@ class VideoAsset(Timestamped, db.Model):
         )
         return self.native_type if offered and native_family(self.native_type) in plays else None
 
+    @property
+    def kind(self) -> str:
+        """What the API and webhooks call it: a ``video``, or a ``voice`` recording."""
+        return "voice" if self.sound_only else "video"
+
     def media(self, kind: str) -> tuple[str | None, str]:
         """The stored key and MIME type of its ``poster``, its best playable ``video``, or its
         ``native`` copy (a MIME type without codecs: the response's Content-Type)."""

@@ -273,6 +273,9 @@ def _comment_data(comment) -> dict[str, Any]:
         "at_seconds": comment.at_seconds,
         "author": comment.author.username,
         "video_id": str(video) if video else None,
+        # A voice comment's recording is a video of kind voice (sound only).
+        "video_kind": None if video is None else comment.video_asset.kind,
+        "drawing": comment.drawing,
         "created_at": _iso(comment.created_at),
     }
 

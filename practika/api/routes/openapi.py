@@ -7,6 +7,7 @@ from flask import jsonify
 
 from practika.api import bp
 from practika.comments.alignment import MAX_RATE, MIN_RATE
+from practika.comments.drawing import COLOURS, MAX_FREE_POINTS, MAX_POINTS, MAX_SHAPES, SHAPE_POINTS
 from practika.media.align import SURE_SCORE
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -91,12 +92,38 @@ def _body(schema: dict) -> dict:
     return {"required": True, **_json(schema)}
 
 
+POINT = {
+    "type": "array",
+    "items": {"type": "number", "minimum": 0, "maximum": 1},
+    "minItems": 2,
+    "maxItems": 2,
+    "description": "[x, y] across the upright frame, 0 to 1 from its top left",
+}
+DRAWING = {
+    "type": ["array", "null"],
+    "maxItems": MAX_SHAPES,
+    "description": "Shapes drawn on the take's frame at at_seconds (feedback on an attempt "
+    f"only), at most {MAX_POINTS} points in all. arrow and line: from, to; circle: the "
+    "centre, a point on the rim; angle: an arm's end, the vertex, the other arm's end; free: "
+    f"the path, 2 to {MAX_FREE_POINTS} points. Anything else is refused with 422.",
+    "items": {
+        "type": "object",
+        "required": ["shape", "colour", "points"],
+        "additionalProperties": False,
+        "properties": {
+            "shape": {"enum": [*SHAPE_POINTS, "free"]},
+            "colour": {"enum": list(COLOURS)},
+            "points": {"type": "array", "items": POINT, "minItems": 2},
+        },
+    },
+}
 COMMENT_INPUT = {
     "type": "object",
     "properties": {
         "text": {"type": "string", "maxLength": 5000},
         "at_seconds": {"type": "number", "minimum": 0, "maximum": 86400},
         "video_id": UUID,
+        "drawing": DRAWING,
     },
 }
 
@@ -229,6 +256,11 @@ SCHEMAS = {
             "parent_id": {"type": ["string", "null"]},
             "at_seconds": NULLABLE_NUMBER,
             "video": {"oneOf": [_ref("Video"), {"type": "null"}]},
+            "drawing": DRAWING,
+            "still_url": {
+                "type": ["string", "null"],
+                "description": "The frame the drawing is on, as a JPEG, once the worker made it",
+            },
             "created_at": {"type": "string"},
             "updated_at": {"type": "string"},
             "alignment": {
@@ -588,6 +620,21 @@ PATHS = {
             "operationId": "createComment",
             "requestBody": _body(COMMENT_INPUT),
             "responses": {"201": {"description": "Posted", **_json(_ref("Comment"))}, **ERRORS},
+        },
+    },
+    "/comments/{comment_id}/still": {
+        "parameters": _params("comment_id"),
+        "get": {
+            "summary": "The frame a comment's drawing is on (its still_url)",
+            "operationId": "getCommentStill",
+            "responses": {
+                "200": {"description": "The still", "content": {"image/jpeg": {"schema": BINARY}}},
+                "302": {
+                    "description": "With S3 storage: a short-lived presigned URL",
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                },
+                **READ_ERRORS,
+            },
         },
     },
     "/comments/{comment_id}/replies": {

@@ -14,6 +14,7 @@ from flask import abort, g, jsonify, request, url_for
 from practika.api import bp, serializers
 from practika.api.inputs import Invalid, body, number, text
 from practika.comments.alignment import AgainstError, recorded_against
+from practika.comments.drawing import DrawingRefused, Shape, checked_drawing
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.services import (
     CommentError,
@@ -336,25 +337,35 @@ def exercise_comments(exercise_id: str):
     return jsonify(items=items)
 
 
-def _comment_fields() -> tuple[str | None, float | None, VideoAsset | None]:
+def _comment_fields() -> dict[str, object]:
     data, errors = body(), {}
-    words = text(data, "text", errors=errors)
-    at = number(data, "at_seconds", errors=errors)
-    video = _video_from(data, errors, voice=True)
+    fields = {
+        "text": text(data, "text", errors=errors),
+        "at_seconds": number(data, "at_seconds", errors=errors),
+        "drawing": _drawing_from(data, errors),
+        "video": _video_from(data, errors, voice=True),
+    }
     if errors:
         raise Invalid(errors)
-    return words, at, video
+    return fields
+
+
+def _drawing_from(data: dict, errors: dict) -> list[Shape] | None:
+    try:
+        return checked_drawing(data.get("drawing"))
+    except DrawingRefused as error:
+        errors["drawing"] = str(error)
+        return None
 
 
 def _posted(exercise: Exercise, parent: VideoComment | None):
-    words, at, video = _comment_fields()
+    fields = _comment_fields()
     try:
-        comment = post_comment(
-            exercise, g.api_user, text=words, parent=parent, at_seconds=at, video=video
-        )
-    except CommentError as error:
+        comment = post_comment(exercise, g.api_user, parent=parent, **fields)
+    except (CommentError, DrawingRefused) as error:
         db.session.rollback()
-        raise Invalid({"text": str(error)}) from None
+        field = "drawing" if isinstance(error, DrawingRefused) else "text"
+        raise Invalid({field: str(error)}) from None
     return jsonify(serializers.comment(comment)), 201
 
 
@@ -368,6 +379,15 @@ def _visible_comment(comment_id: str) -> VideoComment:
     if comment is None or not may_view_comment(g.api_user, comment):
         abort(404)
     return comment
+
+
+@bp.get("/comments/<comment_id>/still")
+def comment_still(comment_id: str):
+    """The frame a comment's drawing is on (a JPEG), once the worker has made it."""
+    comment = _visible_comment(comment_id)
+    if not comment.still_path:
+        abort(404)
+    return get_storage().send(comment.still_path, "image/jpeg")
 
 
 @bp.get("/comments/<comment_id>/replies")
