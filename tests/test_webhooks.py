@@ -216,6 +216,8 @@ def test_a_comment_posted_on_the_page_is_delivered_signed(
         "at_seconds": None,
         "author": "sam",
         "video_id": None,
+        "video_kind": None,
+        "drawing": None,
         "created_at": message["data"]["created_at"],
     }
     assert b"@example.com" not in body and secret.encode() not in body
