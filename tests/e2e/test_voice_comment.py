@@ -8,27 +8,12 @@ as other tests expect), made by the real pipeline in this process."""
 from __future__ import annotations
 
 import re
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from practika import create_app
-from practika.accounts.models import RoleName
-from practika.accounts.services.users import create_user
-from practika.classes.models import ClassMember, Classroom, MemberRole
-from practika.comments.models import CommentKind, VideoComment
-from practika.config import TestConfig
-from practika.core.services import store_upload
-from practika.core.tasks import process_video
-from practika.demo import DEMO_CLASS, DEMO_EXERCISE
-from practika.exercises.models import Exercise
-from practika.extensions import db
-from practika.media.synth import synth_video
 from tests.e2e.conftest import PROCESSED, watched_page
+from tests.e2e.students import pause_take_at, student_with_take
 from tests.e2e.test_smoke import TEACHER, log_in
 
 STUDENT = ("listener@example.com", "listener", "feedback heard at a moment")
@@ -42,34 +27,9 @@ PLAYS = """audio => new Promise(resolve => {
 
 
 @pytest.fixture(scope="module")
-def attempt_id(live_server, live_env) -> Iterator[str]:
+def attempt_id(live_server, live_env) -> str:
     """An attempt of a student of the demo class at the demo exercise, already playable."""
-    app = create_app(TestConfig(live_env))
-    with app.app_context():
-        email, username, password = STUDENT
-        student = create_user(
-            email=email,
-            username=username,
-            password=password,
-            role=RoleName.STUDENT,
-            email_verified=True,
-        )
-        classroom = db.session.scalar(sa.select(Classroom).where(Classroom.name == DEMO_CLASS))
-        classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
-        exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
-        with tempfile.TemporaryDirectory() as tmp:
-            path = synth_video(Path(tmp) / "take.mp4", seconds=4, width=640, height=360)
-            with path.open("rb") as stream:
-                video = store_upload(stream, owner=student, filename="take.mp4")
-        attempt = VideoComment(
-            exercise=exercise, author=student, kind=CommentKind.ATTEMPT, video_asset=video
-        )
-        db.session.add(attempt)
-        db.session.commit()
-        ids = str(attempt.id), str(video.id)
-        process_video(ids[1])
-        db.session.remove()
-    yield ids[0]
+    return student_with_take(live_env, STUDENT)[0]
 
 
 def test_a_voice_comment_is_recorded_processed_and_played(
@@ -80,7 +40,9 @@ def test_a_voice_comment_is_recorded_processed_and_played(
     expect(page).to_have_url(re.compile("/exercises/"))
     page.goto(f"/comments/attempts/{attempt_id}")
     form = page.locator(f"#comment-form-{attempt_id}")
-    form.get_by_label("At (seconds)").fill("1.5")
+    pause_take_at(page, 1.5)
+    form.get_by_label("Feedback").focus()  # the composer stamps the take's moment
+    expect(form.locator("[data-stamp-words]")).to_have_text("At 0:01.5")
     voice = form.locator("[data-voice]")
     expect(voice.get_by_label("Record voice")).to_be_hidden()  # the recorder, not the file
     voice.get_by_role("button", name="Record voice").click()
