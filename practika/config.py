@@ -114,6 +114,11 @@ class Config:
         # Production defaults it to BASE_URL's host.
         self.ALLOWED_HOSTS = parse_hosts(env.get("ALLOWED_HOSTS"))
         self.MAIL_FROM = env.get("MAIL_FROM") or "Practika <no-reply@practika.test>"
+        # A comment mail waits this long from the thread's first comment, and lists every
+        # comment written there for the same reader meanwhile (0: each is mailed at once).
+        self.MAIL_BATCH_SECONDS = parse_int(
+            "MAIL_BATCH_SECONDS", env.get("MAIL_BATCH_SECONDS"), 180, minimum=0
+        )
         if self.MAIL_BACKEND not in ("outbox", "smtp", "ses"):
             raise ConfigError(
                 f"MAIL_BACKEND must be outbox, smtp or ses, not {self.MAIL_BACKEND!r}"

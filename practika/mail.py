@@ -11,6 +11,10 @@ enqueues its delivery on the ``mail`` queue through the one enqueue path; the jo
 ``deliver``, hands the bytes to the backend, so a retry sends the very same message,
 Message-ID included. A failed attempt is retried after a growing pause, as its own job; a
 message Redis lost (an outage, a dead worker) is enqueued again by the sweep.
+
+Some mail gathers what happens within a few minutes (``send_batched``): the first happening
+keeps a message that waits ``MAIL_BATCH_SECONDS``, and each one after it, until a delivery
+claims the message or its wait runs out, makes it again to list them all.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import smtplib
 import ssl
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
@@ -51,6 +55,9 @@ JOB_TIMEOUT = 60
 # CRLF line ends, and bodies 7-bit clean (quoted-printable or base64 when they must), so no
 # relay on the way needs 8BITMIME: smtplib does not announce it for an 8-bit body.
 POLICY = email.policy.SMTP.clone(cte_type="7bit")
+# Makes the message of a batch from the ids it lists (in order), or None when none of them
+# is left to tell about.
+Compose = Callable[[list[str]], EmailMessage | None]
 
 
 class MailBackend(Protocol):
@@ -177,7 +184,7 @@ def send_mail(template: str, to: str, subject: str, **context: Any) -> str | Non
 
     The outbox row is written on a connection of its own, in its own short transaction, so
     it neither commits nor waits for whatever the caller's session holds."""
-    row = _outbox_row(template, to, subject, context)
+    row = _outbox_row(template, build_message(template, to, subject, **context))
     with db.engine.begin() as connection:
         connection.execute(sa.insert(OutgoingMail).values(**row))
     return _enqueue(row["id"], 1, template)
@@ -188,7 +195,7 @@ def keep_mail(template: str, to: str, subject: str, **context: Any) -> uuid.UUID
     only if what it tells about is committed, so a crash in between neither loses it nor
     sends it twice. After the commit, ``queue_kept`` queues its delivery (should that not
     happen, the sweep does). Its id."""
-    row = _outbox_row(template, to, subject, context)
+    row = _outbox_row(template, build_message(template, to, subject, **context))
     db.session.add(OutgoingMail(**row))
     return row["id"]
 
@@ -198,9 +205,90 @@ def queue_kept(mail_id: uuid.UUID, template: str) -> str | None:
     return _enqueue(mail_id, 1, template)
 
 
-def _outbox_row(template: str, to: str, subject: str, context: dict[str, Any]) -> dict[str, Any]:
-    """The outbox row of a message rendered now, waiting for its first attempt."""
-    msg = build_message(template, to, subject, **context)
+def send_batched(template: str, key: str, item: str, compose: Compose) -> str | None:
+    """``send_mail`` for a happening that may come with others: ``item`` joins the open
+    message of ``key``, made again by ``compose`` to list all its items in order, or starts
+    one that waits ``MAIL_BATCH_SECONDS`` (from its first item, never extended) before its
+    delivery. The job id of a new message, else None. Call it after the commit.
+
+    A message is open while its wait runs and no delivery has claimed it. Adding to it
+    holds the row's lock until the new message is kept, so a delivery claiming it meanwhile
+    waits and sends the new message; a claim that came first closes it, and the item starts
+    a message of its own: an item is never lost between the two. (Two first items at the
+    very same moment may each start a message: two mails, nothing lost.)"""
+    window = current_app.config["MAIL_BATCH_SECONDS"]
+    with db.engine.begin() as connection:
+        held = _hold_unclaimed(connection, key, OutgoingMail.next_try_at > utcnow())
+        if held:
+            _remake(connection, held[0].id, [*held[0].batch_items, item], compose)
+            return None
+    msg = compose([item])
+    if msg is None:  # deleted before its mail was made
+        return None
+    row = _outbox_row(template, msg, batch_key=key, batch_items=[item])
+    row["next_try_at"] += timedelta(seconds=window)
+    with db.engine.begin() as connection:
+        connection.execute(sa.insert(OutgoingMail).values(**row))
+    return _enqueue(row["id"], 1, template, delay=window)
+
+
+def rebatch(key: str, item: str, compose: Compose) -> None:
+    """Make again the waiting messages of ``key`` that list ``item`` (edited or deleted since);
+    one that has nothing left to tell about is dropped, and its job finds nothing to send."""
+    with db.engine.begin() as connection:
+        for row in _hold_unclaimed(connection, key):
+            if item in row.batch_items:
+                _remake(connection, row.id, row.batch_items, compose)
+
+
+def drop_batches(key_prefix: str) -> None:
+    """Drop the waiting messages whose key starts with ``key_prefix``: what they tell about
+    is gone (a deleted thread or exercise). One a delivery claimed already is left to it."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.delete(OutgoingMail).where(
+                OutgoingMail.batch_key.startswith(key_prefix, autoescape=True), *_unclaimed()
+            )
+        )
+
+
+def _unclaimed() -> tuple[sa.ColumnElement[bool], ...]:
+    """A message no delivery has claimed yet: it may still change."""
+    return OutgoingMail.status == MailStatus.PENDING, OutgoingMail.attempts == 0
+
+
+def _hold_unclaimed(
+    connection: sa.Connection, key: str, *conditions: sa.ColumnElement[bool]
+) -> list[sa.Row]:
+    """The unclaimed messages of ``key`` (and ``conditions``), oldest first, locked until the
+    transaction ends. The lock is an UPDATE that changes nothing, because a SELECT ... FOR
+    UPDATE locks nothing in SQLite; a delivery's claim, or another item, waits behind it."""
+    rows = connection.execute(
+        sa.update(OutgoingMail)
+        .where(OutgoingMail.batch_key == key, *_unclaimed(), *conditions)
+        .values(batch_key=OutgoingMail.batch_key)
+        .returning(OutgoingMail.id, OutgoingMail.batch_items, OutgoingMail.next_try_at)
+    ).all()
+    return sorted(rows, key=lambda row: row.next_try_at)
+
+
+def _remake(
+    connection: sa.Connection, mail_id: uuid.UUID, items: list[str], compose: Compose
+) -> None:
+    """Keep the message ``compose`` makes of ``items`` in place of the held one, or drop it."""
+    msg = compose(items)
+    if msg is None:
+        connection.execute(sa.delete(OutgoingMail).where(OutgoingMail.id == mail_id))
+        return
+    connection.execute(
+        sa.update(OutgoingMail)
+        .where(OutgoingMail.id == mail_id)
+        .values(message=msg.as_bytes(), batch_items=items)
+    )
+
+
+def _outbox_row(template: str, msg: EmailMessage, **batch: Any) -> dict[str, Any]:
+    """The outbox row of a message made now, waiting for its first attempt."""
     mail_id = uuid.uuid4()
     return {
         "id": mail_id,
@@ -210,6 +298,7 @@ def _outbox_row(template: str, to: str, subject: str, context: dict[str, Any]) -
         "status": MailStatus.PENDING,
         "attempts": 0,
         "next_try_at": utcnow(),
+        **batch,
     }
 
 

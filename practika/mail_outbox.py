@@ -4,6 +4,10 @@ The row keeps the rendered bytes, so a retry, or a delivery the sweep enqueues a
 Redis lost it, sends the very same message (Message-ID included). Once sent, the bytes are
 dropped, and so are they once it fails for good: a reset link in them must not outlive
 its delivery in the database.
+
+A message may gather several happenings (the comments written in one thread within a few
+minutes): ``batch_key`` names what it gathers and ``batch_items`` the ids it lists, in order.
+It takes more only while no delivery has claimed it (``practika.mail.send_batched``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class OutgoingMail(db.Model):
         one_of("status", MailStatus),
         # The sweep looks for pending messages.
         sa.Index("ix_outgoing_mail_status_next_try_at", "status", "next_try_at"),
+        # A new comment looks for the open message of its thread and reader.
+        sa.Index("ix_outgoing_mail_batch_key", "batch_key"),
     )
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
@@ -45,6 +51,8 @@ class OutgoingMail(db.Model):
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, server_default=sa.func.now())
     sent_at: so.Mapped[datetime | None]
+    batch_key: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    batch_items: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
 
     def __repr__(self) -> str:
         return f"<OutgoingMail {self.id} {self.template} {self.status}>"

@@ -130,6 +130,15 @@ def test_a_number_that_is_not_one_is_an_error(tmp_path):
         Config({"MAX_UPLOAD_MB": "lots", "INSTANCE_PATH": str(tmp_path)})
 
 
+def test_comment_mail_waits_three_minutes_unless_told_otherwise(tmp_path):
+    assert Config({"INSTANCE_PATH": str(tmp_path)}).MAIL_BATCH_SECONDS == 180
+    assert (
+        Config({"MAIL_BATCH_SECONDS": "0", "INSTANCE_PATH": str(tmp_path)}).MAIL_BATCH_SECONDS == 0
+    )
+    with pytest.raises(ConfigError, match="MAIL_BATCH_SECONDS must be at least 0"):
+        Config({"MAIL_BATCH_SECONDS": "-1", "INSTANCE_PATH": str(tmp_path)})
+
+
 def test_an_unknown_mail_backend_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="MAIL_BACKEND must be outbox, smtp or ses"):
         Config({"MAIL_BACKEND": "pigeon", "INSTANCE_PATH": str(tmp_path)})
