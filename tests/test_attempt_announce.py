@@ -458,7 +458,7 @@ def test_an_announcement_on_send_that_cannot_be_made_does_not_fail_the_send(
     def mail_down(*args, **kwargs):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(services, "_mail", mail_down)
+    monkeypatch.setattr(services, "send_mail", mail_down)
     answer = send(client, db.session.merge(exercise), video_id)
     assert answer.status_code == 200 and answer.headers["HX-Redirect"]
     assert the_attempt() is not None

@@ -16,6 +16,7 @@ from practika.comments.services import announce_attempts
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
+from practika.mail_outbox import OutgoingMail
 from practika.queue import get_queue
 from practika.recount import recompute_metrics
 from practika.storage import get_storage
@@ -39,7 +40,11 @@ def exercise(app, teacher, classroom):
 
 
 def mail_jobs() -> list[str]:
-    return [job.description for job in get_queue("mail").jobs]
+    """The mail jobs waiting to run: queued, or scheduled (a comment's mail waits a few
+    minutes for the comments written after it)."""
+    queue = get_queue("mail")
+    scheduled = queue.scheduled_job_registry.get_job_ids()
+    return [job.description for job in [*queue.jobs, *map(queue.fetch_job, scheduled)]]
 
 
 def upload_ahead(client, content: bytes = b"attempt bytes") -> str:
@@ -227,6 +232,9 @@ def test_feedback_at_a_moment_reaches_the_student_unless_they_opted_out(
     db.session.commit()
     client.post(f"/comments/{attempt.id}/replies", data={"text": "Again"}, headers=HTMX)
     assert mail_jobs() == ["mail new_comment"]  # no second mail
+    assert db.session.scalars(sa.select(OutgoingMail.batch_items)).all() == [
+        [str(db.session.scalar(sa.select(VideoComment.id).where(VideoComment.text == "Wrist up")))]
+    ]  # nor is the reply added to the one waiting
 
 
 def test_editing_in_place(student_client, exercise):
@@ -304,8 +312,6 @@ def test_a_line_break_stored_in_a_name_does_not_break_the_mail_after_the_save(
     """Names are kept to one line when they come in; rows stored before that must not turn
     the request into a 500 once the attempt or comment is saved (the mail comes after)."""
     from email import message_from_bytes, policy
-
-    from practika.mail_outbox import OutgoingMail
 
     exercise.name = "Scales\r\nBcc: everyone@example.com"
     student.first_name = "Sam\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from email.message import EmailMessage
 
 import sqlalchemy as sa
 
@@ -20,9 +21,18 @@ from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import delete_stored, discard_assets, enqueue_processing
 from practika.exercises.models import Exercise
 from practika.extensions import db
-from practika.mail import absolute_url, send_mail
+from practika.mail import (
+    Compose,
+    absolute_url,
+    build_message,
+    drop_batches,
+    rebatch,
+    send_batched,
+    send_mail,
+)
 from practika.model_base import utcnow
 from practika.numbers import OutOfRange, seconds
+from practika.text import moment
 from practika.webhooks.services import emit
 
 MAX_TEXT = 5000
@@ -227,7 +237,17 @@ def announce_attempt(attempt_id: uuid.UUID) -> bool:
     classes = ", ".join(classroom.name for classroom in classes_of_attempt(author, exercise))
     who = f"{author.display_name} ({classes})" if classes else author.display_name
     subject = f"{who} sent an attempt at “{exercise.name}”"
-    _mail(exercise.created_by, "attempt_submitted", subject, attempt=attempt, classes=classes)
+    teacher = exercise.created_by
+    if _wants_mail(teacher):
+        send_mail(
+            "attempt_submitted",
+            teacher.email,
+            subject,
+            name=teacher.display_name,
+            link=_link(attempt),
+            attempt=attempt,
+            classes=classes,
+        )
     request_alignment(attempt)
     return True
 
@@ -262,8 +282,11 @@ def _claim_announcement(attempt_id: uuid.UUID) -> bool:
 
 
 def edit_comment(comment: VideoComment, text: str | None) -> None:
+    """Change the text; a mail still waiting to tell of the reply shows it as it is now."""
     comment.text = _clean_text(text, comment.video_asset)
     db.session.commit()
+    if comment.parent is not None:
+        rebatch(*_waiting_mail(comment, _reader_of(comment)))
 
 
 def uncount_comments(where: sa.ColumnElement[bool]) -> None:
@@ -280,7 +303,11 @@ def uncount_comments(where: sa.ColumnElement[bool]) -> None:
 
 
 def delete_comment(comment: VideoComment) -> None:
-    """Delete the comment, its replies, their videos and their drawings' stills."""
+    """Delete the comment, its replies, their videos and their drawings' stills. A mail
+    still waiting to tell of a reply is made again without it (and dropped with nothing left
+    to tell); a deleted thread's waiting mails are dropped."""
+    exercise_id, comment_id = comment.exercise_id, comment.id
+    waiting = _waiting_mail(comment, _reader_of(comment)) if comment.parent else None
     in_thread = sa.or_(VideoComment.id == comment.id, VideoComment.parent_id == comment.id)
     videos = db.session.scalars(
         sa.select(VideoAsset)
@@ -295,30 +322,106 @@ def delete_comment(comment: VideoComment) -> None:
     keys = discard_assets(list(videos)) + list(stills)
     db.session.commit()
     delete_stored(keys)
+    if waiting is None:
+        drop_comment_mail(exercise_id, comment_id)
+    else:
+        rebatch(*waiting)
+
+
+def drop_comment_mail(exercise_id: uuid.UUID, thread_id: uuid.UUID | None = None) -> None:
+    """Drop the comment mail still waiting about a deleted thread, or a deleted exercise."""
+    drop_batches(_batch_key(exercise_id, thread_id))
 
 
 def _notify_comment(comment: VideoComment) -> None:
-    """In an attempt's thread, the other side hears of it (the student of feedback, the
-    teacher of a reply); in the discussion, the author of the comment replied to."""
-    root = comment.parent
-    if root is None:
+    """A reply's reader hears of it (``_reader_of``); the replies written to them in one
+    thread within ``MAIL_BATCH_SECONDS`` come in one mail that lists them."""
+    if comment.parent is None:
         return
+    reader = _reader_of(comment)
+    if reader.id != comment.author_id and _wants_mail(reader):
+        send_batched("new_comment", *_waiting_mail(comment, reader))
+
+
+def _reader_of(reply: VideoComment) -> User:
+    """Who hears of a reply: in an attempt's thread the other side (the student of
+    feedback, the teacher of the student's reply); in the discussion, the author of the
+    comment replied to. The reply's own author when that is them."""
+    root = reply.parent
     if root.kind == CommentKind.ATTEMPT:
-        student, teacher = root.author, comment.exercise.created_by
-        reader = student if comment.author_id != student.id else teacher
-    else:
-        reader = root.author
-    if reader.id != comment.author_id:
-        subject = f"{comment.author.display_name} wrote on “{comment.exercise.name}”"
-        _mail(reader, "new_comment", subject, comment=comment, root=root)
+        student, teacher = root.author, reply.exercise.created_by
+        return student if reply.author_id != student.id else teacher
+    return root.author
 
 
-def _mail(reader: User, template: str, subject: str, **context) -> None:
-    if not reader.is_active or not preferences_of(reader.profile)["email_notifications"]:
-        return
-    thread = context.get("root") or context.get("attempt")
-    if thread is not None and thread.kind == CommentKind.ATTEMPT:
-        link = absolute_url("comments.attempt", attempt_id=thread.id)
+def _batch_key(
+    exercise_id: uuid.UUID, thread_id: uuid.UUID | None = None, reader_id: int | None = None
+) -> str:
+    """The key of the mail listing a thread's replies for one reader,
+    ``comments:<exercise>:<thread>:<reader>:``; its leading parts are the prefix of every
+    such mail of a thread, or of an exercise."""
+    parts = [part for part in (exercise_id, thread_id, reader_id) if part is not None]
+    return "comments:" + "".join(f"{part}:" for part in parts)
+
+
+def _waiting_mail(reply: VideoComment, reader: User) -> tuple[str, str, Compose]:
+    """The batch key, item and composer of the mail that tells ``reader`` of ``reply``
+    (what ``send_batched`` and ``rebatch`` take)."""
+    root = reply.parent
+    key = _batch_key(reply.exercise_id, root.id, reader.id)
+    return key, str(reply.id), _comments_mail(reader, root)
+
+
+def _comments_mail(reader: User, root: VideoComment) -> Compose:
+    """What makes the mail listing replies in ``root``'s thread for ``reader``: those still
+    there, in the order they were written, each with its moment when it has one."""
+
+    def compose(ids: list[str]) -> EmailMessage | None:
+        found = db.session.scalars(
+            sa.select(VideoComment).where(VideoComment.id.in_([uuid.UUID(i) for i in ids]))
+        ).all()
+        by_id = {str(comment.id): comment for comment in found}
+        comments = [by_id[i] for i in ids if i in by_id]
+        if not comments:
+            return None
+        authors = list(dict.fromkeys(comment.author.display_name for comment in comments))
+        return build_message(
+            "new_comment",
+            reader.email,
+            _comments_subject(authors, comments),
+            name=reader.display_name,
+            link=_link(root),
+            entries=[_entry(comment, len(authors) > 1) for comment in comments],
+        )
+
+    return compose
+
+
+def _comments_subject(authors: list[str], comments: list[VideoComment]) -> str:
+    """A mail's subject: ``Ana wrote on “Scales”``, ``Ana and Ben wrote 3 comments on “Scales”``."""
+    who = authors[0] if len(authors) == 1 else f"{', '.join(authors[:-1])} and {authors[-1]}"
+    how_many = f" {len(comments)} comments" if len(comments) > 1 else ""
+    return f"{who} wrote{how_many} on “{comments[0].exercise.name}”"
+
+
+def _entry(comment: VideoComment, with_author: bool) -> dict[str, str]:
+    """A comment as a mail lists it: a label (its author when there are several, its
+    moment when it has one) and its text."""
+    at = moment(comment.at_seconds) if comment.at_seconds is not None else None
+    if with_author:
+        label = f"{comment.author.display_name}, at {at}" if at else comment.author.display_name
     else:
-        link = absolute_url("comments.discussion_section", exercise_id=thread.exercise_id)
-    send_mail(template, reader.email, subject, reader=reader, link=link, **context)
+        label = f"At {at}" if at else ""
+    return {"label": label, "text": comment.text or "(a video comment)"}
+
+
+def _wants_mail(reader: User) -> bool:
+    """An active account that has not turned notifications off on its profile."""
+    return reader.is_active and preferences_of(reader.profile)["email_notifications"]
+
+
+def _link(thread: VideoComment) -> str:
+    """Where a mail about ``thread`` leads: the attempt's page, or the exercise's discussion."""
+    if thread.kind == CommentKind.ATTEMPT:
+        return absolute_url("comments.attempt", attempt_id=thread.id)
+    return absolute_url("comments.discussion_section", exercise_id=thread.exercise_id)
