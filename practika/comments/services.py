@@ -302,6 +302,16 @@ def uncount_comments(where: sa.ColumnElement[bool]) -> None:
         bump(author_id, "comments_made", -count)
 
 
+def stills_of(where: sa.ColumnElement[bool]) -> list[str]:
+    """The stored stills of the comments matching ``where``: deleted from storage once
+    their rows are."""
+    return list(
+        db.session.scalars(
+            sa.select(VideoComment.still_path).where(where, VideoComment.still_path.is_not(None))
+        )
+    )
+
+
 def delete_comment(comment: VideoComment) -> None:
     """Delete the comment, its replies, their videos and their drawings' stills. A mail
     still waiting to tell of a reply is made again without it (and dropped with nothing left
@@ -314,12 +324,10 @@ def delete_comment(comment: VideoComment) -> None:
         .join(VideoComment, VideoComment.video_asset_id == VideoAsset.id)
         .where(in_thread)
     ).all()
-    stills = db.session.scalars(
-        sa.select(VideoComment.still_path).where(in_thread, VideoComment.still_path.is_not(None))
-    ).all()
+    stills = stills_of(in_thread)
     uncount_comments(VideoComment.id == comment.id)
     db.session.delete(comment)
-    keys = discard_assets(list(videos)) + list(stills)
+    keys = discard_assets(list(videos)) + stills
     db.session.commit()
     delete_stored(keys)
     if waiting is None:

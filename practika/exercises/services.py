@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from practika.accounts.models import User
 from practika.accounts.services.tallies import bump
 from practika.comments.models import VideoComment
-from practika.comments.services import drop_comment_mail, uncount_comments
+from practika.comments.services import drop_comment_mail, stills_of, uncount_comments
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import (
     ClipError,
@@ -52,8 +52,9 @@ def finish(exercise: Exercise, discarded: list[str]) -> None:
 
 
 def delete_exercise(exercise: Exercise) -> None:
-    """Delete the exercise with everything in it: clips, comments, attempts, their videos
-    and stored files, every author's running totals, and the comment mail still waiting."""
+    """Delete the exercise with everything in it: clips, comments, attempts, their videos,
+    the stills of their drawings and stored files, every author's running totals, and the
+    comment mail still waiting."""
     comments = VideoComment.exercise_id == exercise.id
     videos = list(
         db.session.scalars(
@@ -64,11 +65,12 @@ def delete_exercise(exercise: Exercise) -> None:
     )
     if exercise.video_asset is not None:
         videos.append(exercise.video_asset)
+    stills = stills_of(comments)
     uncount_comments(comments)
     bump(exercise.created_by_id, "exercises_created", -1)
     exercise_id = exercise.id
     db.session.delete(exercise)
-    keys = discard_assets(videos)
+    keys = discard_assets(videos) + stills
     db.session.commit()
     delete_stored(keys)
     drop_comment_mail(exercise_id)
