@@ -98,6 +98,13 @@ def _may_send_video() -> bool:
     return current_user.is_authenticated
 
 
+def _urlencoded() -> bool:
+    """A urlencoded form never carries a video, and Werkzeug reads it whole into memory
+    (FORM_FIELD_BYTES bounds a multipart form's fields only): it is a small body wherever
+    it is sent."""
+    return request.mimetype == "application/x-www-form-urlencoded"
+
+
 def init_body_limits(app: Flask) -> None:
     """A small body limit on every request, raised to MAX_CONTENT_LENGTH for video uploads
     by someone logged in. A body past its limit is refused (413) before it is read."""
@@ -105,7 +112,7 @@ def init_body_limits(app: Flask) -> None:
     def _limit_body() -> None:
         request.max_form_memory_size = FORM_FIELD_BYTES
         request.max_form_parts = FORM_PARTS
-        if request.endpoint in VIDEO_BODY_ENDPOINTS and _may_send_video():
+        if request.endpoint in VIDEO_BODY_ENDPOINTS and not _urlencoded() and _may_send_video():
             return  # MAX_CONTENT_LENGTH, the app's setting, applies
         limit = min(SMALL_BODY_BYTES, app.config["MAX_CONTENT_LENGTH"] or SMALL_BODY_BYTES)
         request.max_content_length = limit

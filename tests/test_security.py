@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import re
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -351,6 +352,16 @@ def test_a_logged_in_user_sends_a_large_body_only_to_an_upload_route(teacher_cli
         headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
     )
     assert piece.status_code == 204 and piece.headers["Upload-Offset"] == str(len(big))
+
+
+def test_a_urlencoded_body_stays_small_even_on_an_upload_route(teacher_client):
+    """Werkzeug reads a urlencoded form whole into memory, and no video comes that way:
+    before the fix, a logged-in user could make the app hold up to MAX_CONTENT_LENGTH."""
+    for path, status in (("/exercises/new", 413), (f"/comments/{uuid.uuid4()}/replies", 422)):
+        response = teacher_client.post(
+            path, input_stream=Unread(FIVE_MB), content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == status, path  # a comment's is a refused drawing
 
 
 def test_an_api_upload_needs_a_token_before_its_body_is_read(client, teacher):
