@@ -8,6 +8,7 @@ from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
+from practika.api.inputs import Invalid
 from practika.api.problems import problem
 from practika.comments import drawing
 from practika.extensions import db
@@ -95,6 +96,8 @@ def init_error_handlers(app: Flask) -> None:
     def _too_large(error: RequestEntityTooLarge) -> Response:
         whole_body_fits = (request.content_length or 0) <= (app.config["MAX_CONTENT_LENGTH"] or 0)
         if request.endpoint in DRAWING_ENDPOINTS and whole_body_fits:
+            if request.path.startswith("/api/"):  # the field's reason, as the API gives it
+                return Invalid({"drawing": drawing.TOO_LARGE}).get_response()
             return render_error(422, drawing.TOO_LARGE)
         return _http(error)
 
