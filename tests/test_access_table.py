@@ -165,6 +165,9 @@ def build_world(monkeypatch) -> World:
         text="Lift the wrist",
         video_asset=_ready_video(author, "feedback"),
     )
+    feedback.drawing = [{"shape": "line", "colour": "red", "points": [[0.1, 0.1], [0.5, 0.5]]}]
+    feedback.still_path = "stills/feedback.jpg"  # the frame the drawing is on
+    get_storage().save(feedback.still_path, io.BytesIO(b"\xff\xd8" + b"\0" * 62))
     answer = VideoComment(exercise=exercise, author=student, parent=attempt, text="Ok")
     comment = VideoComment(
         exercise=exercise,
@@ -263,6 +266,8 @@ GET_ROWS = [
     # Two takes of one student: the pairs that open are in tests/test_compare.py.
     ("comments.compare", "/comments/attempts/{attempt}/compare/{comment}", NOBODY),
     ("comments.replace_video_panel", "/comments/attempts/{comment}/video", NOBODY),
+    ("comments.still", "/comments/{feedback}/still", THREAD),
+    ("comments.still", "/comments/{answer}/still", NOBODY),  # it draws nothing
     ("comments.show", "/comments/{attempt}", THREAD),
     ("comments.show", "/comments/{feedback}", THREAD),
     ("comments.show", "/comments/{answer}", THREAD),
@@ -295,6 +300,8 @@ GET_ROWS = [
     ("api.attempts", "/api/v1/exercises/{draft}/attempts", EDITORS),
     ("api.exercise_comments", "/api/v1/exercises/{exercise}/comments", CLASS),
     ("api.exercise_comments", "/api/v1/exercises/{draft}/comments", EDITORS),
+    ("api.comment_still", "/api/v1/comments/{feedback}/still", THREAD),
+    ("api.comment_still", "/api/v1/comments/{answer}/still", NOBODY),
     ("api.replies", "/api/v1/comments/{attempt}/replies", THREAD),
     ("api.replies", "/api/v1/comments/{feedback}/replies", THREAD),
     ("api.replies", "/api/v1/comments/{comment}/replies", CLASS),

@@ -80,7 +80,11 @@
     var bar = document.querySelector(".compare-bar");
     var width = stage.clientWidth;
     var top = stage.getBoundingClientRect().top + window.scrollY;
-    var room = window.innerHeight - top - (bar ? bar.offsetHeight : 0) - 10;
+    // Everything from the videos' bottom to the controls' bottom stays on screen too: the
+    // take's timeline (markers.js lays this out again once it shows) and the controls.
+    var last = (bar || section).getBoundingClientRect().bottom;
+    var under = last - stage.getBoundingClientRect().bottom;
+    var room = window.innerHeight - top - under - 10;
     // A phone held upright keeps the videos at the top of the screen (app.css) and the page
     // scrolls under them: they take at most PHONE_SHARE of what is in view, keyboard or not.
     if (window.matchMedia(PHONE).matches) {
@@ -332,7 +336,19 @@
       setOffset(section, number(line.dataset.modelOffset, 0));
     }
     mapClips(section);
+    watchBar();
     layout();
+  }
+
+  // The controls under the videos grow when their drill bar shows (once the take can play)
+  // or wraps to a second row: the videos give them the room.
+  var barWatcher = typeof ResizeObserver === "function" ? new ResizeObserver(layoutSoon) : null;
+  var watchedBar = null;
+  function watchBar() {
+    var bar = document.querySelector(".compare-bar");
+    if (!barWatcher || !bar || bar === watchedBar) return;
+    barWatcher.observe(bar);
+    watchedBar = bar;
   }
   document.addEventListener("DOMContentLoaded", scan);
   document.addEventListener("htmx:load", scan);

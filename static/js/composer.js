@@ -238,6 +238,7 @@
     if (!form) return;
     var draft = state(form);
     var data = button.dataset;
+    if ("step" in data) return open(form); // player.js steps the take; the stamp follows it
     if ("drawToggle" in data) {
       setDrawing(form, !drawing(form));
     } else if ("tool" in data) {

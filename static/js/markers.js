@@ -33,7 +33,11 @@
   function place(timeline) {
     var video = videoById(timeline.dataset.timelineFor);
     var length = video ? duration(video, timeline) : 0;
-    timeline.hidden = !length;
+    var shown = Boolean(length);
+    if (timeline.hidden === shown) {
+      timeline.hidden = !shown;
+      if (window.PractikaCompare) window.PractikaCompare.relayout(); // room for the line
+    }
     if (!length) return;
     markers(timeline).forEach(function (marker) {
       marker.style.left = (Math.min(1, at(marker) / length) * 100).toFixed(3) + "%";

@@ -8,7 +8,8 @@ size; so do they on the comment's still, which the worker made from the take.
 
 Where a shape lies on the frame is measured from the screen, independently of drawing.js:
 each shape's points as the browser renders them (the SVG path through its screen matrix),
-taken back into the frame through the picture's own box (object-fit: contain)."""
+taken back into the frame through the picture's own box (object-fit: contain). axe-core
+checks the composer with its drawing tools open, and the page with the markers and the still."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, PROCESSED, VIEWPORTS, watched_page
 from tests.e2e.students import pause_take_at, student_with_take
+from tests.e2e.test_accessibility import axe_violations
 from tests.e2e.test_smoke import TEACHER, log_in
 
 STUDENT = ("sketched@example.com", "sketched", "a drawing on my take, please")
@@ -155,6 +157,7 @@ def teacher_draws_and_sends(page: Page, attempt_id: str, finger: bool, words: st
         "the teacher's draft",
     )
     form.get_by_label("Feedback").fill(words)
+    assert not axe_violations(page), "the composer, drawing, has serious axe violations"
     page.screenshot(path=ARTIFACTS / f"{page.viewport_size['width']}-drawing-teacher.png")
     form.get_by_role("button", name="Send feedback").click()
     comment = page.locator("article.comment").filter(has_text=words)
@@ -202,6 +205,7 @@ def student_finds_it(
         expect(still.locator("img")).to_be_visible(timeout=PROCESSED)
         still.locator("img").evaluate("image => image.decode()")
         expect(still.locator("svg g[data-shape]")).to_have_count(2)
+        assert not axe_violations(page), "the page with markers and a still has axe violations"
         assert_in_place(
             shapes_on_frame(
                 page,

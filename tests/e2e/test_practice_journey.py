@@ -184,8 +184,8 @@ def test_teacher_and_student_practise_and_give_feedback(
     their_video = page.locator(".compare-side").first.locator(".stage video")
     expect(their_video).to_be_visible()
     their_video.evaluate(SEEK, 1.2)
-    page.get_by_role("button", name=re.compile("Comment at")).click()
-    expect(page.get_by_label("At (seconds)")).to_have_value("1.2")
+    page.get_by_role("textbox", name="Feedback").focus()  # pauses the take, stamps its moment
+    expect(page.locator("[data-stamp-words]")).to_have_text("At 0:01.2")
     page.get_by_role("textbox", name="Feedback").fill("Keep the knee soft here.")
     page.get_by_role("button", name="Send feedback").click()
     feedback = page.locator("#feedback .comment", has_text="Keep the knee soft")

@@ -10,7 +10,9 @@ from playwright.sync_api import Page, expect
 from practika.demo import DEMO_ACCOUNTS, DEMO_EXERCISE
 
 TEACHER, STUDENT = DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[1]
-PHONE_WIDTH = 576  # px: below it the header folds its links into a menu (static/css/app.css)
+# Below this width, or this height on a screen narrower than a laptop's, the header folds its
+# links into a menu (static/css/app.css).
+PHONE_WIDTH, PHONE_HEIGHT, LAPTOP_WIDTH = 576, 501, 1024
 
 
 def at(path: str) -> re.Pattern[str]:
@@ -21,7 +23,8 @@ def at(path: str) -> re.Pattern[str]:
 def open_menu(page: Page) -> None:
     """On a phone the header's links, the user's name and Log out wait behind the menu
     button: open it. A wider screen shows them in the header's row already."""
-    if page.viewport_size["width"] < PHONE_WIDTH:
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    if width < PHONE_WIDTH or (height < PHONE_HEIGHT and width < LAPTOP_WIDTH):
         page.get_by_role("banner").get_by_role("button", name=re.compile("^Menu")).click()
 
 
