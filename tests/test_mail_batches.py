@@ -137,6 +137,14 @@ def test_one_comment_reads_as_before(app, attempt, teacher):
     assert "Tess wrote on “Scales”:\n\nAt 0:04.5:\nWrist up\n\nRead it and answer:" in text_of(mail)
 
 
+def test_the_mail_says_what_a_comment_has_that_it_cannot_show(app, attempt, teacher):
+    line = [{"shape": "line", "colour": "red", "points": [[0.1, 0.1], [0.5, 0.5]]}]
+    exercise = attempt.exercise
+    post_comment(exercise, teacher, text="Here", parent=attempt, at_seconds=1.0, drawing=line)
+    [mail] = kept()
+    assert "At 0:01.0:\nHere (with a drawing on the frame)\n" in text_of(mail)
+
+
 def test_a_comment_after_the_window_starts_a_second_mail(app, attempt, teacher):
     write(teacher, attempt, "Wrist up")
     [first] = kept()

@@ -414,13 +414,20 @@ def _comments_subject(authors: list[str], comments: list[VideoComment]) -> str:
 
 def _entry(comment: VideoComment, with_author: bool) -> dict[str, str]:
     """A comment as a mail lists it: a label (its author when there are several, its
-    moment when it has one) and its text."""
+    moment when it has one) and its text, with what it has that a mail cannot show."""
     at = moment(comment.at_seconds) if comment.at_seconds is not None else None
     if with_author:
         label = f"{comment.author.display_name}, at {at}" if at else comment.author.display_name
     else:
         label = f"At {at}" if at else ""
-    return {"label": label, "text": comment.text or "(a video comment)"}
+    video = comment.video_asset
+    extras = [
+        "a drawing on the frame" if comment.drawing else "",
+        ("a voice comment" if video.sound_only else "a video") if video is not None else "",
+    ]
+    shown = " and ".join(extra for extra in extras if extra)
+    text = " ".join(part for part in (comment.text, f"(with {shown})" if shown else "") if part)
+    return {"label": label, "text": text}
 
 
 def _wants_mail(reader: User) -> bool:

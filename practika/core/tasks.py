@@ -341,19 +341,8 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             renditions[r.name] = _store_rendition(
                 asset_id, r.name, path, r.width, r.height, duration
             )
-    _end(  # it has played since the playable write: nothing left to announce
-        asset_id,
-        attempt,
-        stand_ins=(f"{PLAYABLE}.mp4",),  # the ladder replaces it
-        renditions=renditions,
-        processing_status=ProcessingStatus.READY,
-        processing_stage=None,
-        progress_pct=100,
-        eta_seconds=None,
-        processed_at=utcnow(),
-        is_valid=True,
-        validation_errors=[],
-    )
+    # It has played since the playable write: nothing left to announce.
+    _ready(asset_id, attempt, renditions, stand_ins=(f"{PLAYABLE}.mp4",))  # the ladder replaces it
 
 
 def _record_duration(asset_id: uuid.UUID, owner_id: int | None, duration: float) -> None:
@@ -393,10 +382,15 @@ def _process_voice(
     with voice.open("rb") as stream:
         size = get_storage().save(key, stream)
     bitrate = round(size * 8 / facts.duration) if facts.duration else None
-    _end(
+    _ready(asset_id, attempt, {VOICE: {"path": key, "size_bytes": size, "bitrate": bitrate}})
+
+
+def _ready(asset_id: uuid.UUID, attempt: int, renditions: dict[str, Any], **options: Any) -> bool:
+    """End the video ready with ``renditions``, checked and valid (``_end``'s options)."""
+    return _end(
         asset_id,
         attempt,
-        renditions={VOICE: {"path": key, "size_bytes": size, "bitrate": bitrate}},
+        renditions=renditions,
         processing_status=ProcessingStatus.READY,
         processing_stage=None,
         progress_pct=100,
@@ -404,6 +398,7 @@ def _process_voice(
         processed_at=utcnow(),
         is_valid=True,
         validation_errors=[],
+        **options,
     )
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page
 
 from practika import create_app
-from practika.accounts.models import RoleName
+from practika.accounts.models import RoleName, User
 from practika.accounts.services.users import create_user
 from practika.classes.models import ClassMember, Classroom, MemberRole
 from practika.comments.models import CommentKind, VideoComment
@@ -24,6 +24,22 @@ from practika.extensions import db
 from practika.media.synth import synth_video
 
 
+def demo_class_student(login: tuple[str, str, str]) -> User:
+    """A new student (``login``: email, username, password) in the demo class, in the app
+    context the caller holds (it commits)."""
+    email, username, password = login
+    student = create_user(
+        email=email,
+        username=username,
+        password=password,
+        role=RoleName.STUDENT,
+        email_verified=True,
+    )
+    classroom = db.session.scalar(sa.select(Classroom).where(Classroom.name == DEMO_CLASS))
+    classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
+    return student
+
+
 def student_with_take(
     live_env: dict[str, str], login: tuple[str, str, str], *, width: int = 640, height: int = 360
 ) -> tuple[str, str]:
@@ -32,16 +48,7 @@ def student_with_take(
     and its player's id."""
     app = create_app(TestConfig(live_env))
     with app.app_context():
-        email, username, password = login
-        student = create_user(
-            email=email,
-            username=username,
-            password=password,
-            role=RoleName.STUDENT,
-            email_verified=True,
-        )
-        classroom = db.session.scalar(sa.select(Classroom).where(Classroom.name == DEMO_CLASS))
-        classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
+        student = demo_class_student(login)
         exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
         with tempfile.TemporaryDirectory() as tmp:
             path = synth_video(Path(tmp) / "take.mp4", seconds=4, width=width, height=height)

@@ -19,19 +19,18 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from practika import create_app
-from practika.accounts.models import RoleName, User
-from practika.accounts.services.users import create_user
-from practika.classes.models import ClassMember, Classroom, MemberRole
+from practika.accounts.models import User
 from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
 from practika.config import TestConfig
 from practika.core.services import store_upload
 from practika.core.tasks import process_video
-from practika.demo import DEMO_CLASS, DEMO_EXERCISE
+from practika.demo import DEMO_EXERCISE
 from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.media.synth import synth_video
 from practika.model_base import utcnow
 from tests.e2e.conftest import PATIENCE, PROCESSED, broken_asset, console_error
+from tests.e2e.students import demo_class_student
 from tests.e2e.test_smoke import log_in
 
 SHOTS = Path("/tmp/shots-compare")
@@ -89,15 +88,7 @@ def takes(live_server, live_env) -> Iterator[dict[str, str]]:
     """The student's two takes (their attempt ids, and their players' ids)."""
     app = create_app(TestConfig(live_env))
     with app.app_context():
-        student = create_user(
-            email="compare@example.com",
-            username="compare-student",
-            password=PASSWORD,
-            role=RoleName.STUDENT,
-            email_verified=True,
-        )
-        classroom = db.session.scalar(sa.select(Classroom).where(Classroom.name == DEMO_CLASS))
-        classroom.members.append(ClassMember(user=student, role=MemberRole.STUDENT))
+        student = demo_class_student(("compare@example.com", "compare-student", PASSWORD))
         exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
         db.session.commit()
         first = _take(exercise, student, 640, 360, utcnow().replace(microsecond=0))
