@@ -50,6 +50,15 @@ class Storage(Protocol):
     def check(self) -> None:
         """Raise unless the backend is reachable and writable."""
 
+    def partials_folder(self) -> Path | None:
+        """Where resumable uploads keep their partial files, when this storage is a folder
+        every web process sees; None for a bucket."""
+
+
+# Under a folder storage's root, beside the keys (a dot part is never a key, and the cleanup
+# lists none): every web process on the host, or sharing the folder, serves every upload.
+PARTIALS = ".uploads"
+
 
 def safe_key(key: str) -> PurePosixPath:
     """Never let a key leave the storage root: no absolute, empty, dot or control parts."""
@@ -96,7 +105,9 @@ class LocalStorage:
 
     def list_keys(self) -> Iterator[tuple[str, datetime]]:
         for path in self.root.rglob("*"):
-            if path.is_file() and not path.name.startswith("."):  # .part files are in flight
+            inside = path.relative_to(self.root).parts
+            # .part files are in flight, and PARTIALS holds the resumable uploads.
+            if path.is_file() and not any(part.startswith(".") for part in inside):
                 modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
                 yield path.relative_to(self.root).as_posix(), modified
 
@@ -121,6 +132,9 @@ class LocalStorage:
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise PermissionError(f"{self.root} is not writable")
+
+    def partials_folder(self) -> Path:
+        return self.root / PARTIALS
 
 
 class S3Storage:
@@ -186,6 +200,9 @@ class S3Storage:
 
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
+
+    def partials_folder(self) -> None:
+        return None  # a bucket is no folder: the web host keeps them (uploads go direct)
 
 
 class _CountingReader:

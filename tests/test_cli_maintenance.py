@@ -3,12 +3,11 @@
 import io
 import os
 import time
-from pathlib import Path
 
 import pytest
 
+from practika.core.incoming import partial_store
 from practika.core.services import store_upload
-from practika.core.uploads import PartialStore
 from practika.extensions import db
 from practika.storage import LocalStorage, get_storage
 from tests.conftest import create_test_app, make_config
@@ -53,7 +52,7 @@ def test_cleanup_is_a_dry_run_unless_told_and_spares_what_rows_use(any_app, teac
     db.session.commit()
     storage = get_storage()
     storage.save("videos/orphan/original", io.BytesIO(b"nobody's"))
-    partials = PartialStore(Path(any_app.instance_path) / "uploads")
+    partials = partial_store()
     abandoned = partials.create(teacher.id, 10, "x.mp4")
 
     young = runner.invoke(args=["admin", "cleanup"])

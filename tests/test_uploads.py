@@ -10,16 +10,16 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from practika.accounts.models import RoleName
+from practika.core.incoming import partial_store
 from practika.core.models import VideoAsset
 from practika.extensions import db
 from practika.queue import get_queue
-from tests.conftest import _make_user, count_rows, log_in
+from tests.conftest import _make_user, count_rows, create_test_app, log_in, make_config
 
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
@@ -73,7 +73,39 @@ def test_a_resumable_upload_survives_a_dropped_connection(teacher_client, video_
     assert get_queue("media").job_ids == [f"video-{asset.id}-1"]
     finished = teacher_client.head(url, headers=TUS)  # the bytes are gone, the answer stays
     assert finished.headers["X-Video-Asset"] == str(asset.id)
-    assert not list((Path(teacher_client.application.instance_path) / "uploads").glob("*.part"))
+    partials = teacher_client.application.extensions["storage"].partials_folder()
+    assert partials.is_dir() and not list(partials.glob("*.part"))
+
+
+def test_pieces_of_one_upload_may_go_to_different_web_processes(
+    teacher_client, teacher, app, database_url, redis_server, tmp_path, video_bytes
+):
+    """Two web processes behind one balancer, each with its own instance folder and the
+    same storage: an upload created on one, half sent to it, is asked after and finished
+    on the other, and the one asset it makes is stored where both see it."""
+    other = create_test_app(
+        make_config(
+            database_url,
+            redis_server.url,
+            tmp_path / "other-instance",
+            STORAGE_URL=app.config["STORAGE_URL"],
+        )
+    )
+    other_client = other.test_client()
+    log_in(other_client, teacher.email)
+    url = create(teacher_client, len(video_bytes)).headers["Location"]
+    half = len(video_bytes) // 2
+    teacher_client.patch(url, data=video_bytes[:half], headers={**CHUNK, "Upload-Offset": "0"})
+
+    assert other_client.head(url, headers=TUS).headers["Upload-Offset"] == str(half)
+    last = other_client.patch(
+        url, data=video_bytes[half:], headers={**CHUNK, "Upload-Offset": str(half)}
+    )
+    assert last.status_code == 204
+    asset = db.session.get(VideoAsset, uuid.UUID(last.headers["X-Video-Asset"]))
+    assert asset.checksum_sha256 == hashlib.sha256(video_bytes).hexdigest()
+    assert teacher_client.head(url, headers=TUS).headers["X-Video-Asset"] == str(asset.id)
+    assert not (tmp_path / "other-instance" / "uploads").exists()  # nothing on the host
 
 
 def test_more_bytes_than_announced_are_refused(teacher_client):
@@ -333,7 +365,7 @@ def test_a_write_cut_short_keeps_exactly_the_bytes_that_got_down(app, teacher_cl
         full = teacher_client.patch(url, data=content, headers={**CHUNK, "Upload-Offset": "0"})
     assert full.status_code == 507 and "out of storage space" in full.get_data(as_text=True)
     assert full.headers["Upload-Offset"] == str(room)
-    part = next((Path(app.instance_path) / "uploads").glob("*.part"))
+    part = next(partial_store().root.glob("*.part"))
     assert part.read_bytes() == content[:room]  # nothing counted that is not there, no zeros
     rest = teacher_client.patch(
         url, data=content[room:], headers={**CHUNK, "Upload-Offset": str(room)}
@@ -396,7 +428,7 @@ def test_abandoned_uploads_expire_without_anyone_running_a_command(app, teacher,
     log_in(teachers, teacher.email)
     url = create(teachers, 10).headers["Location"]
     a_day_ago = time.time() - 25 * 3600
-    for path in (Path(app.instance_path) / "uploads").glob("*"):
+    for path in partial_store().root.glob("*"):
         os.utime(path, (a_day_ago, a_day_ago))
     log_in(students, student.email)
     assert create(students, 10).status_code == 201  # anyone's upload sweeps the folder

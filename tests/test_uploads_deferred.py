@@ -5,10 +5,10 @@ import hashlib
 import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
+from practika.core.incoming import partial_store
 from practika.core.models import VideoAsset
 from practika.exercises.models import Exercise
 from practika.extensions import db
@@ -130,12 +130,12 @@ def test_a_deferred_upload_never_declared_is_abandoned_after_a_day(app, teacher,
     url = create_deferred(teachers).headers["Location"]
     patch(teachers, url, b"x" * 10, 0)
     a_day_ago = time.time() - 25 * 3600
-    for path in (Path(app.instance_path) / "uploads").glob("*"):
+    for path in partial_store().root.glob("*"):
         os.utime(path, (a_day_ago, a_day_ago))
     log_in(students, student.email)
     assert create_deferred(students).status_code == 201  # anyone's upload sweeps the folder
     assert teachers.head(url, headers=TUS).status_code == 404
-    assert not [p for p in (Path(app.instance_path) / "uploads").glob("*") if url[-32:] in p.name]
+    assert not [p for p in partial_store().root.glob("*") if url[-32:] in p.name]
 
 
 def test_a_finished_upload_still_names_its_video_for_a_day(app, teacher_client, video_bytes):
@@ -144,7 +144,7 @@ def test_a_finished_upload_still_names_its_video_for_a_day(app, teacher_client, 
     last = patch(teacher_client, url, video_bytes, 0, **{"Upload-Length": str(len(video_bytes))})
     asset_id = last.headers["X-Video-Asset"]
     twenty_hours_ago = time.time() - 20 * 3600
-    for path in (Path(app.instance_path) / "uploads").glob("*"):
+    for path in partial_store().root.glob("*"):
         os.utime(path, (twenty_hours_ago, twenty_hours_ago))
     assert create_deferred(teacher_client).status_code == 201  # sweeps what is over a day old
     head = teacher_client.head(url, headers=TUS)

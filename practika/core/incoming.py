@@ -19,6 +19,7 @@ from practika.core.services import store_upload
 from practika.core.uploads import PartialStore, UploadError
 from practika.extensions import db
 from practika.model_base import utcnow
+from practika.storage import get_storage
 
 
 class VideoRefused(ValueError):
@@ -43,8 +44,10 @@ def sound_only_kind(kind: str | None) -> bool:
 
 
 def partial_store() -> PartialStore:
-    """This host's resumable uploads."""
-    return PartialStore(Path(current_app.instance_path) / "uploads")
+    """The resumable uploads: under the storage's folder, which every web process sees, so
+    any of them takes the next piece; with a bucket, in this host's instance folder."""
+    folder = get_storage().partials_folder()
+    return PartialStore(folder or Path(current_app.instance_path) / "uploads")
 
 
 def expire_abandoned(partials: PartialStore) -> int:

@@ -2,7 +2,7 @@
 
 A phone on a bad network sends the video in pieces; after a dropped connection the client
 asks how many bytes arrived (HEAD) and goes on from there (PATCH at that offset). Pieces are
-appended to a partial file under ``instance/uploads/``; when the last byte is in, the file
+appended to a partial file (where: below); when the last byte is in, the file
 goes through ``store_upload`` like any upload, the partial's bytes are removed and its record
 names the new asset, so a client that lost the answer learns it from HEAD.
 
@@ -18,8 +18,10 @@ may be created without a length (tus ``creation-defer-length``) and is then capp
 largest upload allowed until a PATCH declares the length, once (kept in ``<id>.length``,
 written whole, so the record the lock is held on never changes under it).
 
-Partial uploads live on the web host that received them: behind several web hosts, route
-``/core/uploads/`` with sticky sessions, or put the folder on shared storage.
+With local storage the partial files live under the storage's root (``.uploads/``), so any
+web process on the host, or on hosts sharing that folder, takes any piece: the locks are
+``flock`` locks on the files themselves. With a bucket they stay in the web host's instance
+folder.
 """
 
 from __future__ import annotations
