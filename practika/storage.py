@@ -12,6 +12,7 @@ instead of duplicating; deletes are idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -203,6 +204,60 @@ class S3Storage:
 
     def partials_folder(self) -> None:
         return None  # a bucket is no folder: the web host keeps them (uploads go direct)
+
+    # A multipart upload that a client sends straight to the bucket (core.direct): the app
+    # starts it, signs each part's PUT for a short time, reads what arrived and completes it.
+
+    def start_multipart(self, key: str) -> str:
+        answer = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.object_key(key))
+        return answer["UploadId"]
+
+    def part_url(self, key: str, upload_id: str, number: int, seconds: int) -> str:
+        return self.client.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.object_key(key),
+                "UploadId": upload_id,
+                "PartNumber": number,
+            },
+            ExpiresIn=seconds,
+        )
+
+    def parts(self, key: str, upload_id: str) -> list[dict]:
+        """The parts that arrived, by number: ``PartNumber``, ``Size``, ``ETag``."""
+        found, marker = [], 0
+        while True:
+            answer = self.client.list_parts(
+                Bucket=self.bucket,
+                Key=self.object_key(key),
+                UploadId=upload_id,
+                PartNumberMarker=marker,
+            )
+            found += answer.get("Parts", [])
+            if not answer.get("IsTruncated"):
+                return sorted(found, key=lambda part: part["PartNumber"])
+            marker = answer["NextPartNumberMarker"]
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[dict]) -> int:
+        """Join the parts into the object; its size, as the bucket says."""
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=self.object_key(key),
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
+            },
+        )
+        return self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))[
+            "ContentLength"
+        ]
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        with contextlib.suppress(self.client.exceptions.NoSuchUpload):
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self.object_key(key), UploadId=upload_id
+            )
 
 
 class _CountingReader:

@@ -1,5 +1,5 @@
-"""The one sweep over every kind of job: videos, clips, alignments, stills, mail and webhooks; and
-the cleanup of videos nothing uses.
+"""The one sweep over every kind of job: videos, clips, alignments, stills, mail and webhooks;
+the uploads straight to the bucket nobody completed; and the cleanup of videos nothing uses.
 
 Each kind's row is its outbox; its sweep enqueues what Redis lost and retries what a dead
 worker left. The cleanup sends its notices and removes what they announced (core.cleanup).
@@ -11,7 +11,7 @@ from __future__ import annotations
 from practika import mail
 from practika.comments import stills
 from practika.comments import tasks as alignment_tasks
-from practika.core import cleanup, tasks
+from practika.core import cleanup, direct, tasks
 from practika.webhooks import delivery
 
 
@@ -20,6 +20,7 @@ def sweep() -> dict[str, int]:
     each enqueued, retried, failed, noticed or removed, by name."""
     return {
         **tasks.sweep(),
+        **direct.sweep(),
         **alignment_tasks.sweep(),
         **stills.sweep(),
         **mail.sweep(),

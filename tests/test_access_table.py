@@ -475,6 +475,12 @@ NOT_RESOURCES = {
     "api.upload_video",
     "api.upload_create",
     "api.upload_resume",
+    # Straight to the bucket: the owner's uploads only (tests/test_direct_uploads.py).
+    "api.direct_start",
+    "api.direct_parts",
+    "api.direct_urls",
+    "api.direct_complete",
+    "api.direct_abort",
 }
 
 

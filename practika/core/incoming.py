@@ -14,7 +14,13 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from practika.accounts.models import User
 from practika.core.library import in_use, room_used
-from practika.core.models import UNFINISHED, ProcessingStatus, VideoAsset, VideoType
+from practika.core.models import (
+    UNFINISHED,
+    DirectUpload,
+    ProcessingStatus,
+    VideoAsset,
+    VideoType,
+)
 from practika.core.services import store_upload
 from practika.core.uploads import PartialStore, UploadError
 from practika.extensions import db
@@ -56,7 +62,8 @@ def expire_abandoned(partials: PartialStore) -> int:
 
 
 def check_upload_limits(owner: User, length: int, *, upload_id: str | None = None) -> None:
-    """Size per file, total per user (uploads in progress counted by what they claim),
+    """Size per file, total per user (uploads in progress, resumable or straight to the
+    bucket, counted by what they claim),
     uploads in progress and videos waiting to be processed per user; checked before a byte
     is stored, and again for upload ``upload_id`` (one of those in progress) when its length
     is declared late and before it becomes a video. Raises UploadError: 413 for size, 429
@@ -65,7 +72,13 @@ def check_upload_limits(owner: User, length: int, *, upload_id: str | None = Non
     max_bytes = config["MAX_UPLOAD_BYTES"]
     if length > max_bytes:
         raise UploadError(413, f"This file is larger than {max_bytes // 2**20} MB.")
-    pending = [u for u in partial_store().pending(owner.id) if u.id != upload_id]
+    pending = {u.id: u.claimed for u in partial_store().pending(owner.id)} | {
+        str(u.id): u.length
+        for u in db.session.scalars(
+            sa.select(DirectUpload).where(DirectUpload.owner_id == owner.id)
+        )
+    }
+    pending.pop(upload_id, None)
     if upload_id is None and len(pending) >= config["UPLOADS_IN_PROGRESS_MAX"]:
         raise UploadError(
             429,
@@ -85,7 +98,7 @@ def check_upload_limits(owner: User, length: int, *, upload_id: str | None = Non
         )
     quota = config["UPLOAD_QUOTA_BYTES"]
     used = room_used(owner.id)
-    announced = sum(upload.claimed for upload in pending)
+    announced = sum(pending.values())
     if used + announced + length > quota:
         raise UploadError(
             413,

@@ -214,6 +214,29 @@ class VideoAsset(Timestamped, db.Model):
         return f"<VideoAsset {self.id} {self.processing_status}>"
 
 
+class DirectUpload(Timestamped, db.Model):
+    """A video on its way straight to the bucket (core.direct): a multipart upload the app
+    started for its owner, who sends the parts to S3 with URLs the app signs. The video's
+    id is chosen at the start, so the object is already where the video will keep it; the
+    row goes when the upload completes (into that video) or is aborted."""
+
+    __tablename__ = "direct_uploads"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    asset_id: so.Mapped[uuid.UUID] = so.mapped_column(default=uuid.uuid4)
+    s3_upload_id: so.Mapped[str] = so.mapped_column(sa.String(1024))
+    length: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255), default="", server_default="")
+    sound_only: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+
+    @property
+    def key(self) -> str:
+        return f"videos/{self.asset_id}/original"
+
+
 class VideoClip(Timestamped, db.Model):
     __tablename__ = "video_clips"
     __table_args__ = (

@@ -44,6 +44,13 @@ ERRORS = {
     "429": _problem("Too many requests for this token"),
 }
 READ_ERRORS = {key: ERRORS[key] for key in ("401", "404", "429")}
+# Straight to the bucket: the limits of an upload, and parts still missing.
+DIRECT_ERRORS = {
+    **ERRORS,
+    "409": _problem("Parts are missing, or do not add up to the length declared"),
+    "413": _problem("Larger than one upload or than the quota allows"),
+    "429": _problem("Too many requests, uploads in progress or videos waiting"),
+}
 PATH_ID = {"in": "path", "required": True, "schema": {"type": "string"}}
 BINARY = {"type": "string", "format": "binary"}
 # The resumable protocol answers in tus' own way: plain text, the state in headers.
@@ -92,6 +99,17 @@ def _body(schema: dict) -> dict:
     return {"required": True, **_json(schema)}
 
 
+DIRECT_UPLOAD = {
+    "type": "object",
+    "properties": {
+        "id": UUID,
+        "video_id": {**UUID, "description": "The video it becomes, known from the start"},
+        "length": {"type": "integer"},
+        "part_bytes": {"type": "integer"},
+        "parts": {"type": "integer"},
+        "parts_url": {"type": "string"},
+    },
+}
 POINT = {
     "type": "array",
     "items": {"type": "number", "minimum": 0, "maximum": 1},
@@ -722,6 +740,120 @@ PATHS = {
             ("native", "video/*", "The video's native copy, while it is made (its native_url)"),
             ("poster", "image/jpeg", "The video's poster image (its poster_url)"),
         ]
+    },
+    "/direct-uploads/": {
+        "post": {
+            "summary": "Start a video's upload straight to the bucket (S3 storage only)",
+            "description": "The limits of a resumable upload are checked first. Then PUT "
+            "each part (part_bytes each, the last one shorter) to the URLs from "
+            "/direct-uploads/{upload_id}/urls, and complete. 404 without S3 storage.",
+            "operationId": "startDirectUpload",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["length"],
+                    "properties": {
+                        "length": {"type": "integer", "minimum": 1},
+                        "filename": {"type": "string", "maxLength": 255},
+                        "kind": {"enum": ["video", "voice"]},
+                    },
+                }
+            ),
+            "responses": {
+                "201": {"description": "Started", **_json(DIRECT_UPLOAD)},
+                **DIRECT_ERRORS,
+            },
+        },
+    },
+    "/direct-uploads/{upload_id}": {
+        "parameters": _params("upload_id"),
+        "get": {
+            "summary": "What arrived: resume from the first part missing",
+            "operationId": "getDirectUpload",
+            "responses": {
+                "200": {
+                    "description": "The upload and its parts in the bucket",
+                    **_json(
+                        {
+                            **DIRECT_UPLOAD,
+                            "properties": {
+                                **DIRECT_UPLOAD["properties"],
+                                "arrived": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "number": {"type": "integer"},
+                                            "size": {"type": "integer"},
+                                        },
+                                    },
+                                },
+                            },
+                        }
+                    ),
+                },
+                **READ_ERRORS,
+            },
+        },
+        "delete": {
+            "summary": "Abort it: the parts are deleted from the bucket",
+            "operationId": "abortDirectUpload",
+            "responses": {"204": {"description": "Aborted"}, **ERRORS},
+        },
+    },
+    "/direct-uploads/{upload_id}/urls": {
+        "parameters": _params("upload_id"),
+        "post": {
+            "summary": "Signed PUT URLs for some parts (at most 20), valid for 15 minutes",
+            "operationId": "signDirectUploadParts",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["parts"],
+                    "properties": {
+                        "parts": {"type": "array", "items": {"type": "integer", "minimum": 1}}
+                    },
+                }
+            ),
+            "responses": {
+                "200": {
+                    "description": "A URL per part number",
+                    **_json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "urls": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                }
+                            },
+                        }
+                    ),
+                },
+                **DIRECT_ERRORS,
+            },
+        },
+    },
+    "/direct-uploads/{upload_id}/complete": {
+        "parameters": _params("upload_id"),
+        "post": {
+            "summary": "Join the parts into the video, which is then processed",
+            "description": "409 while a part is missing or the parts do not add up to the "
+            "length declared; the video's id was known from the start.",
+            "operationId": "completeDirectUpload",
+            "responses": {
+                "201": {
+                    "description": "The video",
+                    **_json(
+                        {
+                            "type": "object",
+                            "properties": {"video_id": UUID, "video_url": {"type": "string"}},
+                        }
+                    ),
+                },
+                **DIRECT_ERRORS,
+            },
+        },
     },
     "/uploads/": {
         "post": {

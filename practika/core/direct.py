@@ -1,0 +1,164 @@
+"""Videos sent straight to the bucket (with ``STORAGE_URL=s3://…``): no video byte passes
+through a web process.
+
+The client asks to start (the owner, within the same limits as a resumable upload: size,
+quota, uploads in progress, videos waiting), and the app starts an S3 multipart upload at
+the key the video will keep. The client then asks for short-lived signed URLs for the parts
+it is about to send, and PUTs each part to S3 itself. After a dropped connection it asks
+which parts arrived and goes on from the first one missing. Last, it asks to complete: the
+app lists the parts in the bucket itself (never trusting the client's list), refuses an
+upload whose parts do not add up to the length declared, joins them, checks the object's
+size again, and the video goes through the pipeline as any upload does. Uploads nobody
+completes are aborted by the sweep after UPLOAD_EXPIRY_HOURS (and by the bucket's
+lifecycle rule, terraform/).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from practika.accounts.models import User
+from practika.core.incoming import check_upload_limits
+from practika.core.models import DirectUpload, ProcessingStatus, VideoAsset, VideoType
+from practika.core.services import clean_filename, enqueue_processing
+from practika.core.uploads import UploadError
+from practika.extensions import db
+from practika.model_base import utcnow
+from practika.storage import get_storage
+
+PART_BYTES = 8 * 2**20  # S3 takes 5 MiB at least for every part but the last
+MOST_PARTS = 10_000  # S3's limit
+SIGNED_AT_ONCE = 20  # part URLs one request may ask for
+SIGNED_SECONDS = 900  # a part's URL: long enough for 8 MiB on a slow phone, no longer
+
+
+def bucket():
+    """The storage when it can take direct uploads (a bucket); UploadError otherwise."""
+    storage = get_storage()
+    if not hasattr(storage, "start_multipart"):
+        raise UploadError(404, "Direct uploads need S3 storage; use the resumable upload.")
+    return storage
+
+
+def part_count(length: int) -> int:
+    return max(1, math.ceil(length / PART_BYTES))
+
+
+def start(owner: User, length: int, filename: str, *, sound_only: bool = False) -> DirectUpload:
+    """A multipart upload of ``length`` bytes for ``owner``, checked against their limits
+    before any byte is sent (UploadError)."""
+    storage = bucket()
+    if length <= 0:
+        raise UploadError(422, "Say how many bytes the video has.")
+    check_upload_limits(owner, length)
+    upload = DirectUpload(
+        owner_id=owner.id,
+        asset_id=uuid.uuid4(),
+        length=length,
+        filename=clean_filename(filename),
+        sound_only=sound_only,
+        s3_upload_id="",
+    )
+    upload.s3_upload_id = storage.start_multipart(upload.key)
+    db.session.add(upload)
+    db.session.commit()
+    return upload
+
+
+def owned(upload_id: str, owner: User) -> DirectUpload:
+    """The owner's upload in progress; UploadError 404 for anything else (someone else's
+    looks the same as none)."""
+    try:
+        upload = db.session.get(DirectUpload, uuid.UUID(upload_id))
+    except ValueError:
+        upload = None
+    if upload is None or upload.owner_id != owner.id:
+        raise UploadError(404, "No such upload.")
+    return upload
+
+
+def sign(upload: DirectUpload, numbers: list[int]) -> dict[int, str]:
+    """Signed PUT URLs for these parts (1 to part_count, at most SIGNED_AT_ONCE)."""
+    count = part_count(upload.length)
+    if not numbers or len(numbers) > SIGNED_AT_ONCE:
+        raise UploadError(422, f"Ask for 1 to {SIGNED_AT_ONCE} parts at a time.")
+    if any(not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= count for n in numbers):
+        raise UploadError(422, f"Parts are numbered 1 to {count}.")
+    storage = bucket()
+    return {
+        n: storage.part_url(upload.key, upload.s3_upload_id, n, SIGNED_SECONDS) for n in numbers
+    }
+
+
+def arrived(upload: DirectUpload) -> list[dict]:
+    """The parts in the bucket: number and size (a client resumes from the first missing)."""
+    return [
+        {"number": part["PartNumber"], "size": part["Size"]}
+        for part in bucket().parts(upload.key, upload.s3_upload_id)
+    ]
+
+
+def complete(upload: DirectUpload, owner: User) -> VideoAsset:
+    """Join the parts into the video and queue its processing. UploadError 409 while a part
+    is missing or the sizes do not add up to the length declared (the client sends what is
+    missing), 422 when the joined object is not that length (it is deleted)."""
+    storage = bucket()
+    parts = storage.parts(upload.key, upload.s3_upload_id)
+    count = part_count(upload.length)
+    numbers = [part["PartNumber"] for part in parts]
+    if numbers != list(range(1, count + 1)):
+        raise UploadError(409, f"{count - len(parts)} of {count} parts have not arrived yet.")
+    sizes = [part["Size"] for part in parts]
+    whole = all(size == PART_BYTES for size in sizes[:-1])
+    if not whole or sum(sizes) != upload.length:
+        raise UploadError(409, f"The parts hold {sum(sizes)} bytes, not {upload.length}.")
+    check_upload_limits(owner, upload.length, upload_id=str(upload.id))
+    size = storage.complete_multipart(upload.key, upload.s3_upload_id, parts)
+    if size != upload.length:
+        storage.delete(upload.key)
+        db.session.delete(upload)
+        db.session.commit()
+        raise UploadError(422, f"The video arrived with {size} bytes, not {upload.length}.")
+    asset = VideoAsset(
+        id=upload.asset_id,
+        owner_id=owner.id,
+        orig_filename=upload.filename,
+        video_type=VideoType.UPLOAD,
+        sound_only=upload.sound_only,
+        processing_status=ProcessingStatus.UPLOADED,
+        storage_path=upload.key,
+        size_bytes=size,
+    )
+    db.session.add(asset)
+    db.session.delete(upload)
+    db.session.commit()
+    enqueue_processing(asset)
+    return asset
+
+
+def abort(upload: DirectUpload) -> None:
+    bucket().abort_multipart(upload.key, upload.s3_upload_id)
+    db.session.delete(upload)
+    db.session.commit()
+
+
+def in_progress(owner_id: int) -> list[DirectUpload]:
+    return list(
+        db.session.scalars(sa.select(DirectUpload).where(DirectUpload.owner_id == owner_id))
+    )
+
+
+def sweep() -> dict[str, int]:
+    """Abort the direct uploads nobody completed within UPLOAD_EXPIRY_HOURS; how many."""
+    cutoff = utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"])
+    stale = db.session.scalars(sa.select(DirectUpload).where(DirectUpload.created_at < cutoff))
+    aborted = 0
+    for upload in stale.all():
+        abort(upload)
+        aborted += 1
+    return {"direct_uploads_aborted": aborted}
