@@ -38,7 +38,7 @@ def direct_start():
         errors["length"] = "The video's size in bytes, a whole number over 0."
     filename = text(data, "filename", max_length=255, errors=errors) or ""
     kind = data.get("kind")
-    if kind is not None and kind not in UPLOAD_KINDS:
+    if kind is not None and (not isinstance(kind, str) or kind not in UPLOAD_KINDS):
         errors["kind"] = "video, or voice for a voice comment's recording."
     if errors:
         raise Invalid(errors)
