@@ -775,3 +775,20 @@ def test_a_comment_without_a_drawing_has_no_figure(teacher_client, attempt):
     teacher_client.post(f"/comments/{attempt.id}/replies", data={"text": "Good"}, headers=HTMX)
     plain = fragment_of(teacher_client, the_feedback())
     assert "figure" not in plain.tags and "hx-trigger" not in plain.tags["article"]
+
+
+def test_a_drawing_nested_thousands_deep_is_refused_not_a_server_error():
+    with pytest.raises(DrawingRefused, match="could not be read"):
+        drawing_from_form("[" * 60_000)
+
+
+def test_an_api_body_nested_thousands_deep_is_refused_not_a_server_error(call, attempt):
+    deep = '{"drawing": ' + "[" * 60_000 + "]" * 60_000 + "}"
+    answer = call(
+        "teacher",
+        "POST",
+        f"/comments/{attempt.id}/replies",
+        data=deep,
+        content_type="application/json",
+    )
+    assert answer.status_code == 422

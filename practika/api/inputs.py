@@ -26,7 +26,10 @@ class Invalid(HTTPException):
 
 
 def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested thousands deep: the parser gives up, and so do we
+        data = None
     if not isinstance(data, dict):
         raise Invalid({"body": "Send a JSON object (Content-Type: application/json)."})
     return data

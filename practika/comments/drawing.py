@@ -46,7 +46,7 @@ def drawing_from_form(raw: str | None) -> list[Shape] | None:
         raise DrawingRefused(TOO_LARGE)
     try:
         data = json.loads(raw, parse_constant=_no_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise DrawingRefused("This drawing could not be read. Draw it again.") from None
     return checked_drawing(data)
 
