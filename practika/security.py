@@ -8,30 +8,37 @@ from werkzeug.sansio.utils import host_is_trusted
 from practika.accounts.services import api_tokens
 from practika.core.youtube import EMBED_ORIGIN as YOUTUBE_EMBED_ORIGIN
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "connect-src 'self'",
-        f"frame-src {YOUTUBE_EMBED_ORIGIN}",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(storage_origin: str | None = None) -> str:
+    """Our own scripts and styles only, and frames from YouTube's embed. With media in a
+    bucket, the pages also play its videos, show its images and send it their uploads
+    (presigned URLs, redirected to or signed for them): that origin, and only it."""
+    bucket = f" {storage_origin}" if storage_origin else ""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob:{bucket}",
+            f"media-src 'self' blob:{bucket}",
+            f"connect-src 'self'{bucket}",
+            f"frame-src {YOUTUBE_EMBED_ORIGIN}",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def init_security_headers(app: Flask) -> None:
     hsts = app.config["HSTS"]
+    policy = content_security_policy(app.extensions["storage"].browser_origin())
 
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -20,8 +20,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
+from urllib.parse import urlsplit
 
 import boto3
+from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from flask import Flask, Response, abort, current_app, redirect, send_file
@@ -50,6 +52,10 @@ class Storage(Protocol):
 
     def check(self) -> None:
         """Raise unless the backend is reachable and writable."""
+
+    def browser_origin(self) -> str | None:
+        """Where browsers fetch media and send uploads when not from the site itself (the
+        Content-Security-Policy allows it), or None."""
 
     def partials_folder(self) -> Path | None:
         """Where resumable uploads keep their partial files, when this storage is a folder
@@ -137,15 +143,25 @@ class LocalStorage:
     def partials_folder(self) -> Path:
         return self.root / PARTIALS
 
+    def browser_origin(self) -> None:
+        return None  # the site answers for its files itself
+
 
 class S3Storage:
     """A bucket (and key prefix) on S3 or any S3-compatible endpoint."""
 
-    def __init__(self, bucket: str, prefix: str, client, presign_seconds: int = 300) -> None:
+    def __init__(
+        self, bucket: str, prefix: str, client, presign_seconds: int = 300, origin: str = ""
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client = client
         self.presign_seconds = presign_seconds
+        self.origin = origin
+
+    def browser_origin(self) -> str:
+        """The origin of the presigned URLs: pages play media from it and send parts to it."""
+        return self.origin
 
     def object_key(self, key: str) -> str:
         key = str(safe_key(key))
@@ -225,15 +241,20 @@ class S3Storage:
         )
 
     def parts(self, key: str, upload_id: str) -> list[dict]:
-        """The parts that arrived, by number: ``PartNumber``, ``Size``, ``ETag``."""
+        """The parts that arrived, by number: ``PartNumber``, ``Size``, ``ETag``.
+        FileNotFoundError when the bucket no longer has the upload (its lifecycle rule
+        aborted it)."""
         found, marker = [], 0
         while True:
-            answer = self.client.list_parts(
-                Bucket=self.bucket,
-                Key=self.object_key(key),
-                UploadId=upload_id,
-                PartNumberMarker=marker,
-            )
+            try:
+                answer = self.client.list_parts(
+                    Bucket=self.bucket,
+                    Key=self.object_key(key),
+                    UploadId=upload_id,
+                    PartNumberMarker=marker,
+                )
+            except self.client.exceptions.NoSuchUpload:
+                raise FileNotFoundError(key) from None
             found += answer.get("Parts", [])
             if not answer.get("IsTruncated"):
                 return sorted(found, key=lambda part: part["PartNumber"])
@@ -273,6 +294,20 @@ class _CountingReader:
         return data
 
 
+def bucket_origin(bucket: str, *, endpoint_url: str | None, region: str | None) -> str:
+    """The scheme and host of the bucket's presigned URLs, as botocore builds them (path or
+    virtual-hosted style, the region's endpoint), found by building one unsigned: no
+    credentials, no request."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=BotoConfig(signature_version=UNSIGNED),
+    )
+    url = urlsplit(client.generate_presigned_url("get_object", {"Bucket": bucket, "Key": "k"}))
+    return f"{url.scheme}://{url.netloc}"
+
+
 def storage_from_url(
     url: str,
     *,
@@ -296,7 +331,8 @@ def storage_from_url(
                 retries={"max_attempts": 3, "mode": "standard"},
             ),
         )
-        return S3Storage(bucket, prefix, client, presign_seconds)
+        origin = bucket_origin(bucket, endpoint_url=endpoint_url, region=region)
+        return S3Storage(bucket, prefix, client, presign_seconds, origin)
     return LocalStorage(Path(url.removeprefix("file://")), accel_prefix)
 
 

@@ -279,3 +279,13 @@ def voice_lying(media) -> Path:
     data[at + 3 : at + 11] = struct.pack(">d", 1000.0)
     path.write_bytes(bytes(data))
     return path
+
+
+def padded(path: Path, megabytes: int) -> Path:
+    """A short MP4 made larger than one part of a direct upload (8 MiB) in no time: a
+    ``free`` box of ``megabytes`` MiB after its boxes, which every reader skips."""
+    size = megabytes * 2**20
+    with path.open("ab") as file:
+        file.write((size + 8).to_bytes(4, "big") + b"free")
+        file.write(bytes(size))
+    return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -19,7 +20,8 @@ from practika.core import direct
 from practika.core.models import DirectUpload, VideoAsset
 from practika.extensions import db
 from practika.model_base import utcnow
-from tests.conftest import _make_user, create_test_app, make_config
+from practika.storage import storage_from_url
+from tests.conftest import _make_user, create_test_app, log_in, make_config
 
 BYTES = direct.PART_BYTES + 3 * 2**20 + 123  # two parts: a whole one and a shorter last one
 
@@ -171,3 +173,128 @@ def test_without_a_bucket_the_resumable_upload_is_the_way(app, teacher):
         headers={"Authorization": f"Bearer {token}"},
     )
     assert answer.status_code == 404 and "resumable" in answer.get_json()["detail"]
+
+
+# The pages' side: the same steps for someone logged in, as upload.js takes them.
+
+
+@pytest.fixture
+def page(s3_app, teacher):
+    client = s3_app.test_client()
+    log_in(client, teacher.email)
+    return client
+
+
+def test_the_pages_send_a_video_straight_to_the_bucket_and_go_on_with_the_same_file(
+    page, bucket_client
+):
+    data = os.urandom(BYTES)
+    file = {"length": BYTES, "filename": "lesson.mp4", "kind": "video"}
+    started = page.post("/core/direct-uploads/", json=file)
+    assert started.status_code == 201
+    upload = started.get_json()
+    assert upload["arrived"] == [] and upload["parts"] == 2
+    urls = page.post(upload["urls_url"], json={"parts": [1, 2]}).get_json()["urls"]
+    put_part(urls["1"], data[: direct.PART_BYTES])
+
+    # The tab was closed: the same file sent again goes on with the same upload.
+    again = page.post("/core/direct-uploads/", json=file).get_json()
+    assert again["id"] == upload["id"]
+    assert again["arrived"] == [{"number": 1, "size": direct.PART_BYTES}]
+    assert page.post(again["complete_url"]).status_code == 409
+    put_part(urls["2"], data[direct.PART_BYTES :])
+    done = page.post(again["complete_url"])
+    assert done.status_code == 201
+    assert done.get_json()["video_id"] == upload["video_id"]
+    assert done.get_json()["status_url"].endswith(f"/{upload['video_id']}/status")
+    bucket, client = bucket_client
+    key = f"media/videos/{upload['video_id']}/original"
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+
+    # Another file (another length, name or kind) is another upload.
+    for other in ({"length": BYTES + 1}, {"filename": "other.mp4"}, {"kind": "voice"}):
+        fresh = page.post("/core/direct-uploads/", json=file | other).get_json()
+        assert fresh["id"] != upload["id"] and fresh["arrived"] == []
+
+
+def test_the_pages_refuse_bad_fields_strangers_and_anonymous_callers(page, s3_app):
+    for bad in ({"length": 0}, {"length": "9"}, {"length": 9, "kind": "audio"}, [], "x"):
+        answer = page.post("/core/direct-uploads/", json=bad)
+        assert answer.status_code == 422 and answer.get_json()["error"], bad
+    deep = "[" * 60_000 + "]" * 60_000  # the parser gives up: still a 422, not a 500
+    answer = page.post("/core/direct-uploads/", data=deep, content_type="application/json")
+    assert answer.status_code == 422
+    too_big = s3_app.config["MAX_UPLOAD_BYTES"] + 1
+    assert page.post("/core/direct-uploads/", json={"length": too_big}).status_code == 413
+    upload = page.post("/core/direct-uploads/", json={"length": BYTES}).get_json()
+    assert page.post(upload["urls_url"], json={"parts": [3]}).status_code == 422
+
+    stranger = s3_app.test_client()
+    log_in(stranger, _make_user("student", "stranger").email)
+    db.session.commit()
+    for method, url in (
+        ("GET", upload["parts_url"]),
+        ("POST", upload["urls_url"]),
+        ("POST", upload["complete_url"]),
+        ("DELETE", upload["parts_url"]),
+    ):
+        answer = stranger.open(url, method=method, json={"parts": [1]})
+        assert answer.status_code == 404 and answer.get_json()["error"] == "No such upload."
+        anonymous = s3_app.test_client().open(
+            url, method=method, json={"parts": [1]}, headers={"Accept": "application/json"}
+        )
+        assert anonymous.status_code == 401 and "Log in again" in anonymous.get_json()["error"]
+    assert page.get(upload["parts_url"]).status_code == 200  # still the owner's
+
+
+def test_the_pages_need_their_csrf_token(s3_app, teacher):
+    s3_app.config["WTF_CSRF_ENABLED"] = True
+    client = s3_app.test_client()
+    log_in(client, teacher.email)
+    refused = client.post("/core/direct-uploads/", json={"length": BYTES})
+    assert refused.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(DirectUpload.id))) == 0
+
+
+def test_an_upload_the_bucket_let_go_is_started_again(page, bucket_client):
+    bucket, client = bucket_client
+    file = {"length": BYTES, "filename": "lesson.mp4"}
+    first = page.post("/core/direct-uploads/", json=file).get_json()
+    row = db.session.get(DirectUpload, direct.uuid.UUID(first["id"]))
+    key = f"media/{row.key}"
+    client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=row.s3_upload_id)
+    gone = page.post("/core/direct-uploads/", json=file)
+    assert gone.status_code == 410 and "Send the file again" in gone.get_json()["error"]
+    fresh = page.post("/core/direct-uploads/", json=file).get_json()
+    assert fresh["id"] != first["id"] and fresh["arrived"] == []
+
+
+def test_forms_send_straight_to_the_bucket_only_when_the_storage_is_one(page, app, teacher):
+    assert 'data-direct-endpoint="/core/direct-uploads/"' in page.get("/core/videos/").text
+    assert 'data-direct-endpoint="/core/direct-uploads/"' in page.get("/exercises/new").text
+    local = app.test_client()
+    log_in(local, teacher.email)
+    assert "data-direct-endpoint" not in local.get("/core/videos/").text
+    assert local.post("/core/direct-uploads/", json={"length": 9}).status_code == 404
+
+
+def test_the_pages_may_play_and_send_to_the_bucket_and_nowhere_else(page, s3_app):
+    origin = s3_app.extensions["storage"].browser_origin()
+    assert origin == s3_app.config["S3_ENDPOINT_URL"]  # moto is addressed by its path
+    policy = dict(
+        directive.split(" ", 1)
+        for directive in page.get("/core/videos/").headers["Content-Security-Policy"].split("; ")
+    )
+    for directive in ("img-src", "media-src", "connect-src"):
+        assert policy[directive].endswith(f" {origin}")
+    for directive in ("script-src", "style-src", "default-src", "frame-src"):
+        assert origin not in policy[directive]
+
+
+def test_the_bucket_origin_is_where_its_signed_urls_point(aws_credentials):
+    """On AWS itself (no endpoint) botocore signs virtual-hosted URLs on the region's host;
+    the origin found unsigned is theirs."""
+    storage = storage_from_url("s3://practika-media/m", region="eu-west-1")
+    signed = urlsplit(storage.presigned_url("videos/a/720p.mp4", "video/mp4"))
+    assert storage.browser_origin() == f"{signed.scheme}://{signed.netloc}"
+    assert storage.browser_origin().startswith("https://practika-media.s3.")

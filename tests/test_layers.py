@@ -35,6 +35,7 @@ WING_MODULES = {
     "practika.config",
     "practika.extensions",
     "practika.htmx",
+    "practika.json_body",
     "practika.metrics",
     "practika.model_base",
     "practika.numbers",

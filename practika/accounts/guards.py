@@ -8,7 +8,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash, request, url_for
+from flask import abort, flash, jsonify, request, url_for
 from flask_login import current_user, login_required
 
 from practika.accounts.models import User
@@ -37,7 +37,11 @@ def load_user(cookie_id: str) -> User | None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    """Send to the login page; for htmx by ``HX-Redirect``, so no fragment shows a login form."""
+    """Send to the login page; for htmx by ``HX-Redirect``, so no fragment shows a login form.
+    A script that reads JSON (an upload straight to the bucket) is told in JSON instead."""
+    if request.accept_mimetypes.best == "application/json":
+        message = "You are logged out. Log in again, then send the same file: it goes on."
+        return jsonify(error=message), 401
     flash(login_manager.login_message, login_manager.login_message_category)
     login_url = url_for("accounts.login", next=request.full_path.rstrip("?"))
     return hx_redirect(login_url)

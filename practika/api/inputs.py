@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from werkzeug.exceptions import HTTPException
 
 from practika.api.problems import problem
+from practika.json_body import json_object
 from practika.numbers import OutOfRange, seconds
 
 
@@ -26,11 +26,8 @@ class Invalid(HTTPException):
 
 
 def body() -> dict[str, Any]:
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested thousands deep: the parser gives up, and so do we
-        data = None
-    if not isinstance(data, dict):
+    data = json_object()
+    if data is None:
         raise Invalid({"body": "Send a JSON object (Content-Type: application/json)."})
     return data
 

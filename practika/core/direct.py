@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from practika.accounts.models import User
-from practika.core.incoming import check_upload_limits
+from practika.core.incoming import UPLOAD_KINDS, check_upload_limits
 from practika.core.models import DirectUpload, ProcessingStatus, VideoAsset, VideoType
 from practika.core.services import clean_filename, enqueue_processing
 from practika.core.uploads import UploadError
@@ -37,12 +37,55 @@ SIGNED_AT_ONCE = 20  # part URLs one request may ask for
 SIGNED_SECONDS = 900  # a part's URL: long enough for 8 MiB on a slow phone, no longer
 
 
+class StartRefused(ValueError):
+    """A request to start whose fields are wrong: ``errors`` says what is wrong with each."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("Some fields are not valid.")
+        self.errors = errors
+
+
+def available() -> bool:
+    """Whether the storage takes direct uploads (a bucket): the pages then send videos
+    straight to it, and the resumable upload stays for the rest."""
+    return hasattr(get_storage(), "start_multipart")
+
+
 def bucket():
     """The storage when it can take direct uploads (a bucket); UploadError otherwise."""
-    storage = get_storage()
-    if not hasattr(storage, "start_multipart"):
+    if not available():
         raise UploadError(404, "Direct uploads need S3 storage; use the resumable upload.")
-    return storage
+    return get_storage()
+
+
+def start_fields(data: dict) -> tuple[int, str, bool]:
+    """From a JSON request to start (the API's and the pages'): ``length`` in bytes, the
+    ``filename`` and whether the ``kind`` is sound only; StartRefused naming every field
+    that is wrong."""
+    errors = {}
+    length = data.get("length")
+    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        errors["length"] = "The video's size in bytes, a whole number over 0."
+    filename = data.get("filename")
+    if filename is not None and (not isinstance(filename, str) or len(filename) > 255):
+        errors["filename"] = "The file's name, at most 255 characters."
+    kind = data.get("kind")
+    if kind is not None and (not isinstance(kind, str) or kind not in UPLOAD_KINDS):
+        errors["kind"] = "video, or voice for a voice comment's recording."
+    if errors:
+        raise StartRefused(errors)
+    return length, filename or "", UPLOAD_KINDS[kind or "video"]
+
+
+def described(upload: DirectUpload) -> dict:
+    """What a client needs to send the parts: the ids, and how the video is cut."""
+    return {
+        "id": str(upload.id),
+        "video_id": str(upload.asset_id),
+        "length": upload.length,
+        "part_bytes": PART_BYTES,
+        "parts": part_count(upload.length),
+    }
 
 
 def part_count(length: int) -> int:
@@ -70,6 +113,25 @@ def start(owner: User, length: int, filename: str, *, sound_only: bool = False) 
     return upload
 
 
+def unfinished(owner: User, length: int, filename: str, *, sound_only: bool) -> DirectUpload | None:
+    """The owner's upload in progress of a file with this name, length and kind: the pages
+    go on with it when the same file is sent again (after a dropped connection, a reload,
+    a closed tab, or from another device), rather than start a second one that would hold
+    the room of the first until the sweep."""
+    return db.session.scalars(
+        sa.select(DirectUpload)
+        .where(
+            DirectUpload.owner_id == owner.id,
+            DirectUpload.length == length,
+            DirectUpload.filename == clean_filename(filename),
+            DirectUpload.sound_only == sound_only,
+            DirectUpload.created_at >= _expiry(),
+        )
+        .order_by(DirectUpload.created_at.desc())
+        .limit(1)
+    ).first()
+
+
 def owned(upload_id: str, owner: User) -> DirectUpload:
     """The owner's upload in progress; UploadError 404 for anything else (someone else's
     looks the same as none)."""
@@ -95,12 +157,20 @@ def sign(upload: DirectUpload, numbers: list[int]) -> dict[int, str]:
     }
 
 
+def _parts(upload: DirectUpload) -> list[dict]:
+    """The upload's parts in the bucket. An upload the bucket no longer has (aborted by its
+    lifecycle rule) is forgotten: UploadError 410, and the client starts again."""
+    try:
+        return bucket().parts(upload.key, upload.s3_upload_id)
+    except FileNotFoundError:
+        db.session.delete(upload)
+        db.session.commit()
+        raise UploadError(410, "This upload has expired. Send the file again.") from None
+
+
 def arrived(upload: DirectUpload) -> list[dict]:
     """The parts in the bucket: number and size (a client resumes from the first missing)."""
-    return [
-        {"number": part["PartNumber"], "size": part["Size"]}
-        for part in bucket().parts(upload.key, upload.s3_upload_id)
-    ]
+    return [{"number": part["PartNumber"], "size": part["Size"]} for part in _parts(upload)]
 
 
 def complete(upload: DirectUpload, owner: User) -> VideoAsset:
@@ -108,7 +178,7 @@ def complete(upload: DirectUpload, owner: User) -> VideoAsset:
     is missing or the sizes do not add up to the length declared (the client sends what is
     missing), 422 when the joined object is not that length (it is deleted)."""
     storage = bucket()
-    parts = storage.parts(upload.key, upload.s3_upload_id)
+    parts = _parts(upload)
     count = part_count(upload.length)
     numbers = [part["PartNumber"] for part in parts]
     if numbers != list(range(1, count + 1)):
@@ -147,16 +217,14 @@ def abort(upload: DirectUpload) -> None:
     db.session.commit()
 
 
-def in_progress(owner_id: int) -> list[DirectUpload]:
-    return list(
-        db.session.scalars(sa.select(DirectUpload).where(DirectUpload.owner_id == owner_id))
-    )
+def _expiry():
+    """Uploads started before this are abandoned."""
+    return utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"])
 
 
 def sweep() -> dict[str, int]:
     """Abort the direct uploads nobody completed within UPLOAD_EXPIRY_HOURS; how many."""
-    cutoff = utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"])
-    stale = db.session.scalars(sa.select(DirectUpload).where(DirectUpload.created_at < cutoff))
+    stale = db.session.scalars(sa.select(DirectUpload).where(DirectUpload.created_at < _expiry()))
     aborted = 0
     for upload in stale.all():
         abort(upload)

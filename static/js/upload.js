@@ -1,6 +1,8 @@
 // Resumable uploads with tus-js-client: a form with data-tus-endpoint sends its file in
 // 5 MB pieces with a progress bar; after a dropped connection it resumes where the server
-// stopped. Without JavaScript (or tus support) the same form posts the file as usual.
+// stopped. With S3 storage the form also has data-direct-endpoint, and the file goes
+// straight to the bucket instead (direct.js), with the same bar and the same resuming.
+// Without JavaScript (or tus support) the same form posts the file as usual.
 // Loaded on every page (htmx-boosted navigation does not run a new page's head scripts);
 // tus-js-client itself is fetched only when a page has such a form.
 //
@@ -167,25 +169,17 @@
     }) || null;
   }
 
-  function uploadVideo(form, input, file, submitter) {
-    var kind = kindOf(input);
+  // What a form shows while its file goes up (a bar, a message, its buttons held), and what
+  // it does once the file is a video: the Videos page reloads to show it, a form that saves
+  // more sends itself again with the video's id.
+  function progressOf(form, input, submitter) {
     var bar = statusPart(input, "progress");
     var message = statusPart(input, ".upload-message");
-    var token = form.querySelector("input[name=csrf_token]");
     var saves = form.hasAttribute("data-video-form");
     var buttons = submitButtons(form);
-    var defaultRetry = window.tus.defaultOptions && window.tus.defaultOptions.onShouldRetry;
-    var asset = "";
 
     function say(text) {
       if (message) message.textContent = text;
-    }
-
-    function fail(text) {
-      uploading.delete(form);
-      setDisabled(buttons, false);
-      if (bar) bar.hidden = true;
-      say(text);
     }
 
     if (saves) assetField(form).value = "";
@@ -195,37 +189,20 @@
       bar.value = 0;
     }
     say("Starting the upload…");
-    var upload = new window.tus.Upload(file, {
-      endpoint: form.dataset.tusEndpoint,
-      chunkSize: 5 * 1024 * 1024,
-      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
-      metadata: { filename: file.name, filetype: file.type, kind: kind },
-      headers: token ? { "X-CSRFToken": token.value } : {},
-      removeFingerprintOnSuccess: true,
-      onProgress: function (sent, total) {
+    return {
+      say: say,
+      sent: function (sent, total) {
         var percent = total ? Math.floor((sent / total) * 100) : 0;
         if (bar) bar.value = percent;
         say("Uploading… " + percent + "%");
       },
-      // tus-js-client's own rule decides; this only tells the user why the bar has stopped.
-      onShouldRetry: function (error, attempt, options) {
-        var again = defaultRetry ? defaultRetry(error, attempt, options) : true;
-        if (again) say("The connection dropped. Retrying…");
-        return again;
+      fail: function (text) {
+        uploading.delete(form);
+        setDisabled(buttons, false);
+        if (bar) bar.hidden = true;
+        say(text);
       },
-      // The request that completes the upload answers with the new video's id.
-      onAfterResponse: function (request, response) {
-        var id = response.getHeader("X-Video-Asset");
-        if (id) asset = id;
-      },
-      onError: function (error) {
-        var response = error.originalResponse;
-        var type = response && response.getHeader("Content-Type");
-        var body = type && type.indexOf("text/plain") === 0 ? response.getBody() : "";
-        fail(body || "The upload stopped. Choose the same file and send again to resume.");
-      },
-      onSuccess: function () {
-        if (!asset) return fail("The upload finished but was not confirmed. Send again.");
+      done: function (asset) {
         if (bar) bar.value = 100;
         if (!saves) {
           say("Uploaded. Preparing your video…");
@@ -237,11 +214,64 @@
         setDisabled(buttons, false);
         saveWithAsset(form, submitter, videoInputs(form));
       },
+    };
+  }
+
+  var STOPPED = "The upload stopped. Choose the same file and send again to resume.";
+  var RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000];
+
+  function uploadByTus(form, input, file, progress) {
+    var token = form.querySelector("input[name=csrf_token]");
+    var defaultRetry = window.tus.defaultOptions && window.tus.defaultOptions.onShouldRetry;
+    var asset = "";
+    var upload = new window.tus.Upload(file, {
+      endpoint: form.dataset.tusEndpoint,
+      chunkSize: 5 * 1024 * 1024,
+      retryDelays: RETRY_DELAYS,
+      metadata: { filename: file.name, filetype: file.type, kind: kindOf(input) },
+      headers: token ? { "X-CSRFToken": token.value } : {},
+      removeFingerprintOnSuccess: true,
+      onProgress: progress.sent,
+      // tus-js-client's own rule decides; this only tells the user why the bar has stopped.
+      onShouldRetry: function (error, attempt, options) {
+        var again = defaultRetry ? defaultRetry(error, attempt, options) : true;
+        if (again) progress.say("The connection dropped. Retrying…");
+        return again;
+      },
+      // The request that completes the upload answers with the new video's id.
+      onAfterResponse: function (request, response) {
+        var id = response.getHeader("X-Video-Asset");
+        if (id) asset = id;
+      },
+      onError: function (error) {
+        var response = error.originalResponse;
+        var type = response && response.getHeader("Content-Type");
+        var body = type && type.indexOf("text/plain") === 0 ? response.getBody() : "";
+        progress.fail(body || STOPPED);
+      },
+      onSuccess: function () {
+        if (!asset) return progress.fail("The upload finished but was not confirmed. Send again.");
+        progress.done(asset);
+      },
     });
     upload.findPreviousUploads().then(function (previous) {
       if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
       upload.start();
     });
+  }
+
+  function uploadDirect(form, input, file, progress) {
+    var token = form.querySelector("input[name=csrf_token]");
+    window.PractikaDirect.send({
+      endpoint: form.dataset.directEndpoint,
+      file: file,
+      kind: kindOf(input),
+      token: token ? token.value : "",
+      retryDelays: RETRY_DELAYS,
+      stopped: STOPPED,
+      onProgress: progress.sent,
+      onRetry: function () { progress.say("The connection dropped. Retrying…"); },
+    }).then(progress.done, function (error) { progress.fail(error.message || STOPPED); });
   }
 
   // Capturing on the document runs before htmx's own submit listener on the form, so a form
@@ -270,11 +300,14 @@
       refuse(input, file);
       throw null; // neither upload nor post it
     }).then(function () {
+      if (form.dataset.directEndpoint && window.PractikaDirect && window.fetch) {
+        return uploadDirect(form, input, file, progressOf(form, input, submitter));
+      }
       // Usually loaded already (see enhanceAll); without tus the file goes in the form as is.
       return loadTus(form.dataset.tusScript).then(function () {
         if (!window.tus.isSupported) throw new Error("tus is not supported");
       }).then(function () {
-        uploadVideo(form, input, file, submitter);
+        uploadByTus(form, input, file, progressOf(form, input, submitter));
       }, function () {
         uploading.delete(form);
         // Later, not in this microtask: a form ignores requestSubmit while its submit event

@@ -7,22 +7,15 @@ from __future__ import annotations
 from flask import g, jsonify, url_for
 
 from practika.api import bp
-from practika.api.inputs import Invalid, body, text
+from practika.api.inputs import Invalid, body
 from practika.api.problems import problem
 from practika.core import direct
-from practika.core.incoming import UPLOAD_KINDS
 from practika.core.uploads import UploadError
 
 
 def _started(upload) -> dict:
-    return {
-        "id": str(upload.id),
-        "video_id": str(upload.asset_id),
-        "length": upload.length,
-        "part_bytes": direct.PART_BYTES,
-        "parts": direct.part_count(upload.length),
-        "parts_url": url_for("api.direct_parts", upload_id=upload.id, _external=True),
-    }
+    parts_url = url_for("api.direct_parts", upload_id=upload.id, _external=True)
+    return direct.described(upload) | {"parts_url": parts_url}
 
 
 def _refused(error: UploadError):
@@ -32,20 +25,12 @@ def _refused(error: UploadError):
 @bp.post("/direct-uploads/")
 def direct_start():
     """Start one: ``length`` (bytes), ``filename``, ``kind`` (video or voice)."""
-    data, errors = body(), {}
-    length = data.get("length")
-    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-        errors["length"] = "The video's size in bytes, a whole number over 0."
-    filename = text(data, "filename", max_length=255, errors=errors) or ""
-    kind = data.get("kind")
-    if kind is not None and (not isinstance(kind, str) or kind not in UPLOAD_KINDS):
-        errors["kind"] = "video, or voice for a voice comment's recording."
-    if errors:
-        raise Invalid(errors)
     try:
-        upload = direct.start(
-            g.api_user, length, filename, sound_only=UPLOAD_KINDS[kind or "video"]
-        )
+        length, filename, sound_only = direct.start_fields(body())
+    except direct.StartRefused as refused:
+        raise Invalid(refused.errors) from None
+    try:
+        upload = direct.start(g.api_user, length, filename, sound_only=sound_only)
     except UploadError as error:
         return _refused(error)
     return jsonify(_started(upload)), 201
