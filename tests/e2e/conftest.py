@@ -109,15 +109,23 @@ def live_server(live_env) -> Iterator[str]:
         flask_migrate.upgrade()
         seed_demo_processed()
         db.session.remove()
-    base_url = live_env["BASE_URL"]
+    with serving(app, live_env["BASE_URL"]):
+        yield live_env["BASE_URL"]
+
+
+@contextmanager
+def serving(app, base_url: str) -> Iterator[None]:
+    """``app`` served on ``base_url``'s port in a background thread, while the block runs."""
     server = make_server("127.0.0.1", urlsplit(base_url).port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
-    yield base_url
-    server.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
 
 
 HOOK_URL = "https://hooks.example.com/practika"
@@ -152,16 +160,25 @@ def staff_things(live_server: str, live_env: dict[str, str]) -> None:
 @pytest.fixture(scope="session")
 def live_worker(live_server, live_env) -> Iterator[subprocess.Popen]:
     """A real RQ worker (``python worker.py``) processing the live server's uploads."""
+    with working(live_env) as process:
+        yield process
+
+
+@contextmanager
+def working(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """``python worker.py`` with ``env``, while the block runs."""
     process = subprocess.Popen(
         [sys.executable, "worker.py"],
         cwd=BASE_DIR,
-        env={**os.environ, **live_env, "PRACTIKA_ENV": "development"},
+        env={**os.environ, **env, "PRACTIKA_ENV": "development"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    yield process
-    process.terminate()
-    process.wait(timeout=15)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
 
 
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
