@@ -3,10 +3,12 @@
 #   execution role  ECS itself, when it starts a task: pull this repository's image, read
 #                   the app's secrets (secrets.tf), write its log groups.
 #   web role        the app in the web and migration tasks: this bucket's media objects,
-#                   metrics in the Practika namespace. It sends no mail: mail leaves from
-#                   the worker (the mail job), never inside a request.
-#   worker role     the app in the worker tasks: the same, plus sending mail from the SES
-#                   identity, plus protecting its own task from scale-in while it runs a job.
+#                   the direct uploads' parts, metrics in the Practika namespace. It sends
+#                   no mail: mail leaves from the worker (the mail job), never inside a
+#                   request.
+#   worker role     the app in the worker tasks: the media objects and metrics, plus sending
+#                   mail from the SES identity, plus protecting its own task from scale-in
+#                   while it runs a job.
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -86,6 +88,11 @@ data "aws_iam_policy_document" "app_common" {
     resources = [aws_s3_bucket.media.arn]
   }
 
+  # s3:PutObject also covers a multipart upload's CreateMultipartUpload, UploadPart and
+  # CompleteMultipartUpload: the worker's large renditions (boto3's upload_fileobj), and the
+  # web's direct uploads, whose part URLs it signs, so a browser's PUT of a part runs with
+  # the web role's rights. Both abort: the web when an owner cancels, the worker's sweep
+  # when a direct upload expires, boto3 when a multipart store fails.
   statement {
     sid = "MediaObjects"
     actions = [
@@ -93,7 +100,6 @@ data "aws_iam_policy_document" "app_common" {
       "s3:PutObject",
       "s3:DeleteObject",
       "s3:AbortMultipartUpload",
-      "s3:ListMultipartUploadParts",
     ]
     resources = ["${aws_s3_bucket.media.arn}/${var.media_prefix}/*"]
   }
@@ -121,6 +127,19 @@ data "aws_iam_policy_document" "app_common" {
   }
 }
 
+# Only the web lists a direct upload's parts (practika/core/direct.py: the client resumes
+# from the first one missing, and complete joins what the bucket holds), and only at the key
+# a direct upload goes to: <prefix>/videos/<asset id>/original.
+data "aws_iam_policy_document" "web" {
+  source_policy_documents = [data.aws_iam_policy_document.app_common.json]
+
+  statement {
+    sid       = "ListDirectUploadParts"
+    actions   = ["s3:ListMultipartUploadParts"]
+    resources = ["${aws_s3_bucket.media.arn}/${var.media_prefix}/videos/*/original"]
+  }
+}
+
 data "aws_iam_policy_document" "worker" {
   source_policy_documents = [data.aws_iam_policy_document.app_common.json]
 
@@ -145,7 +164,7 @@ resource "aws_iam_role" "web" {
 resource "aws_iam_role_policy" "web" {
   name   = "media-metrics"
   role   = aws_iam_role.web.id
-  policy = data.aws_iam_policy_document.app_common.json
+  policy = data.aws_iam_policy_document.web.json
 }
 
 resource "aws_iam_role" "worker" {

@@ -296,6 +296,109 @@ run "production_shape" {
   }
 }
 
+# Videos go straight from the browser to the bucket (Issue 18): pages on the site's origin PUT
+# parts to URLs the web role signed; the web role starts, lists, completes and aborts; the
+# bucket aborts what nobody finished. Each policy document gets a JSON of its own here (the
+# mock gives them all one), so the roles can be told apart by what they carry.
+run "direct_uploads_to_the_bucket" {
+  command = apply
+
+  override_data {
+    target = data.aws_iam_policy_document.app_common
+    values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"app_common\",\"Statement\":[]}" }
+  }
+
+  override_data {
+    target = data.aws_iam_policy_document.web
+    values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"web\",\"Statement\":[]}" }
+  }
+
+  override_data {
+    target = data.aws_iam_policy_document.worker
+    values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"worker\",\"Statement\":[]}" }
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_cors_configuration.media.cors_rule) == 1 && alltrue([for r in aws_s3_bucket_cors_configuration.media.cors_rule : r.allowed_origins == toset(["https://practika.example.com"])])
+    error_message = "The bucket's CORS must allow the site's own origin (BASE_URL) and no other."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_s3_bucket_cors_configuration.media.cors_rule : r.allowed_methods == toset(["PUT"])])
+    error_message = "The bucket's CORS must allow PUT (a direct upload's parts) and nothing that nothing uses (playback needs no CORS)."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_s3_bucket_cors_configuration.media.cors_rule : r.allowed_headers == toset(["Content-Type"]) && r.expose_headers == toset(["ETag"])])
+    error_message = "A part's PUT may carry a Content-Type, no other header, and its answer's ETag must be readable."
+  }
+
+  assert {
+    condition = anytrue([
+      for r in aws_s3_bucket_lifecycle_configuration.media.rule :
+      r.status == "Enabled" && r.abort_incomplete_multipart_upload[0].days_after_initiation == 1
+    ])
+    error_message = "The bucket must abort unfinished multipart uploads 1 day after they start (UPLOAD_EXPIRY_HOURS is 24)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.web.policy).Id == "web" && jsondecode(aws_iam_role_policy.worker.policy).Id == "worker"
+    error_message = "The web and worker roles must each carry their own policy document."
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.web.source_policy_documents == tolist([data.aws_iam_policy_document.app_common.json]) && data.aws_iam_policy_document.worker.source_policy_documents == tolist([data.aws_iam_policy_document.app_common.json])
+    error_message = "Both task roles' documents must build on the common one (the media objects, the metrics)."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in concat(data.aws_iam_policy_document.app_common.statement, data.aws_iam_policy_document.web.statement) :
+      [for a in s.actions : a if startswith(a, "s3:")]
+    ])) == toset(["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"])
+    error_message = "The web role needs exactly these S3 actions: PutObject covers starting, sending and completing a multipart upload; it also lists parts and aborts."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in concat(data.aws_iam_policy_document.app_common.statement, data.aws_iam_policy_document.worker.statement) :
+      [for a in s.actions : a if startswith(a, "s3:")]
+    ])) == toset(["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"])
+    error_message = "The worker role must not list a direct upload's parts (only the web does), and needs no other S3 action."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in [for s in data.aws_iam_policy_document.web.statement : s if contains(s.actions, "s3:ListMultipartUploadParts")] :
+      s.resources == toset(["arn:aws:s3:::practika-media-123456789012/media/videos/*/original"])
+    ])
+    error_message = "Parts may be listed only at the key a direct upload goes to: <prefix>/videos/<asset id>/original."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in concat(data.aws_iam_policy_document.app_common.statement, data.aws_iam_policy_document.web.statement, data.aws_iam_policy_document.worker.statement) :
+      [for a in s.actions : !strcontains(a, "*")]
+    ]))
+    error_message = "No task role may hold a wildcard action such as s3:*."
+  }
+}
+
+# A longer UPLOAD_EXPIRY_HOURS moves the bucket's abort out with it, to the first whole day
+# at or after it, so the bucket never aborts an upload the app still counts as in progress.
+run "bucket_abort_follows_upload_expiry" {
+  command = plan
+
+  variables {
+    extra_environment = { UPLOAD_EXPIRY_HOURS = "25" }
+  }
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.media.rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 2
+    error_message = "UPLOAD_EXPIRY_HOURS=25 must give the bucket's abort rule 2 days."
+  }
+}
+
 run "two_nat_gateways_and_spot_workers" {
   command = plan
 
