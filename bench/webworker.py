@@ -113,8 +113,8 @@ def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 @contextmanager
-def served(settings: dict[str, str] | None = None) -> Iterator[Web]:
-    """The app under gunicorn (one worker, two threads) with local media, or what
+def served(settings: dict[str, str] | None = None, app: str = "wsgi:app") -> Iterator[Web]:
+    """``app`` under gunicorn (one worker, two threads) with local media, or what
     ``settings`` say instead, and a teacher who can log in with EMAIL and PASSWORD."""
     redis = RedisServer().start()
     tmp = Path(tempfile.mkdtemp(prefix="practika-bench-upload-"))
@@ -128,26 +128,32 @@ def served(settings: dict[str, str] | None = None) -> Iterator[Web]:
         "LOG_LEVEL": "WARNING",
         **(settings or {}),
     }
-    server = None
+    server, log = None, tmp / "gunicorn.log"
     try:
         flask(env, "db", "upgrade")
         teacher = f"--email {EMAIL} --username bench --role teacher --password-stdin"
         flask(env, "admin", "create-user", *teacher.split(), stdin=PASSWORD + "\n")
         port = free_port()
-        server = subprocess.Popen(
-            [
-                str(VENV_BIN / "gunicorn"),
-                *"wsgi:app -w 1 --threads 2 --timeout 600 -b".split(),
-                f"127.0.0.1:{port}",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with log.open("w") as out:
+            server = subprocess.Popen(
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    *"-w 1 --threads 2 --timeout 600 -b".split(),
+                    f"127.0.0.1:{port}",
+                    app,
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         wait_for(lambda: _answers(port), timeout=30, what="gunicorn")
         worker = int(Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()[0])
         yield Web(port, worker, env)
+    except BaseException:
+        if log.exists():
+            print(f"gunicorn's log ends:\n{log.read_text()[-3000:]}", file=sys.stderr)
+        raise
     finally:
         if server is not None:
             stop(server)
