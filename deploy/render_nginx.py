@@ -7,9 +7,10 @@ image's `proxy` role (docker-compose.yml, the ECS web task).
     python deploy/render_nginx.py FOLDER     # the settings from the environment
     nginx -p FOLDER -c FOLDER/nginx.conf -e stderr -g 'daemon off;'
 
-Settings (deploy/nginx.conf says what each means): LISTEN_PORT, APP_UPSTREAM and MEDIA_ROOT
-are required; STATIC_ROOT (the static/ beside this file), MAX_BODY_MB (1025), SERVER_NAME (_)
-and CLIENT_ADDRESS ($binary_remote_addr) have defaults. Standard library only: the proxy
+Settings (deploy/nginx.conf says what each means): LISTEN_PORT, APP_UPSTREAM (one gunicorn,
+or several separated by spaces or commas) and MEDIA_ROOT are required; STATIC_ROOT (the
+static/ beside this file), MAX_BODY_MB (1025), SERVER_NAME (_) and CLIENT_ADDRESS
+($binary_remote_addr) have defaults. Standard library only: the proxy
 role runs it without the app's settings or secrets.
 """
 
@@ -62,8 +63,18 @@ def settings(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: environ.get(name) or DEFAULTS.get(name, "") for name in (*REQUIRED, *DEFAULTS)}
 
 
+def upstream_servers(upstream: str) -> str:
+    """The upstream's `server` lines: one for each address in APP_UPSTREAM, which names one
+    gunicorn or several (separated by spaces or commas) for nginx to take in turn."""
+    addresses = upstream.replace(",", " ").split()
+    if not addresses:
+        raise SystemExit("render_nginx: APP_UPSTREAM names no server")
+    return "\n    ".join(f"server {address};" for address in addresses)
+
+
 def render_site(values: Mapping[str, str]) -> str:
-    return string.Template(TEMPLATE.read_text()).safe_substitute(values)
+    servers = upstream_servers(values["APP_UPSTREAM"])
+    return string.Template(TEMPLATE.read_text()).safe_substitute(values, APP_SERVERS=servers)
 
 
 def write_config(folder: Path, values: Mapping[str, str]) -> Path:

@@ -482,6 +482,23 @@ def test_the_renderer_reads_the_environment_and_names_what_is_missing(tmp_path):
     assert "client_body_temp_path" in (tmp_path / "nginx" / "nginx.conf").read_text()
 
 
+@pytest.mark.parametrize(
+    "upstream", ["127.0.0.1:8001 127.0.0.1:8002", "127.0.0.1:8001,127.0.0.1:8002 "]
+)
+def test_app_upstream_may_name_several_servers(tmp_path, upstream):
+    site = render_nginx(**nginx_values(tmp_path, APP_UPSTREAM=upstream))
+    servers = re.search(r"upstream practika_app \{(.*?)\}", site, re.DOTALL)[1]
+    assert re.findall(r"^\s*server (\S+);$", servers, re.MULTILINE) == [
+        "127.0.0.1:8001",
+        "127.0.0.1:8002",
+    ]
+
+
+def test_app_upstream_that_names_no_server_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="APP_UPSTREAM names no server"):
+        render_nginx(**nginx_values(tmp_path, APP_UPSTREAM=" , "))
+
+
 def nginx_command(folder: Path) -> list[str]:
     return [str(NGINX), "-p", str(folder), "-e", "stderr", "-c", str(folder / "nginx.conf")]
 
@@ -570,7 +587,8 @@ VIDEO = bytes(range(256)) * 40
 
 @pytest.fixture
 def start_nginx(tmp_path):
-    """Starts nginx with the rendered template in front of Upstream; a 1 MiB body limit."""
+    """Starts nginx with the rendered template in front of Upstream (or several, in turn);
+    a 1 MiB body limit."""
     (tmp_path / "static" / "vendor").mkdir(parents=True)
     (tmp_path / "static" / "css").mkdir()
     (tmp_path / "static" / "css" / "app.css").write_text("body { color: black; }\n" * 200)
@@ -578,16 +596,18 @@ def start_nginx(tmp_path):
     video = tmp_path / "media" / "videos" / "a" / "720p.mp4"
     video.parent.mkdir(parents=True)
     video.write_bytes(VIDEO)
-    upstream = Upstream()
-    threading.Thread(target=upstream.serve_forever, args=(0.05,), daemon=True).start()
-    servers = []
+    upstreams, servers = [], []
 
-    def start(**overrides: str) -> dict:
+    def start(upstream_count: int = 1, **overrides: str) -> dict:
+        for _ in range(upstream_count):
+            upstreams.append(Upstream())
+            threading.Thread(target=upstreams[-1].serve_forever, args=(0.05,), daemon=True).start()
+        addresses = [f"127.0.0.1:{upstream.server_address[1]}" for upstream in upstreams]
         port = free_port()
         values = nginx_values(
             tmp_path,
             LISTEN_PORT=str(port),
-            APP_UPSTREAM=f"127.0.0.1:{upstream.server_address[1]}",
+            APP_UPSTREAM=", ".join(addresses),
             MAX_BODY_MB="1",
             **overrides,
         )
@@ -600,7 +620,7 @@ def start_nginx(tmp_path):
         servers.append(server)
         wait_for(lambda: _listening(port) or server.poll() is not None, timeout=10, what="nginx")
         assert server.poll() is None, server.stderr.read().decode()
-        return {"port": port, "upstream": upstream}
+        return {"port": port, "upstream": upstreams[0], "upstreams": upstreams}
 
     try:
         yield start
@@ -608,8 +628,9 @@ def start_nginx(tmp_path):
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
-        upstream.shutdown()
-        upstream.server_close()
+        for upstream in upstreams:
+            upstream.shutdown()
+            upstream.server_close()
 
 
 @pytest.fixture
@@ -630,6 +651,26 @@ def get(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], byte
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+@needs_nginx
+def test_nginx_takes_several_app_servers_in_turn(start_nginx):
+    """Round robin without stickiness, one turn shared by nginx's workers: requests on new
+    connections, and on one kept alive, go to each server in turn."""
+    site = start_nginx(upstream_count=2)
+    port, upstreams = site["port"], site["upstreams"]
+    for i in range(6):
+        assert get(port, f"/exercises/{i}")[0] == 200
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for i in range(6, 10):
+        connection.request("GET", f"/exercises/{i}")
+        assert connection.getresponse().read()
+    connection.close()
+    served_by = [
+        next(n for n, upstream in enumerate(upstreams) if f"/exercises/{i}" in upstream.paths)
+        for i in range(10)
+    ]
+    assert served_by in ([0, 1] * 5, [1, 0] * 5)
 
 
 @needs_nginx
