@@ -1,9 +1,12 @@
 """The production shape of Practika on one machine, without Docker (`make test-stack`).
 
-PostgreSQL, Redis, an S3 endpoint over HTTP (moto's server), the app under gunicorn with
-PRACTIKA_ENV=production, an RQ worker, and Debian's nginx in front with deploy/nginx.conf.
-The tests go through nginx only, as a browser would (test_stack.py). One stack for the
-package: everything it starts, it stops.
+PostgreSQL, Redis, an S3 endpoint over HTTP (moto's server), the app under two gunicorn
+processes with PRACTIKA_ENV=production (one worker each, so each is one place: two web tasks
+of one host, sharing its instance folder), an RQ worker, and Debian's nginx in front with
+deploy/nginx.conf, taking the two in turn. The tests go through nginx only, as a browser
+would (test_stack.py, test_scale_out.py); each request carries an X-Request-ID, so the web
+process that answered it is found in that process's own log. One stack for the package:
+everything it starts, it stops.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ NGINX = Path("/usr/sbin/nginx")
 RENDER = runpy.run_path(str(BASE_DIR / "deploy" / "render_nginx.py"))
 PASSWORD = "stack test password"
 MAX_UPLOAD_MB = 64
+WEB = ("web-a", "web-b")  # the gunicorn processes behind nginx, by the name of their log
+PIECE = 2**20  # a tus piece, as the page's script sends them
+TUS = {"Tus-Resumable": "1.0.0"}
+TUS_PIECE = "application/offset+octet-stream"
 STACK_MARKS = [  # every test module that uses the stack: pytestmark = STACK_MARKS
     pytest.mark.stack,
     pytest.mark.skipif(
@@ -48,12 +55,13 @@ class Stack:
     pg: PostgresServer
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, name: str, *args: str) -> subprocess.Popen:
+    def start(self, name: str, *args: str, **env: str) -> subprocess.Popen:
+        """Start a process of the stack, with the stack's environment and ``env`` over it."""
         log = (self.tmp / f"{name}.log").open("ab")
         process = subprocess.Popen(
             args,
             cwd=BASE_DIR,
-            env=self.env,
+            env=self.env | env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill it with its children
@@ -87,7 +95,16 @@ class Stack:
             return conn.execute(query, params).fetchone()
 
     def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
+        return self.full_log(name)[-3000:]
+
+    def full_log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    def served_by(self, request_id: str) -> str:
+        """The web process that answered the request with this id (the app logs each request
+        it answers, with its id, when it answers: before the client has the answer)."""
+        (name,) = [name for name in WEB if f'"request_id": "{request_id}"' in self.full_log(name)]
+        return name
 
 
 def _descendants(pid: int) -> list[int]:
@@ -98,19 +115,22 @@ def _descendants(pid: int) -> list[int]:
     return [grandchild for child in children for grandchild in _descendants(child)] + children
 
 
-def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """Run a `flask` command as the release step or an operator would; what it printed."""
     command = [sys.executable, "-m", "flask", *args]
     done = subprocess.run(
         command, cwd=BASE_DIR, env=env, input=stdin, capture_output=True, text=True
     )
     done.check_returncode()
+    return done.stdout
 
 
-def nginx_config(tmp: Path, listen: int, app_port: int, media: Path) -> Path:
-    """deploy/nginx.conf rendered by deploy/render_nginx.py, as the image's proxy role does."""
+def nginx_config(tmp: Path, listen: int, app_ports: list[int], media: Path) -> Path:
+    """deploy/nginx.conf rendered by deploy/render_nginx.py, as the image's proxy role does,
+    with every gunicorn in APP_UPSTREAM."""
     values = {
         "LISTEN_PORT": str(listen),
-        "APP_UPSTREAM": f"127.0.0.1:{app_port}",
+        "APP_UPSTREAM": " ".join(f"127.0.0.1:{port}" for port in app_ports),
         "STATIC_ROOT": str(BASE_DIR / "static"),
         "MEDIA_ROOT": str(media),
         "MAX_BODY_MB": str(MAX_UPLOAD_MB + 1),
@@ -130,7 +150,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
     s3.start()
     endpoint = f"http://127.0.0.1:{s3_port}"
-    app_port, web_port = free_port(), free_port()
+    app_ports, web_port = [free_port() for _ in WEB], free_port()
     env = {
         **os.environ,
         "PRACTIKA_ENV": "production",
@@ -149,11 +169,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "MAX_UPLOAD_MB": str(MAX_UPLOAD_MB),
         "VIDEO_JOB_TIMEOUT": "15",
         "SWEEP_INTERVAL_SECONDS": "3",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
-        "PORT": str(app_port),
-        "WEB_CONCURRENCY": "2",
+        "WEB_CONCURRENCY": "1",
     }
-    (tmp / "prometheus").mkdir()
     import boto3
 
     boto3.client(
@@ -168,19 +185,16 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         flask(env, "db", "upgrade")  # the release step
         teacher = ["--email", "teacher@stack.test", "--username", "teacher", "--role", "teacher"]
         flask(env, "admin", "create-user", *teacher, "--password-stdin", stdin=PASSWORD + "\n")
-        stack.start(
-            "web",
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "deploy/gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{app_port}",
-            "wsgi:app",
-        )
+        for name, port in zip(WEB, app_ports, strict=True):
+            stack.start(
+                name,
+                *(sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"),
+                BIND=f"127.0.0.1:{port}",
+                # Each container has its own: gunicorn empties the folder when it starts.
+                PROMETHEUS_MULTIPROC_DIR=str(tmp / f"prometheus-{name}"),
+            )
         stack.start("worker", sys.executable, "worker.py")
-        config = nginx_config(tmp, web_port, app_port, tmp / "instance" / "media")
+        config = nginx_config(tmp, web_port, app_ports, tmp / "instance" / "media")
         stack.start(
             "nginx",
             str(NGINX),
@@ -193,6 +207,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             "-g",
             "daemon off;",
         )
+        # nginx passes over a server that does not answer yet: ask each one itself first.
+        for name, port in zip(WEB, app_ports, strict=True):
+            wait_for(lambda port=port: _answers(f"http://127.0.0.1:{port}/core/live"), 60, name)
         wait_for(lambda: _answers(stack.base + "/core/health/"), timeout=60, what="the stack")
         yield stack
     finally:
@@ -216,13 +233,21 @@ class Browser:
 
     def __init__(self, base: str) -> None:
         self.base, self.cookies, self.csrf = base, {}, ""
+        self.sent: list[tuple[str, str]] = []  # (method, request id) of each request
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
+    def headers(self, extra: dict[str, str]) -> dict[str, str]:
+        """``extra`` with the session's cookies and CSRF token."""
+        headers = dict(extra)
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if self.csrf:
             headers.setdefault("X-CSRFToken", self.csrf)
+        return headers
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        request_id = secrets.token_hex(16)
+        headers = self.headers(kwargs.pop("headers", {}) | {"X-Request-ID": request_id})
+        self.sent.append((method, request_id))
         response = requests.request(
             method, self.base + path, headers=headers, timeout=30, allow_redirects=False, **kwargs
         )
@@ -238,30 +263,43 @@ class Browser:
         done = self.request("POST", "/accounts/login", data=fields)
         assert done.status_code == 303 and "/accounts/login" not in done.headers["Location"]
 
-    def upload(self, video: Path) -> str:
-        """tus, in 1 MB pieces, as the page's script sends it; returns the new video's id."""
-        data = video.read_bytes()
-        tus = {"Tus-Resumable": "1.0.0"}
+    def start_upload(self, length: int) -> str:
+        """A tus upload of ``length`` bytes; its URL."""
         created = self.request(
-            "POST", "/core/uploads/", headers={**tus, "Upload-Length": str(len(data))}
+            "POST", "/core/uploads/", headers={**TUS, "Upload-Length": str(length)}
         )
         assert created.status_code == 201, created.text
-        location, offset = created.headers["Location"], 0
-        while offset < len(data):
-            piece = data[offset : offset + 2**20]
+        return created.headers["Location"]
+
+    def offset(self, location: str) -> int:
+        """How many bytes of the upload at ``location`` arrived (tus HEAD)."""
+        answer = self.request("HEAD", location, headers=TUS)
+        assert answer.status_code == 200, answer.status_code
+        return int(answer.headers["Upload-Offset"])
+
+    def send_pieces(self, location: str, data: bytes, offset: int, end: int) -> requests.Response:
+        """PATCH ``data[offset:end]`` to the upload at ``location`` in 1 MB pieces, as the
+        page's script sends them; the last answer."""
+        while offset < end:
             sent = self.request(
                 "PATCH",
                 location,
-                data=piece,
-                headers={
-                    **tus,
-                    "Upload-Offset": str(offset),
-                    "Content-Type": "application/offset+octet-stream",
-                },
+                data=data[offset : min(offset + PIECE, end)],
+                headers={**TUS, "Upload-Offset": str(offset), "Content-Type": TUS_PIECE},
             )
             assert sent.status_code == 204, sent.text
             offset = int(sent.headers["Upload-Offset"])
-        return sent.headers["X-Video-Asset"]
+        return sent
+
+    def upload(self, video: Path, location: str | None = None) -> str:
+        """A video by tus: a new upload, or the one at ``location`` from the offset it has
+        (a resumed one); returns the video's id."""
+        data = video.read_bytes()
+        if location is None:
+            location, offset = self.start_upload(len(data)), 0
+        else:
+            offset = self.offset(location)
+        return self.send_pieces(location, data, offset, len(data)).headers["X-Video-Asset"]
 
 
 def wait_until_ready(stack: Stack, asset_id: str, timeout: float) -> None:
