@@ -56,7 +56,6 @@ from webworker import (
     served,
 )
 
-from practika.core.direct import SIGNED_AT_ONCE
 from tests.services import free_port, wait_for
 
 TUS_PIECE = 5 * 2**20  # chunkSize in static/js/upload.js
@@ -248,9 +247,9 @@ def direct_upload(api: Api) -> Callable[[int], None]:
     def upload(size: int) -> None:
         started = api.call("POST", "/direct-uploads/", {"length": size, "filename": "b.mp4"}, 201)
         numbers = list(range(1, started["parts"] + 1))
-        part_bytes = started["part_bytes"]
-        for first in range(0, len(numbers), SIGNED_AT_ONCE):
-            batch = numbers[first : first + SIGNED_AT_ONCE]
+        part_bytes, at_once = started["part_bytes"], started["urls_at_once"]
+        for first in range(0, len(numbers), at_once):
+            batch = numbers[first : first + at_once]
             urls = api.call("POST", f"/direct-uploads/{started['id']}/urls", {"parts": batch})
             for number in batch:
                 offset = (number - 1) * part_bytes

@@ -179,13 +179,17 @@ class S3Storage:
         return target
 
     def exists(self, key: str) -> bool:
+        return self.size(key) is not None
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes; None when there is no such object."""
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+            answer = self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
-        return True
+        return answer["ContentLength"]
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
@@ -270,9 +274,7 @@ class S3Storage:
                 "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
             },
         )
-        return self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))[
-            "ContentLength"
-        ]
+        return self.size(key)
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         with contextlib.suppress(self.client.exceptions.NoSuchUpload):

@@ -298,3 +298,53 @@ def test_the_bucket_origin_is_where_its_signed_urls_point(aws_credentials):
     signed = urlsplit(storage.presigned_url("videos/a/720p.mp4", "video/mp4"))
     assert storage.browser_origin() == f"{signed.scheme}://{signed.netloc}"
     assert storage.browser_origin().startswith("https://practika-media.s3.")
+
+
+def test_a_complete_whose_answer_was_lost_is_asked_again_and_makes_the_video(
+    api, s3_app, bucket_client
+):
+    """The bucket joined the parts but the answer never came back (a timeout): the parts
+    are gone from the listing, and asking again makes the video of the joined object."""
+    data = os.urandom(BYTES)
+    upload = api("POST", "/direct-uploads/", json={"length": BYTES}).get_json()
+    urls = api("POST", f"/direct-uploads/{upload['id']}/urls", json={"parts": [1, 2]}).get_json()
+    put_part(urls["urls"]["1"], data[: direct.PART_BYTES])
+    put_part(urls["urls"]["2"], data[direct.PART_BYTES :])
+    row = db.session.get(DirectUpload, direct.uuid.UUID(upload["id"]))
+    storage = s3_app.extensions["storage"]
+    storage.complete_multipart(row.key, row.s3_upload_id, storage.parts(row.key, row.s3_upload_id))
+
+    arrived = api("GET", f"/direct-uploads/{upload['id']}").get_json()["arrived"]
+    assert arrived == [
+        {"number": 1, "size": direct.PART_BYTES},
+        {"number": 2, "size": 3 * 2**20 + 123},
+    ]
+    done = api("POST", f"/direct-uploads/{upload['id']}/complete")
+    assert done.status_code == 201 and done.get_json()["video_id"] == upload["video_id"]
+    assert db.session.get(VideoAsset, direct.uuid.UUID(upload["video_id"])).size_bytes == BYTES
+
+
+def test_aborting_an_upload_the_bucket_joined_deletes_the_object(api, s3_app, bucket_client):
+    upload = api("POST", "/direct-uploads/", json={"length": 10}).get_json()
+    row = db.session.get(DirectUpload, direct.uuid.UUID(upload["id"]))
+    storage = s3_app.extensions["storage"]
+    urls = api("POST", f"/direct-uploads/{upload['id']}/urls", json={"parts": [1]}).get_json()
+    put_part(urls["urls"]["1"], b"0123456789")
+    storage.complete_multipart(row.key, row.s3_upload_id, storage.parts(row.key, row.s3_upload_id))
+    assert api("DELETE", f"/direct-uploads/{upload['id']}").status_code == 204
+    assert not storage.exists(row.key)
+
+
+@pytest.mark.parametrize(
+    ("length", "part", "count"),
+    [
+        (10, direct.PART_BYTES, 1),
+        (direct.PART_BYTES * 64, direct.PART_BYTES, 64),
+        (2**30, 16 * 2**20, 64),
+        (2**30 + 1, 17 * 2**20, 61),
+        (50 * 2**30, 800 * 2**20, 64),
+    ],
+)
+def test_a_larger_video_goes_in_larger_parts_not_more(length, part, count):
+    assert direct.part_bytes(length) == part and direct.part_count(length) == count
+    assert part >= 5 * 2**20 and part % 2**20 == 0  # S3's least part; whole MiB

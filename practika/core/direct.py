@@ -32,8 +32,8 @@ from practika.model_base import utcnow
 from practika.storage import get_storage
 
 PART_BYTES = 8 * 2**20  # S3 takes 5 MiB at least for every part but the last
-MOST_PARTS = 10_000  # S3's limit
-SIGNED_AT_ONCE = 20  # part URLs one request may ask for
+PARTS_WANTED = 64  # past 512 MiB parts grow instead: fewer requests to sign and list them
+SIGNED_AT_ONCE = 100  # part URLs one request may ask for
 SIGNED_SECONDS = 900  # a part's URL: long enough for 8 MiB on a slow phone, no longer
 
 
@@ -83,13 +83,20 @@ def described(upload: DirectUpload) -> dict:
         "id": str(upload.id),
         "video_id": str(upload.asset_id),
         "length": upload.length,
-        "part_bytes": PART_BYTES,
+        "part_bytes": part_bytes(upload.length),
         "parts": part_count(upload.length),
+        "urls_at_once": SIGNED_AT_ONCE,
     }
 
 
+def part_bytes(length: int) -> int:
+    """The size of every part but the last: PART_BYTES, or whole MiB enough for a video
+    of ``length`` to go in PARTS_WANTED parts (far from S3's 10,000)."""
+    return max(PART_BYTES, math.ceil(length / PARTS_WANTED / 2**20) * 2**20)
+
+
 def part_count(length: int) -> int:
-    return max(1, math.ceil(length / PART_BYTES))
+    return max(1, math.ceil(length / part_bytes(length)))
 
 
 def start(owner: User, length: int, filename: str, *, sound_only: bool = False) -> DirectUpload:
@@ -157,42 +164,64 @@ def sign(upload: DirectUpload, numbers: list[int]) -> dict[int, str]:
     }
 
 
-def _parts(upload: DirectUpload) -> list[dict]:
-    """The upload's parts in the bucket. An upload the bucket no longer has (aborted by its
-    lifecycle rule) is forgotten: UploadError 410, and the client starts again."""
+def _parts(upload: DirectUpload) -> list[dict] | None:
+    """The upload's parts in the bucket; None once the bucket has joined them into the
+    object (an answer to complete that was lost on its way). An upload the bucket let go
+    (its lifecycle rule) is forgotten: UploadError 410, and the client starts again."""
+    storage = bucket()
     try:
-        return bucket().parts(upload.key, upload.s3_upload_id)
+        return storage.parts(upload.key, upload.s3_upload_id)
     except FileNotFoundError:
-        db.session.delete(upload)
-        db.session.commit()
+        if storage.size(upload.key) is not None:
+            return None
+        _forget(upload)
         raise UploadError(410, "This upload has expired. Send the file again.") from None
 
 
+def _forget(upload: DirectUpload) -> None:
+    db.session.delete(upload)
+    db.session.commit()
+
+
 def arrived(upload: DirectUpload) -> list[dict]:
-    """The parts in the bucket: number and size (a client resumes from the first missing)."""
-    return [{"number": part["PartNumber"], "size": part["Size"]} for part in _parts(upload)]
+    """The parts in the bucket: number and size (a client resumes from the first missing).
+    Once joined, every part is there."""
+    parts = _parts(upload)
+    if parts is None:
+        whole, count = part_bytes(upload.length), part_count(upload.length)
+        last = upload.length - whole * (count - 1)
+        return [{"number": n, "size": whole if n < count else last} for n in range(1, count + 1)]
+    return [{"number": part["PartNumber"], "size": part["Size"]} for part in parts]
 
 
 def complete(upload: DirectUpload, owner: User) -> VideoAsset:
     """Join the parts into the video and queue its processing. UploadError 409 while a part
     is missing or the sizes do not add up to the length declared (the client sends what is
-    missing), 422 when the joined object is not that length (it is deleted)."""
+    missing), 422 when the joined object is not that length (it is deleted). Asked again
+    after the bucket joined them, it makes the video of what the bucket joined."""
     storage = bucket()
     parts = _parts(upload)
+    if parts is None:
+        return _video(upload, owner, storage.size(upload.key))
     count = part_count(upload.length)
     numbers = [part["PartNumber"] for part in parts]
     if numbers != list(range(1, count + 1)):
         raise UploadError(409, f"{count - len(parts)} of {count} parts have not arrived yet.")
     sizes = [part["Size"] for part in parts]
-    whole = all(size == PART_BYTES for size in sizes[:-1])
+    whole = all(size == part_bytes(upload.length) for size in sizes[:-1])
     if not whole or sum(sizes) != upload.length:
         raise UploadError(409, f"The parts hold {sum(sizes)} bytes, not {upload.length}.")
     check_upload_limits(owner, upload.length, upload_id=str(upload.id))
     size = storage.complete_multipart(upload.key, upload.s3_upload_id, parts)
+    return _video(upload, owner, size)
+
+
+def _video(upload: DirectUpload, owner: User, size: int | None) -> VideoAsset:
+    """The video the joined object becomes, queued; 422 when it is not the length declared
+    (it is deleted)."""
     if size != upload.length:
-        storage.delete(upload.key)
-        db.session.delete(upload)
-        db.session.commit()
+        bucket().delete(upload.key)
+        _forget(upload)
         raise UploadError(422, f"The video arrived with {size} bytes, not {upload.length}.")
     asset = VideoAsset(
         id=upload.asset_id,
@@ -212,9 +241,12 @@ def complete(upload: DirectUpload, owner: User) -> VideoAsset:
 
 
 def abort(upload: DirectUpload) -> None:
-    bucket().abort_multipart(upload.key, upload.s3_upload_id)
-    db.session.delete(upload)
-    db.session.commit()
+    """Let the upload go, and the object if the bucket had joined it (no video is made of
+    it while the upload's row is there)."""
+    storage = bucket()
+    storage.abort_multipart(upload.key, upload.s3_upload_id)
+    storage.delete(upload.key)
+    _forget(upload)
 
 
 def _expiry():

@@ -108,12 +108,13 @@
       });
     }
 
-    // A part's URL, signed with those of the next parts waiting (up to 20 in one request).
+    // A part's URL, signed with those of the next parts waiting (as many as one request may
+    // ask for).
     function urlFor(number, waiting) {
       if (urls[number]) return Promise.resolve(urls[number]);
       var batch = [number].concat(waiting.filter(function (other) {
         return !urls[other];
-      })).slice(0, 20);
+      })).slice(0, upload.urls_at_once);
       return json("POST", upload.urls_url, { parts: batch }).then(function (data) {
         Object.keys(data.urls).forEach(function (key) { urls[key] = data.urls[key]; });
         return urls[number];

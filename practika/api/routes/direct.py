@@ -48,7 +48,8 @@ def direct_parts(upload_id: str):
 
 @bp.post("/direct-uploads/<upload_id>/urls")
 def direct_urls(upload_id: str):
-    """Signed PUT URLs for ``parts`` (their numbers, at most 20), valid for 15 minutes."""
+    """Signed PUT URLs for ``parts`` (their numbers, at most SIGNED_AT_ONCE), valid for 15
+    minutes."""
     data = body()
     try:
         upload = direct.owned(upload_id, g.api_user)

@@ -8,6 +8,7 @@ from flask import jsonify
 from practika.api import bp
 from practika.comments.alignment import MAX_RATE, MIN_RATE
 from practika.comments.drawing import COLOURS, MAX_FREE_POINTS, MAX_POINTS, MAX_SHAPES, SHAPE_POINTS
+from practika.core.direct import PART_BYTES, PARTS_WANTED, SIGNED_AT_ONCE
 from practika.media.align import SURE_SCORE
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -105,8 +106,13 @@ DIRECT_UPLOAD = {
         "id": UUID,
         "video_id": {**UUID, "description": "The video it becomes, known from the start"},
         "length": {"type": "integer"},
-        "part_bytes": {"type": "integer"},
+        "part_bytes": {
+            "type": "integer",
+            "description": f"Every part's size but the last's: {PART_BYTES // 2**20} MiB, or "
+            f"more for a video that would need over {PARTS_WANTED} parts",
+        },
         "parts": {"type": "integer"},
+        "urls_at_once": {"type": "integer", "description": "Part URLs one request may ask for"},
         "parts_url": {"type": "string"},
     },
 }
@@ -804,7 +810,8 @@ PATHS = {
     "/direct-uploads/{upload_id}/urls": {
         "parameters": _params("upload_id"),
         "post": {
-            "summary": "Signed PUT URLs for some parts (at most 20), valid for 15 minutes",
+            "summary": f"Signed PUT URLs for some parts (at most {SIGNED_AT_ONCE}), valid for 15 "
+            "minutes",
             "operationId": "signDirectUploadParts",
             "requestBody": _body(
                 {
