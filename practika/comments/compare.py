@@ -41,9 +41,9 @@ class Mapping:
         return Mapping(-self.offset / self.rate, 1.0 / self.rate)
 
 
-def alignment_state(attempt: VideoComment) -> str:
-    """How the take is lined up: an ``AlignedBy`` value; NONE when nothing current says."""
-    row = alignment_of(attempt)
+def alignment_state(row: AttemptAlignment | None) -> str:
+    """How the take is lined up by its current alignment ``row`` (``alignment_of``): an
+    ``AlignedBy`` value; NONE when nothing current says."""
     return row.aligned_by if row is not None else AlignedBy.NONE
 
 
@@ -55,23 +55,28 @@ def confidence_words(confidence: float | None) -> str | None:
 
 
 def to_model(attempt: VideoComment) -> Mapping:
-    """A moment of the take as a moment of the model: where the sound or a person put it,
-    else where the take started (the clip it was recorded against, or the model's start);
-    at the speed the model played while it was recorded."""
-    row = alignment_of(attempt)
+    """A moment of the take as a moment of the model, by the alignment it has now."""
+    return on_model(alignment_of(attempt))
+
+
+def on_model(row: AttemptAlignment | None) -> Mapping:
+    """A moment of the take as a moment of the model, by its current alignment ``row``
+    (``alignment_of``): where the sound or a person put it, else where the take started (the
+    clip it was recorded against, or the model's start); at the speed the model played while
+    it was recorded."""
     if row is None:
         return Mapping()
     offset = row.offset_sec if row.offset_sec is not None else started_together(row)
     return Mapping(offset, row.rate)
 
 
-def follower_mapping(lead: VideoComment, other: VideoComment | None) -> Mapping:
-    """A moment of the lead take as a moment of the follower: the model, or another take
-    (through the model, so two takes recorded against it line up with each other)."""
-    lead_to_model = to_model(lead)
+def follower_mapping(lead_on_model: Mapping, other: VideoComment | None) -> Mapping:
+    """A moment of the lead take (``lead_on_model``: its moment on the model) as a moment
+    of the follower: the model, or another take (through the model, so two takes recorded
+    against it line up with each other)."""
     if other is None:
-        return lead_to_model
-    return lead_to_model.then(to_model(other).inverse())
+        return lead_on_model
+    return lead_on_model.then(to_model(other).inverse())
 
 
 def save_offset(attempt: VideoComment, value: object) -> AttemptAlignment:

@@ -22,10 +22,10 @@ from practika.comments.compare import (
     alignment_state,
     confidence_words,
     follower_mapping,
+    on_model,
     same_student_same_exercise,
     save_offset,
     takes_of,
-    to_model,
 )
 from practika.comments.drawing import COLOURS, DrawingRefused, drawing_from_form
 from practika.comments.forms import AttemptForm, CommentForm
@@ -362,6 +362,7 @@ def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
         db.session.commit()
     realign_if_stale(attempt)  # a new model video, or a take replaced since it was measured
     replies = replies_to([attempt])[attempt.id]
+    alignment = _alignment_context(attempt)
     return render_template(
         "comments/attempt.html",
         attempt=attempt,
@@ -372,9 +373,8 @@ def _attempt_page(attempt: VideoComment, other: VideoComment | None = None):
         form=CommentForm(formdata=None),
         speed=preferences_of(current_user.profile)["playback_speed"],
         takes=takes_of(attempt),
-        mapping=follower_mapping(attempt, other),
-        lead_on_model=to_model(attempt),
-        **_alignment_context(attempt),
+        mapping=follower_mapping(alignment["lead_on_model"], other),
+        **alignment,
     )
 
 
@@ -398,12 +398,14 @@ def compare(attempt_id: uuid.UUID, other_id: uuid.UUID):
 
 
 def _alignment_context(attempt: VideoComment, saved: bool = False) -> dict:
+    """The alignment line's state, from the attempt's current alignment, read once: its
+    ``lead_on_model`` places the model (or another take) beside the take on the page too."""
     row = alignment_of(attempt)
     return {
         # A take that failed or is gone is never measured: the line stops waiting for it.
-        "alignment_state": AlignedBy.NONE if needs_new_video(attempt) else alignment_state(attempt),
+        "alignment_state": AlignedBy.NONE if needs_new_video(attempt) else alignment_state(row),
         "alignment_words": confidence_words(row.confidence if row else None),
-        "model_offset": to_model(attempt).offset,
+        "lead_on_model": on_model(row),
         "may_align": may_align_attempt(current_user, attempt),
         "alignment_saved": saved,
     }
