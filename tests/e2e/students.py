@@ -40,6 +40,25 @@ def demo_class_student(login: tuple[str, str, str]) -> User:
     return student
 
 
+def send_take(student: User, *, width: int = 640, height: int = 360) -> VideoComment:
+    """A 4 s take of ``width`` x ``height`` that ``student`` sends at the demo exercise, made
+    playable by the real pipeline, in the app context the caller holds: the attempt, read
+    again after the job (which closes the session)."""
+    exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = synth_video(Path(tmp) / "take.mp4", seconds=4, width=width, height=height)
+        with path.open("rb") as stream:
+            video = store_upload(stream, owner=student, filename="take.mp4")
+    attempt = VideoComment(
+        exercise=exercise, author=student, kind=CommentKind.ATTEMPT, video_asset=video
+    )
+    db.session.add(attempt)
+    db.session.commit()
+    attempt_id = attempt.id
+    process_video(str(video.id))  # the worker's job, here: the page plays at once
+    return db.session.get(VideoComment, attempt_id)
+
+
 def student_with_take(
     live_env: dict[str, str], login: tuple[str, str, str], *, width: int = 640, height: int = 360
 ) -> tuple[str, str]:
@@ -48,19 +67,8 @@ def student_with_take(
     and its player's id."""
     app = create_app(TestConfig(live_env))
     with app.app_context():
-        student = demo_class_student(login)
-        exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
-        with tempfile.TemporaryDirectory() as tmp:
-            path = synth_video(Path(tmp) / "take.mp4", seconds=4, width=width, height=height)
-            with path.open("rb") as stream:
-                video = store_upload(stream, owner=student, filename="take.mp4")
-        attempt = VideoComment(
-            exercise=exercise, author=student, kind=CommentKind.ATTEMPT, video_asset=video
-        )
-        db.session.add(attempt)
-        db.session.commit()
-        ids = str(attempt.id), f"player-{video.id}"
-        process_video(str(video.id))  # the worker's job, here: the page plays at once
+        attempt = send_take(demo_class_student(login), width=width, height=height)
+        ids = str(attempt.id), f"player-{attempt.video_asset_id}"
         db.session.remove()
         db.engine.dispose()
     return ids

@@ -10,27 +10,18 @@ landscape one lined up by sound 1 s into the model, and a later portrait one."""
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from practika import create_app
-from practika.accounts.models import User
-from practika.comments.models import AlignedBy, AttemptAlignment, CommentKind, VideoComment
+from practika.comments.models import AlignedBy, AttemptAlignment, VideoComment
 from practika.config import TestConfig
-from practika.core.services import store_upload
-from practika.core.tasks import process_video
-from practika.demo import DEMO_EXERCISE
-from practika.exercises.models import Exercise
 from practika.extensions import db
-from practika.media.synth import synth_video
-from practika.model_base import utcnow
 from tests.e2e.conftest import PATIENCE, PROCESSED, broken_asset, console_error
-from tests.e2e.students import demo_class_student
+from tests.e2e.students import demo_class_student, send_take
 from tests.e2e.test_smoke import log_in
 
 SHOTS = Path("/tmp/shots-compare")
@@ -58,22 +49,6 @@ WATCH_START = """([lead, follower]) => {
 STARTED = "() => window.startedAt"
 
 
-def _take(exercise: Exercise, student: User, width: int, height: int, when) -> VideoComment:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = synth_video(Path(tmp) / "take.mp4", seconds=4, width=width, height=height)
-        with path.open("rb") as stream:
-            video = store_upload(stream, owner=student, filename="take.mp4")
-    attempt = VideoComment(
-        exercise=exercise, author=student, kind=CommentKind.ATTEMPT, video_asset=video
-    )
-    attempt.created_at = when
-    db.session.add(attempt)
-    db.session.commit()
-    attempt_id, video_id = attempt.id, video.id
-    process_video(str(video_id))  # the worker's job, here: the page plays at once
-    return db.session.get(VideoComment, attempt_id)
-
-
 def line_up(attempt: VideoComment, by: str, offset: float | None, confidence: float | None):
     """The attempt's alignment as the sound job would leave it (no worker runs here)."""
     row = attempt.alignment or AttemptAlignment(attempt=attempt)
@@ -89,21 +64,14 @@ def takes(live_server, live_env) -> Iterator[dict[str, str]]:
     app = create_app(TestConfig(live_env))
     with app.app_context():
         student = demo_class_student(("compare@example.com", "compare-student", PASSWORD))
-        exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
-        db.session.commit()
-        first = _take(exercise, student, 640, 360, utcnow().replace(microsecond=0))
+        first = send_take(student, width=640, height=360)
         line_up(first, AlignedBy.SOUND, OFFSET, 15.0)
         db.session.commit()
-        student = db.session.scalar(sa.select(User).where(User.username == "compare-student"))
-        exercise = db.session.scalar(sa.select(Exercise).where(Exercise.name == DEMO_EXERCISE))
-        latest = _take(exercise, student, 360, 640, utcnow())
+        first_id = first.id
+        latest = send_take(first.author, width=360, height=640)  # sent after: the latest
         line_up(latest, AlignedBy.NONE, None, None)  # its sound matched nothing
         db.session.commit()
-        first = db.session.scalar(
-            sa.select(VideoComment).where(
-                VideoComment.author_id == latest.author_id, VideoComment.id != latest.id
-            )
-        )
+        first = db.session.get(VideoComment, first_id)
         ids = {
             "landscape": str(first.id),
             "portrait": str(latest.id),
