@@ -39,12 +39,18 @@ import boto3
 import sqlalchemy as sa
 from botocore.config import Config as BotoConfig
 from flask import current_app, render_template
-from redis.exceptions import RedisError
 
 from practika.extensions import db
 from practika.mail_outbox import MailStatus, OutgoingMail
 from practika.model_base import utcnow
-from practika.queue import RETRY_DELAYS, attempt_job_id, enqueue, job_alive, retry_delay
+from practika.queue import (
+    RETRY_DELAYS,
+    attempt_job_id,
+    claim_run,
+    enqueue,
+    lost_rows,
+    retry_delay,
+)
 from practika.text import single_line
 
 log = logging.getLogger(__name__)
@@ -331,17 +337,8 @@ def deliver(mail_id: str, attempt: int) -> None:
     failure schedules the next attempt as a new job, or marks the message failed after the
     last, and then raises so that RQ records the failure with its traceback."""
     mail_uuid = uuid.UUID(mail_id)
-    claimed = db.session.execute(
-        sa.update(OutgoingMail)
-        .where(
-            OutgoingMail.id == mail_uuid,
-            OutgoingMail.status == MailStatus.PENDING,
-            OutgoingMail.attempts == attempt - 1,
-        )
-        .values(attempts=attempt)
-    ).rowcount
-    db.session.commit()
-    if not claimed:
+    pending = OutgoingMail.status == MailStatus.PENDING
+    if not claim_run(OutgoingMail.attempts, attempt, OutgoingMail.id == mail_uuid, pending):
         log.info("mail %s attempt %d is not due; nothing to do", mail_id, attempt)
         return
     kept = db.session.get(OutgoingMail, mail_uuid)
@@ -400,12 +397,7 @@ def sweep() -> dict[str, int]:
         sa.select(OutgoingMail).where(OutgoingMail.status == MailStatus.PENDING)
     ).all()
     enqueued = 0
-    for mail in pending:
-        try:
-            if job_alive("mail", mail.job_id):
-                continue
-        except RedisError:
-            break
+    for mail in lost_rows("mail", pending):
         attempt = mail.attempts + 1
         if attempt > MAX_ATTEMPTS:  # its last attempt died with its worker
             mail.status, mail.message = MailStatus.FAILED, b""

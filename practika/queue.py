@@ -5,28 +5,36 @@ The database row is the truth and the outbox; a job only carries an id. Each att
 piece of work is its own job, named ``<kind>-<row id>-<attempt>`` and recorded on the row
 *before* it is enqueued. So a failing attempt cannot overwrite the retry it scheduled, and
 the sweep can ask Redis whether the row's job is still alive; when it is not (Redis lost it,
-a worker died), the sweep enqueues it again. If Redis is away, ``enqueue`` answers None and
-the row waits for the sweep, so nothing is lost.
+a worker died: ``lost_rows``), the sweep enqueues it again. If Redis is away, ``enqueue``
+answers None and the row waits for the sweep, so nothing is lost. A job counts its run on
+the row before it works (``claim_run``), so a copy of it that runs too does nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Flask, current_app
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+
+from practika.extensions import db
 
 QUEUE_NAMES = ("media", "mail", "webhooks")
 RETRY_DELAYS = (10, 60, 300)  # seconds before the 2nd, 3rd and later attempts
 WAITING = ("queued", "scheduled", "deferred")  # RQ states of a job that will still run
 STARTED_GRACE = 60  # seconds past its timeout that a started job may still be finishing
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 
 
 def connect(url: str, timeout: float = 2.0) -> Redis:
@@ -107,6 +115,34 @@ def job_alive(queue: str, job_id: str | None) -> bool:
         return False
     deadline = job.started_at + timedelta(seconds=(job.timeout or 0) + STARTED_GRACE)
     return datetime.now(UTC) < deadline  # RQ keeps its times aware, in UTC
+
+
+def claim_run(runs: so.InstrumentedAttribute[int], run: int, *due: sa.ColumnElement[bool]) -> bool:
+    """A job's first step: count run number ``run`` on its row (``runs``, the runs so far),
+    if the row is still ``due`` (its id, and a state that still wants the work) and no run
+    has been counted since run ``run - 1``. A conditional UPDATE, committed at once, so of
+    two copies of one run (enqueued twice, or by a sweep while the first was slow to
+    start) only one goes on. Whether this one does."""
+    claimed = db.session.execute(
+        sa.update(runs.class_).where(*due, runs == run - 1).values({runs: run})
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def lost_rows(
+    queue: str, rows: Iterable[Row], job_of: Callable[[Any], str | None] = attrgetter("job_id")
+) -> Iterator[Row]:
+    """The rows (of a sweep's outbox) whose job Redis does not hold: lost in an outage, or
+    left by a killed worker, for the sweep to enqueue again or give up on. ``job_of`` reads a
+    row's job id. It stops once Redis is away: the next sweep goes on."""
+    for row in rows:
+        try:
+            if job_alive(queue, job_of(row)):
+                continue
+        except RedisError:
+            return
+        yield row
 
 
 @contextmanager

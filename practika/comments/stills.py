@@ -14,16 +14,16 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
+from operator import attrgetter
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
-from redis.exceptions import RedisError
 
 from practika.comments.models import VideoComment
 from practika.extensions import db
 from practika.media.poster import make_poster
-from practika.queue import attempt_job_id, enqueue, job_alive
+from practika.queue import attempt_job_id, claim_run, enqueue, lost_rows
 from practika.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -71,17 +71,9 @@ def make_still(comment_id: str, run: int) -> None:
     """The RQ job: run number ``run`` at the comment's still. A failure is logged and leaves
     the comment without a still."""
     row_id = uuid.UUID(comment_id)
-    claimed = db.session.execute(
-        sa.update(VideoComment)
-        .where(
-            VideoComment.id == row_id,
-            VideoComment.still_path.is_(None),
-            VideoComment.still_runs == run - 1,
-        )
-        .values(still_runs=run)
-    ).rowcount
-    db.session.commit()
-    if not claimed:
+    if not claim_run(
+        VideoComment.still_runs, run, VideoComment.id == row_id, VideoComment.still_path.is_(None)
+    ):
         log.info("still %s: run %d is not due; nothing to do", comment_id, run)
         return
     key = None
@@ -133,12 +125,7 @@ def sweep() -> dict[str, int]:
         )
     ).all()
     enqueued = 0
-    for comment in waiting:
-        try:
-            if job_alive("media", comment.still_job_id):
-                continue
-        except RedisError:
-            break  # Redis is away: the next sweep
+    for comment in lost_rows("media", waiting, attrgetter("still_job_id")):
         if comment.still_runs >= STILL_MAX_RUNS:
             log.warning("still %s: %d runs died; it goes without", comment.id, comment.still_runs)
             comment.still_job_id = None

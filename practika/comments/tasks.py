@@ -17,7 +17,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
-from redis.exceptions import RedisError
 
 from practika.comments.alignment import (
     ALIGN_MAX_ATTEMPTS,
@@ -30,7 +29,7 @@ from practika.comments.models import AlignedBy, AttemptAlignment
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.extensions import db
 from practika.media.align import Match, align
-from practika.queue import job_alive
+from practika.queue import claim_run, lost_rows
 from practika.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,10 @@ log = logging.getLogger(__name__)
 def align_attempt(attempt_id: str, run: int) -> None:
     """The RQ job: run number ``run`` of the attempt's alignment; SOUND or NONE."""
     row_id = uuid.UUID(attempt_id)
-    if not _claim(row_id, run):
+    waiting = AttemptAlignment.aligned_by == AlignedBy.WAITING
+    if not claim_run(
+        AttemptAlignment.attempts, run, AttemptAlignment.attempt_id == row_id, waiting
+    ):
         log.info("alignment %s: run %d is not due; nothing to do", attempt_id, run)
         return
     row = db.session.get(AttemptAlignment, row_id)
@@ -51,20 +53,6 @@ def align_attempt(attempt_id: str, run: int) -> None:
         log.exception("alignment %s: run %d failed; the videos start together", attempt_id, run)
         match = None
     _finish(row_id, run, take_id, model_id, match)
-
-
-def _claim(row_id: uuid.UUID, run: int) -> bool:
-    result = db.session.execute(
-        sa.update(AttemptAlignment)
-        .where(
-            AttemptAlignment.attempt_id == row_id,
-            AttemptAlignment.aligned_by == AlignedBy.WAITING,
-            AttemptAlignment.attempts == run - 1,
-        )
-        .values(attempts=run)
-    )
-    db.session.commit()
-    return result.rowcount == 1
 
 
 def _measure(row: AttemptAlignment) -> Match | None:
@@ -129,12 +117,7 @@ def sweep() -> dict[str, int]:
         )
     ).all()
     done = {"alignments_enqueued": _ask_unasked(), "alignments_failed": 0}
-    for row in waiting:
-        try:
-            if job_alive("media", row.job_id):
-                continue
-        except RedisError:
-            break  # Redis is away: the next sweep
+    for row in lost_rows("media", waiting):
         if row.attempts >= ALIGN_MAX_ATTEMPTS:
             log.warning(
                 "alignment %s: %d runs died; the videos start together",

@@ -22,12 +22,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from redis.exceptions import RedisError
 from rq import get_current_job
 
 from practika.extensions import db
 from practika.model_base import utcnow
-from practika.queue import job_alive
+from practika.queue import lost_rows
 from practika.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from practika.webhooks.services import (
     QUEUE,
@@ -194,11 +193,6 @@ def sweep(older_than: int = 120) -> dict[str, int]:
         )
     ).all()
     enqueued = 0
-    for delivery in pending:
-        try:
-            if job_alive(QUEUE, delivery.job_id):
-                continue
-        except RedisError:
-            break
+    for delivery in lost_rows(QUEUE, pending):
         enqueued += requeue(delivery)
     return {"webhooks_enqueued": enqueued}
