@@ -266,6 +266,18 @@ def put_in(classroom: Classroom, student) -> None:
     db.session.commit()
 
 
+def exercise_with_model(teacher: account_models.User, name: str = "Scales") -> Exercise:
+    """A new exercise of ``teacher``'s whose 12 s model video is ready (its row made by hand,
+    no FFmpeg), added to the session: publish it with ``publish_to``."""
+    rendition = {"path": "videos/m/360p.mp4", "height": 360}
+    model = VideoAsset(
+        owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
+    )
+    exercise = Exercise(name=name, created_by=teacher, video_asset=model)
+    db.session.add(exercise)
+    return exercise
+
+
 def publish_to(exercise: Exercise, classroom: Classroom) -> Exercise:
     """Publish ``exercise`` (saved with it if new) to ``classroom`` as it stands: no check
     that its video plays."""

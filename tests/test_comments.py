@@ -21,7 +21,7 @@ from practika.queue import get_queue
 from practika.recount import recompute_metrics
 from practika.storage import get_storage
 from practika.text import moment
-from tests.conftest import count_rows, log_in, make_playable, publish_to
+from tests.conftest import count_rows, exercise_with_model, log_in, make_playable, publish_to
 
 HTMX = {"HX-Request": "true"}
 
@@ -29,12 +29,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def exercise(app, teacher, classroom):
     """The teacher's exercise, published to the class the student is in."""
-    rendition = {"path": "videos/m/360p.mp4", "height": 360}
-    model = VideoAsset(
-        owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
-    )
-    exercise = Exercise(name="Scales", created_by=teacher, video_asset=model)
-    db.session.add(exercise)
+    exercise = exercise_with_model(teacher)
     recompute_metrics(fix=True)  # made by hand here: count it, so the tests start true
     return publish_to(exercise, classroom)
 

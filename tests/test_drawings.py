@@ -48,12 +48,11 @@ from practika.comments.services import delete_comment
 from practika.comments.stills import STILL_MAX_RUNS, make_still, still_key
 from practika.core.models import VideoAsset
 from practika.core.services import store_upload
-from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.queue import get_queue, get_redis
 from practika.recount import recompute_metrics
 from practika.storage import LocalStorage, get_storage
-from tests.conftest import _make_user, count_rows, log_in, publish_to, put_in
+from tests.conftest import _make_user, count_rows, exercise_with_model, log_in, publish_to, put_in
 from tests.media_samples import encode
 
 HTMX = {"HX-Request": "true"}
@@ -222,12 +221,7 @@ def dark_then_light(tmp_path_factory) -> bytes:
 @pytest.fixture
 def exercise(app, teacher, classroom):
     """The teacher's exercise with a 12 s model video, published to the student's class."""
-    rendition = {"path": "videos/m/360p.mp4", "height": 360}
-    model = VideoAsset(
-        owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
-    )
-    exercise = Exercise(name="Squats", created_by=teacher, video_asset=model)
-    db.session.add(exercise)
+    exercise = exercise_with_model(teacher, "Squats")
     recompute_metrics(fix=True)  # made by hand here: count it, so the tests start true
     return publish_to(exercise, classroom)
 

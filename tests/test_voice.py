@@ -23,7 +23,7 @@ from practika.extensions import db
 from practika.media.rejections import MediaRejected
 from practika.media.validate import validate, validate_sound
 from practika.storage import get_storage
-from tests.conftest import log_in, process_now, publish_to
+from tests.conftest import exercise_with_model, log_in, process_now, publish_to
 
 HTMX = {"HX-Request": "true"}
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -66,13 +66,7 @@ def ffprobe(path) -> dict:
 @pytest.fixture
 def exercise(app, teacher, classroom):
     """The teacher's exercise, published to the class the student is in."""
-    rendition = {"path": "videos/m/360p.mp4", "height": 360}
-    model = VideoAsset(
-        owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
-    )
-    exercise = Exercise(name="Scales", created_by=teacher, video_asset=model)
-    db.session.add(exercise)
-    return publish_to(exercise, classroom)
+    return publish_to(exercise_with_model(teacher), classroom)
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from practika.comments.services import announce_attempts
 from practika.core.models import VideoAsset
 from practika.core.services import store_upload
 from practika.core.tasks import process_video
-from practika.exercises.models import Exercise
 from practika.extensions import db
 from practika.queue import connect, get_queue, get_redis
 from practika.webhooks import delivery as webhook_delivery
@@ -46,6 +45,7 @@ from practika.webhooks.services import (
 )
 from tests.conftest import (
     count_rows,
+    exercise_with_model,
     log_in,
     make_playable,
     publish_to,
@@ -145,12 +145,7 @@ def deliveries() -> list[WebhookDelivery]:
 @pytest.fixture
 def exercise(app, teacher, classroom):
     """The teacher's exercise, published to the class the student is in."""
-    rendition = {"path": "videos/m/360p.mp4", "height": 360}
-    model = VideoAsset(
-        owner=teacher, processing_status="ready", duration_sec=12.0, renditions={"360p": rendition}
-    )
-    exercise = Exercise(name="Scales", created_by=teacher, video_asset=model)
-    return publish_to(exercise, classroom)
+    return publish_to(exercise_with_model(teacher), classroom)
 
 
 # ---- Signing ---------------------------------------------------------------------------------
