@@ -29,7 +29,14 @@ from practika.mail import deliver, parse_message, sweep
 from practika.mail_outbox import OutgoingMail
 from practika.model_base import utcnow
 from practika.queue import get_queue, get_redis
-from tests.conftest import _make_user, count_rows, make_playable, publish_to, put_in
+from tests.conftest import (
+    _make_user,
+    count_rows,
+    make_playable,
+    publish_to,
+    put_in,
+    sql_statements,
+)
 from tests.services import free_port, wait_for
 from tests.test_inbox import playable_video
 
@@ -143,6 +150,32 @@ def test_the_mail_says_what_a_comment_has_that_it_cannot_show(app, attempt, teac
     post_comment(exercise, teacher, text="Here", parent=attempt, at_seconds=1.0, drawing=line)
     [mail] = kept()
     assert "At 0:01.0:\nHere (with a drawing on the frame)\n" in text_of(mail)
+
+
+def test_the_mail_is_made_again_in_as_many_queries_for_six_comments_as_for_two(app, attempt):
+    """Each comment the mail lists comes with its author and its video: no query for each."""
+
+    def queries_to_edit_the_last() -> int:
+        last_id = kept()[0].batch_items[-1]
+        db.session.remove()  # a request of its own: nothing is in the session yet
+        comment = db.session.get(VideoComment, uuid.UUID(last_id))
+        with sql_statements() as statements:
+            edit_comment(comment, "Still the same")
+        return len(statements)
+
+    def write_with_videos(count: int) -> None:
+        thread = db.session.get(VideoComment, attempt_id)
+        teacher = thread.exercise.created_by
+        for number in range(count):
+            video = playable_video(teacher, duration_sec=3.0)
+            post_comment(thread.exercise, teacher, text=str(number), parent=thread, video=video)
+
+    attempt_id = attempt.id
+    write_with_videos(2)
+    few = queries_to_edit_the_last()
+    write_with_videos(4)
+    assert len(kept()[0].batch_items) == 6
+    assert queries_to_edit_the_last() == few
 
 
 def test_a_comment_after_the_window_starts_a_second_mail(app, attempt, teacher):

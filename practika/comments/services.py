@@ -17,6 +17,7 @@ from practika.comments.alignment import note_against, request_alignment, restart
 from practika.comments.drawing import DrawingRefused, Shape
 from practika.comments.models import CommentKind, VideoComment
 from practika.comments.stills import request_still
+from practika.comments.threads import with_people
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import delete_stored, discard_assets, enqueue_processing
 from practika.exercises.models import Exercise
@@ -386,7 +387,9 @@ def _comments_mail(reader: User, root: VideoComment) -> Compose:
 
     def compose(ids: list[str]) -> EmailMessage | None:
         found = db.session.scalars(
-            sa.select(VideoComment).where(VideoComment.id.in_([uuid.UUID(i) for i in ids]))
+            sa.select(VideoComment)
+            .options(*with_people())  # each one's author and video, in the same query
+            .where(VideoComment.id.in_([uuid.UUID(i) for i in ids]))
         ).all()
         by_id = {str(comment.id): comment for comment in found}
         comments = [by_id[i] for i in ids if i in by_id]

@@ -32,7 +32,7 @@ class Discussion:
     next_page: int | None
 
 
-def _with_people():
+def with_people():
     """Each comment's author (the name is all a page shows: not their profile, which a user
     otherwise always brings along) and video."""
     return (
@@ -63,7 +63,7 @@ def replies_to(roots: list[VideoComment]) -> dict[uuid.UUID, list[VideoComment]]
     if roots:
         for reply in db.session.scalars(
             sa.select(VideoComment)
-            .options(*_with_people())
+            .options(*with_people())
             .where(VideoComment.parent_id.in_(replies))
             .order_by(VideoComment.created_at, VideoComment.id)
         ):
@@ -89,7 +89,7 @@ def discussion(exercise: Exercise, page: int = 1) -> Discussion:
     page = max(page, 1)
     threads = db.session.scalars(
         sa.select(VideoComment)
-        .options(*_with_people())
+        .options(*with_people())
         .where(
             VideoComment.exercise_id == exercise.id,
             VideoComment.kind == CommentKind.COMMENT,
@@ -133,7 +133,7 @@ def attempts(reader: User, exercise: Exercise, page: int = 1) -> Attempts:
     answered = is_handled()
     rows = db.session.execute(
         sa.select(VideoComment, feedback, answered)
-        .options(*_with_people())
+        .options(*with_people())
         .where(visible)
         .order_by(VideoComment.created_at.desc(), VideoComment.id)
         .limit(ATTEMPTS_PER_PAGE + 1)
