@@ -29,7 +29,9 @@ from rq import Queue
 
 from practika.extensions import db
 
-QUEUE_NAMES = ("media", "mail", "webhooks")
+# A worker takes a job from the first of its queues that has one: a password reset or a
+# webhook (a second's work) never waits behind a hundred videos queued by one person.
+QUEUE_NAMES = ("mail", "webhooks", "media")
 RETRY_DELAYS = (10, 60, 300)  # seconds before the 2nd, 3rd and later attempts
 WAITING = ("queued", "scheduled", "deferred")  # RQ states of a job that will still run
 STARTED_GRACE = 60  # seconds past its timeout that a started job may still be finishing

@@ -22,7 +22,7 @@ from practika.extensions import db
 from practika.media.ladder import plan_ladder
 from practika.media.synth import synth_video
 from practika.model_base import utcnow
-from practika.queue import connect, get_queue, get_redis
+from practika.queue import QUEUE_NAMES, connect, get_queue, get_redis
 from practika.storage import get_storage
 from practika.sweep import sweep
 from tests.conftest import log_in, running_worker
@@ -338,3 +338,14 @@ def test_a_recorded_webm_plays_natively_then_everywhere_before_its_ladder(
     assert sorted(asset.renditions) == sorted(rungs)
     assert asset.native_path is None and asset.native_type is None
     assert not get_storage().exists(f"videos/{asset_id}/native.webm")  # the ladder replaced it
+
+
+def test_mail_and_webhooks_are_taken_before_the_videos_queued_ahead_of_them(app):
+    """As a worker on every queue dequeues: the first queue in its order that has a job."""
+    media, mail = get_queue("media"), get_queue("mail")
+    waiting = [media.enqueue("builtins.print", f"video {n}") for n in range(3)]
+    reset = mail.enqueue("builtins.print", "password reset")
+    worker = SimpleWorker([get_queue(name) for name in QUEUE_NAMES], connection=get_redis())
+    job, _ = worker.queue_class.dequeue_any(worker.queues, None, connection=get_redis())
+    assert job.id == reset.id
+    assert [j.id for j in waiting] == media.job_ids
