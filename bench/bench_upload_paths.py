@@ -10,9 +10,9 @@ it) on a private SQLite database and Redis; the worker is the web process measur
 - B, straight to S3 over HTTP: moto's S3 server in a process of its own (it keeps the
   objects in memory, a GiB and more; it must not be the web process),
   ``STORAGE_URL=s3://…`` with ``S3_ENDPOINT_URL``, an API token from ``flask admin tokens
-  --create``, and the API: start, part URLs 20 at a time, each 8 MiB part PUT to its URL
-  (with urllib3: the standard library's urlopen gets no answer from moto's presigned PUT),
-  complete. The video is queued, not processed (no RQ worker runs on either path). The
+  --create``, and the API: start, part URLs as many at a time as the start's answer
+  allows, each part (``part_bytes``: 16 MiB for a GiB) PUT to its URL (with urllib3: the
+  standard library's urlopen gets no answer from moto's presigned PUT), complete. The video is queued, not processed (no RQ worker runs on either path). The
   app is bench/upload_app.py's: its S3 client waits longer for moto (the reason is there).
 
 Bodies are generated as they are sent. Before measuring, each path sends one 1 MiB upload
