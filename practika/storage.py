@@ -264,16 +264,20 @@ class S3Storage:
                 return sorted(found, key=lambda part: part["PartNumber"])
             marker = answer["NextPartNumberMarker"]
 
-    def complete_multipart(self, key: str, upload_id: str, parts: list[dict]) -> int:
-        """Join the parts into the object; its size, as the bucket says."""
-        self.client.complete_multipart_upload(
-            Bucket=self.bucket,
-            Key=self.object_key(key),
-            UploadId=upload_id,
-            MultipartUpload={
-                "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
-            },
-        )
+    def complete_multipart(self, key: str, upload_id: str, parts: list[dict]) -> int | None:
+        """Join the parts into the object; its size, as the bucket says (None: no object).
+        Joining a large object can outlast the client's read timeout: botocore then asks
+        again, and the bucket answers that the upload is gone because the first request
+        joined it."""
+        with contextlib.suppress(self.client.exceptions.NoSuchUpload):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=self.object_key(key),
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
+                },
+            )
         return self.size(key)
 
     def abort_multipart(self, key: str, upload_id: str) -> None:

@@ -348,3 +348,15 @@ def test_aborting_an_upload_the_bucket_joined_deletes_the_object(api, s3_app, bu
 def test_a_larger_video_goes_in_larger_parts_not_more(length, part, count):
     assert direct.part_bytes(length) == part and direct.part_count(length) == count
     assert part >= 5 * 2**20 and part % 2**20 == 0  # S3's least part; whole MiB
+
+
+def test_joining_again_after_a_timeout_answers_with_the_object(api, s3_app):
+    """botocore asks again when the bucket takes longer to join than the client waits."""
+    upload = api("POST", "/direct-uploads/", json={"length": 10}).get_json()
+    urls = api("POST", f"/direct-uploads/{upload['id']}/urls", json={"parts": [1]}).get_json()
+    put_part(urls["urls"]["1"], b"0123456789")
+    row = db.session.get(DirectUpload, direct.uuid.UUID(upload["id"]))
+    storage = s3_app.extensions["storage"]
+    parts = storage.parts(row.key, row.s3_upload_id)
+    assert storage.complete_multipart(row.key, row.s3_upload_id, parts) == 10
+    assert storage.complete_multipart(row.key, row.s3_upload_id, parts) == 10

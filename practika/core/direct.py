@@ -34,6 +34,7 @@ from practika.storage import get_storage
 PART_BYTES = 8 * 2**20  # S3 takes 5 MiB at least for every part but the last
 PARTS_WANTED = 64  # past 512 MiB parts grow instead: fewer requests to sign and list them
 SIGNED_AT_ONCE = 100  # part URLs one request may ask for
+EXPIRED = "This upload has expired. Send the file again."
 SIGNED_SECONDS = 900  # a part's URL: long enough for 8 MiB on a slow phone, no longer
 
 
@@ -175,7 +176,7 @@ def _parts(upload: DirectUpload) -> list[dict] | None:
         if storage.size(upload.key) is not None:
             return None
         _forget(upload)
-        raise UploadError(410, "This upload has expired. Send the file again.") from None
+        raise UploadError(410, EXPIRED) from None
 
 
 def _forget(upload: DirectUpload) -> None:
@@ -218,7 +219,10 @@ def complete(upload: DirectUpload, owner: User) -> VideoAsset:
 
 def _video(upload: DirectUpload, owner: User, size: int | None) -> VideoAsset:
     """The video the joined object becomes, queued; 422 when it is not the length declared
-    (it is deleted)."""
+    (it is deleted), 410 when there is none."""
+    if size is None:
+        _forget(upload)
+        raise UploadError(410, EXPIRED)
     if size != upload.length:
         bucket().delete(upload.key)
         _forget(upload)
