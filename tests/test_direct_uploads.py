@@ -7,6 +7,7 @@ aborted by the sweep."""
 from __future__ import annotations
 
 import os
+import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from practika.extensions import db
 from practika.model_base import utcnow
 from practika.storage import storage_from_url
 from tests.conftest import _make_user, create_test_app, log_in, make_config
+from tests.services import wait_for
 
 BYTES = direct.PART_BYTES + 3 * 2**20 + 123  # two parts: a whole one and a shorter last one
 
@@ -360,3 +362,57 @@ def test_joining_again_after_a_timeout_answers_with_the_object(api, s3_app):
     parts = storage.parts(row.key, row.s3_upload_id)
     assert storage.complete_multipart(row.key, row.s3_upload_id, parts) == 10
     assert storage.complete_multipart(row.key, row.s3_upload_id, parts) == 10
+
+
+def test_two_uploads_becoming_videos_at_once_are_held_to_the_limit_one_after_the_other(
+    api, s3_app, teacher, monkeypatch
+):
+    """Two completes on two web tasks: the second waits for the first's row lock, then
+    counts its video. PostgreSQL shows the wait; SQLite takes its lock at the first write,
+    so the test is PostgreSQL's."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's row lock; SQLite writes one at a time")
+    s3_app.config["VIDEOS_WAITING_MAX"] = 1
+    ids = []
+    for _ in range(2):
+        upload = api("POST", "/direct-uploads/", json={"length": 10}).get_json()
+        urls = api("POST", f"/direct-uploads/{upload['id']}/urls", json={"parts": [1]})
+        put_part(urls.get_json()["urls"]["1"], b"0123456789")
+        ids.append(upload["id"])
+    storage = s3_app.extensions["storage"]
+    join = storage.complete_multipart
+    answers: dict[str, int] = {}
+
+    def complete_in_own_context(upload_id: str) -> None:
+        with s3_app.app_context():
+            client = s3_app.test_client()
+            token = issue_token(db.session.merge(teacher), "second", None)[1]
+            db.session.commit()
+            headers = {"Authorization": f"Bearer {token}"}
+            path = f"/api/v1/direct-uploads/{upload_id}/complete"
+            answers[upload_id] = client.post(path, headers=headers).status_code
+            db.session.remove()
+
+    def join_while_the_other_completes(*args):
+        other = threading.Thread(target=complete_in_own_context, args=(ids[1],))
+        other.start()
+        wait_for(lock_waited, what="the other complete to wait for the owner's row")
+        joined = join(*args)
+        monkeypatch.setattr(storage, "complete_multipart", join)
+        waiting.append(other)
+        return joined
+
+    waiting: list[threading.Thread] = []
+    monkeypatch.setattr(storage, "complete_multipart", join_while_the_other_completes)
+    assert api("POST", f"/direct-uploads/{ids[0]}/complete").status_code == 201
+    waiting[0].join(timeout=30)
+    assert answers == {ids[1]: 429}
+
+
+def lock_waited() -> bool:
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock'"
+    )
+    with db.engine.connect() as connection:
+        return connection.execute(query).scalar() > 0

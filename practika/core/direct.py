@@ -106,6 +106,7 @@ def start(owner: User, length: int, filename: str, *, sound_only: bool = False) 
     storage = bucket()
     if length <= 0:
         raise UploadError(422, "Say how many bytes the video has.")
+    _hold(owner)
     check_upload_limits(owner, length)
     upload = DirectUpload(
         owner_id=owner.id,
@@ -138,6 +139,13 @@ def unfinished(owner: User, length: int, filename: str, *, sound_only: bool) -> 
         .order_by(DirectUpload.created_at.desc())
         .limit(1)
     ).first()
+
+
+def _hold(owner: User) -> None:
+    """Lock the owner's row until the commit: two of their uploads starting, or becoming
+    videos, at once (on any web task) are checked against the limits one after the other.
+    PostgreSQL's row lock; SQLite takes the lock at the first write instead."""
+    db.session.execute(sa.select(User.id).where(User.id == owner.id).with_for_update())
 
 
 def owned(upload_id: str, owner: User) -> DirectUpload:
@@ -212,6 +220,7 @@ def complete(upload: DirectUpload, owner: User) -> VideoAsset:
     whole = all(size == part_bytes(upload.length) for size in sizes[:-1])
     if not whole or sum(sizes) != upload.length:
         raise UploadError(409, f"The parts hold {sum(sizes)} bytes, not {upload.length}.")
+    _hold(owner)
     check_upload_limits(owner, upload.length, upload_id=str(upload.id))
     size = storage.complete_multipart(upload.key, upload.s3_upload_id, parts)
     return _video(upload, owner, size)
