@@ -10,10 +10,11 @@ it) on a private SQLite database and Redis; the worker is the web process measur
 - B, straight to S3 over HTTP: moto's S3 server in a process of its own (it keeps the
   objects in memory, a GiB and more; it must not be the web process),
   ``STORAGE_URL=s3://…`` with ``S3_ENDPOINT_URL``, an API token from ``flask admin tokens
-  --create``, and the API: start, part URLs as many at a time as the start's answer
-  allows, each part (``part_bytes``: 16 MiB for a GiB) PUT to its URL (with urllib3: the
-  standard library's urlopen gets no answer from moto's presigned PUT), complete. The video is queued, not processed (no RQ worker runs on either path). The
-  app is bench/upload_app.py's: its S3 client waits longer for moto (the reason is there).
+  --create``, and the API: start (its answer signs the first 100 parts' URLs; a GiB goes in
+  64 parts of 16 MiB), each part PUT to its URL (with urllib3: the standard library's
+  urlopen gets no answer from moto's presigned PUT), complete. The video is queued, not
+  processed (no RQ worker runs on either path). The app is bench/upload_app.py's: its S3
+  client waits longer for moto (the reason is there).
 
 Bodies are generated as they are sent. Before measuring, each path sends one 1 MiB upload
 so that first-use costs (boto3's client, imports) are not counted, and the idle worker's
@@ -242,18 +243,21 @@ class Api:
 
 
 def direct_upload(api: Api) -> Callable[[int], None]:
-    """Start, ask for part URLs a batch at a time and PUT each part, complete."""
+    """Start, PUT each part (asking for more URLs past the start's batch), complete."""
 
     def upload(size: int) -> None:
         started = api.call("POST", "/direct-uploads/", {"length": size, "filename": "b.mp4"}, 201)
         numbers = list(range(1, started["parts"] + 1))
         part_bytes, at_once = started["part_bytes"], started["urls_at_once"]
+        urls = started["urls"]  # the first batch's
         for first in range(0, len(numbers), at_once):
             batch = numbers[first : first + at_once]
-            urls = api.call("POST", f"/direct-uploads/{started['id']}/urls", {"parts": batch})
+            if first:
+                path = f"/direct-uploads/{started['id']}/urls"
+                urls = api.call("POST", path, {"parts": batch})["urls"]
             for number in batch:
                 offset = (number - 1) * part_bytes
-                api.put(urls["urls"][str(number)], min(part_bytes, size - offset))
+                api.put(urls[str(number)], min(part_bytes, size - offset))
         api.call("POST", f"/direct-uploads/{started['id']}/complete", expect=201)
 
     return upload

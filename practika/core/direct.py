@@ -192,6 +192,13 @@ def _forget(upload: DirectUpload) -> None:
     db.session.commit()
 
 
+def first_urls(upload: DirectUpload) -> dict[str, str]:
+    """Signed URLs for the first parts (all of them, up to SIGNED_AT_ONCE), given with the
+    start so that a client asks for more only after 15 minutes or past that many parts."""
+    numbers = range(1, min(part_count(upload.length), SIGNED_AT_ONCE) + 1)
+    return {str(number): url for number, url in sign(upload, list(numbers)).items()}
+
+
 def arrived(upload: DirectUpload) -> list[dict]:
     """The parts in the bucket: number and size (a client resumes from the first missing).
     Once joined, every part is there."""

@@ -101,6 +101,7 @@
         return json("POST", options.endpoint, body);
       }).then(function (data) {
         upload = data;
+        Object.keys(data.urls).forEach(function (key) { urls[key] = data.urls[key]; });
         return missing(data.arrived);
       }, function (error) {
         if (error.status === 410 && !again) return begin(true);

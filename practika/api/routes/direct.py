@@ -33,7 +33,7 @@ def direct_start():
         upload = direct.start(g.api_user, length, filename, sound_only=sound_only)
     except UploadError as error:
         return _refused(error)
-    return jsonify(_started(upload)), 201
+    return jsonify(_started(upload) | {"urls": direct.first_urls(upload)}), 201
 
 
 @bp.get("/direct-uploads/<upload_id>")

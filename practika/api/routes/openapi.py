@@ -113,6 +113,12 @@ DIRECT_UPLOAD = {
         },
         "parts": {"type": "integer"},
         "urls_at_once": {"type": "integer", "description": "Part URLs one request may ask for"},
+        "urls": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": f"On the start only: the first parts' signed URLs (up to "
+            f"{SIGNED_AT_ONCE}), by part number",
+        },
         "parts_url": {"type": "string"},
     },
 }

@@ -48,7 +48,7 @@ def direct_start():
         return _refused(422, " ".join(error.errors.values()))
     except UploadError as error:
         return _refused(error.status, str(error))
-    return jsonify(_started(upload) | {"arrived": arrived}), 201
+    return jsonify(_started(upload) | {"arrived": arrived, "urls": direct.first_urls(upload)}), 201
 
 
 @bp.get("/core/direct-uploads/<upload_id>")
