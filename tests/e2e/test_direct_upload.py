@@ -7,22 +7,21 @@ page's Content-Security-Policy."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import boto3
 import flask_migrate
 import pytest
 import urllib3
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser
 
 from practika import create_app
 from practika.accounts.services.users import create_user
 from practika.config import TestConfig
 from practika.extensions import db
 from practika.media.synth import synth_video
-from tests.e2e.conftest import PROCESSED, VIEWPORTS, serving, watched_page, working
-from tests.e2e.test_smoke import log_in, open_menu
+from tests.e2e.bucket import allow_the_site, open_videos, send_resume_and_play
+from tests.e2e.conftest import VIEWPORTS, serving, watched_page, working
 from tests.media_samples import padded
 from tests.services import RedisServer, free_port
 
@@ -45,13 +44,7 @@ def bucket_site(s3_endpoint, tmp_path_factory) -> Iterator[str]:
             patch.setenv(name, value)
         bucket = boto3.client("s3", endpoint_url=s3_endpoint)
         bucket.create_bucket(Bucket=BUCKET)
-        cors = {  # terraform/storage.tf's rule: the site's origin only
-            "AllowedOrigins": [base_url],
-            "AllowedMethods": ["PUT"],  # playing and showing media needs no CORS
-            "AllowedHeaders": ["Content-Type"],
-            "ExposeHeaders": ["ETag"],
-        }
-        bucket.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [cors]})
+        allow_the_site(bucket, BUCKET, base_url)
         redis = RedisServer().start()
         env = CREDENTIALS | {
             "BASE_URL": base_url,
@@ -79,11 +72,6 @@ def bucket_site(s3_endpoint, tmp_path_factory) -> Iterator[str]:
             urllib3.request("POST", f"{s3_endpoint}/moto-api/reset", timeout=10)
 
 
-def part(number: int, endpoint: str):
-    """Matches the PUT of one part to the bucket."""
-    return re.compile(rf"^{re.escape(endpoint)}/{BUCKET}/.*[?&]partNumber={number}(&|$)")
-
-
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_a_video_goes_straight_to_the_bucket_resumes_and_plays_from_it(
     browser: Browser, bucket_site: str, s3_endpoint: str, tmp_path, size: str
@@ -92,69 +80,5 @@ def test_a_video_goes_straight_to_the_bucket_resumes_and_plays_from_it(
     phone = size == "phone"
     options = {"viewport": VIEWPORTS[size], "is_mobile": phone, "has_touch": phone}
     with watched_page(browser, bucket_site, **options) as page:
-        open_videos(page)
-        # The bucket refuses part 2, and the upload stops with part 1 in the bucket.
-        page.route(part(2, s3_endpoint), lambda route: route.fulfill(status=400))
-        with page.expect_response(part(1, s3_endpoint)) as first:
-            choose_and_send(page, video)
-        assert first.value.status == 200
-        expect(page.locator(".upload-message")).to_have_text("The storage refused a part (400).")
-        page.unroute(part(2, s3_endpoint))
-
-        # The page is opened again and the same file chosen: the bucket has part 1, so only
-        # part 2 goes, and its first try is dropped on the way.
-        puts: list[str] = []
-        app_bodies: list[str] = []
-        page.on("request", lambda r: r.method == "PUT" and puts.append(r.url))
-        page.on(
-            "request",
-            lambda r: (
-                r.url.startswith(bucket_site)
-                and r.method in ("PATCH", "PUT")
-                and app_bodies.append(r.url)
-            ),
-        )
-        fetched: list[str] = []  # what the page read from the bucket (after a redirect)
-        page.on("requestfinished", lambda r: r.method == "GET" and fetched.append(r.url))
-        dropped: list[str] = []
-
-        def drop_once(route: Route) -> None:
-            if dropped:
-                return route.continue_()
-            dropped.append(route.request.url)
-            route.abort("connectionreset")
-
-        page.route(part(2, s3_endpoint), drop_once)
-        page.reload()
-        listening(page)
-        choose_and_send(page, video)
-        item = page.get_by_role("article").filter(has_text=video.name)
-        expect(item).to_be_visible()
-        assert len(dropped) == 1
-        assert len(puts) == 2 and all(part(2, s3_endpoint).match(url) for url in puts)
-        assert app_bodies == []  # no byte of the video went through the app
-
-        player = item.locator("video")
-        expect(player).to_be_visible(timeout=PROCESSED)
-        player.evaluate("video => { video.muted = true; return video.play(); }")
-        page.wait_for_function("video => video.currentTime > 0.2", arg=player.element_handle())
-        assert any(url.startswith(f"{s3_endpoint}/{BUCKET}/media/videos/") for url in fetched)
-
-
-def open_videos(page: Page) -> None:
-    page.goto("/accounts/login")
-    log_in(page, EMAIL, PASSWORD)
-    open_menu(page)
-    page.get_by_role("link", name="Videos").click()
-    listening(page)
-
-
-def listening(page: Page) -> None:
-    """The Videos page, loaded: its upload script listens from now on."""
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your videos")
-    page.wait_for_load_state()
-
-
-def choose_and_send(page: Page, video) -> None:
-    page.get_by_label("Video file").set_input_files(video)
-    page.get_by_role("button", name="Upload").click()
+        open_videos(page, EMAIL, PASSWORD)
+        send_resume_and_play(page, bucket_site, f"{s3_endpoint}/{BUCKET}", video)
