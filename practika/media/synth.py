@@ -17,13 +17,9 @@ def synth_video(
     height: int = 360,
     rate: int = 30,
     audio: bool = True,
-    noise: int = 0,
     ffmpeg_binary: str = "ffmpeg",
 ) -> Path:
-    """Write an H.264/AAC MP4 test pattern (with a tone) that every browser plays. With
-    ``noise`` (1 to 100), grain that changes every frame, kept almost losslessly: megabytes
-    in a few seconds of a small picture (100 at 320x180: about 2 MB a second), for tests
-    that need a large file that is still a real video, cheap to transcode."""
+    """Write an H.264/AAC MP4 test pattern (with a tone) that every browser plays."""
     video = ffmpeg.input(f"testsrc2=size={width}x{height}:rate={rate}", f="lavfi", t=seconds)
     options = {
         "vcodec": "libx264",
@@ -31,9 +27,6 @@ def synth_video(
         "preset": "veryfast",
         "movflags": "+faststart",
     }
-    if noise:
-        video = video.filter("noise", alls=noise, allf="t")
-        options["crf"] = 4
     streams = [video]
     if audio:
         streams.append(ffmpeg.input("sine=frequency=440:sample_rate=48000", f="lavfi", t=seconds))

@@ -22,6 +22,7 @@ import urllib3
 
 from practika.core.direct import PART_BYTES
 from practika.media.synth import synth_video
+from tests.media_samples import padded
 from tests.stack.conftest import (
     PASSWORD,
     PIECE,
@@ -39,10 +40,10 @@ pytestmark = STACK_MARKS
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory) -> Path:
-    """A real video of two direct-upload parts (a padded file would not be one the worker
-    takes), made and transcoded in seconds: a small picture with grain x264 cannot squeeze."""
-    path = tmp_path_factory.mktemp("scale") / "grain.mp4"
-    made = synth_video(path, seconds=5, width=320, height=180, noise=100)
+    """A video of two direct-upload parts, made and processed in seconds: 3 s of a small
+    picture with 9 MiB of padding that every reader skips."""
+    folder = tmp_path_factory.mktemp("scale")
+    made = padded(synth_video(folder / "scales.mp4", seconds=3, width=320, height=180), 9)
     assert PART_BYTES < made.stat().st_size < 2 * PART_BYTES
     return made
 
@@ -109,7 +110,7 @@ def test_a_direct_upload_from_the_api_resumes_after_a_dropped_part(stack, video)
         return requests.request(method, url, headers=headers, timeout=30, **kwargs)
 
     data = video.read_bytes()
-    started = api("POST", "", json={"length": len(data), "filename": "grain.mp4"})
+    started = api("POST", "", json={"length": len(data), "filename": video.name})
     assert started.status_code == 201, started.text
     upload = started.json()
     assert upload["parts"] == 2
