@@ -4,9 +4,10 @@ PostgreSQL, Redis, an S3 endpoint over HTTP (moto's server), the app under two g
 processes with PRACTIKA_ENV=production (one worker each, so each is one place: two web tasks
 of one host, sharing its instance folder), an RQ worker, and Debian's nginx in front with
 deploy/nginx.conf, taking the two in turn. The tests go through nginx only, as a browser
-would (test_stack.py, test_scale_out.py); each request carries an X-Request-ID, so the web
-process that answered it is found in that process's own log. One stack for the package:
-everything it starts, it stops.
+would (test_stack.py, test_scale_out.py, where Chromium too sends a video to the bucket,
+which has terraform's CORS rule for the site); each answer of the app carries an
+X-Request-ID, the caller's or nginx's, so the web process that answered it is found in
+that process's own log. One stack for the package: everything it starts, it stops.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ import pytest
 import requests
 
 from practika.config import BASE_DIR
+from tests.e2e.bucket import allow_the_site
 from tests.services import PostgresServer, RedisServer, free_port, wait_for
 
 NGINX = Path("/usr/sbin/nginx")
 RENDER = runpy.run_path(str(BASE_DIR / "deploy" / "render_nginx.py"))
 PASSWORD = "stack test password"
 MAX_UPLOAD_MB = 64
+BUCKET = "practika-stack"
 WEB = ("web-a", "web-b")  # the gunicorn processes behind nginx, by the name of their log
 PIECE = 2**20  # a tus piece, as the page's script sends them
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -158,7 +161,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": pg.create_database("practika_stack"),
         "REDIS_URL": redis.url,
-        "STORAGE_URL": "s3://practika-stack/media",
+        "STORAGE_URL": f"s3://{BUCKET}/media",
         "S3_ENDPOINT_URL": endpoint,
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -173,14 +176,16 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     }
     import boto3
 
-    boto3.client(
+    bucket = boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-    ).create_bucket(Bucket="practika-stack")
+    )
+    bucket.create_bucket(Bucket=BUCKET)
     stack = Stack(f"http://127.0.0.1:{web_port}", env, tmp, pg)
+    allow_the_site(bucket, BUCKET, stack.base)  # the pages send parts to it from Chromium
     try:
         flask(env, "db", "upgrade")  # the release step
         teacher = ["--email", "teacher@stack.test", "--username", "teacher", "--role", "teacher"]

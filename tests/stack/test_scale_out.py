@@ -1,12 +1,9 @@
 """Two web processes behind nginx, which takes them in turn with no stickiness (Issue 18,
 item 4): no upload belongs to a web process. A tus upload whose pieces alternate between
 the two completes; one whose connection drops halfway through a piece resumes through the
-other process; an API client's video sent straight to the bucket resumes after a part whose
-connection dropped. Each video ends ready: the worker reads it from S3.
-
-The direct upload from the pages (Chromium) is to come here once the pages' widget sends
-videos straight to the bucket.
-"""
+other process; a video sent straight to the bucket, by an API client and by the pages in
+Chromium, resumes after a part that did not arrive. Each video ends ready: the worker reads
+it from S3."""
 
 from __future__ import annotations
 
@@ -19,11 +16,15 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import urllib3
+from playwright.sync_api import Response
 
 from practika.core.direct import PART_BYTES
 from practika.media.synth import synth_video
+from tests.e2e.bucket import open_videos, send_resume_and_play
+from tests.e2e.conftest import VIEWPORTS, chromium, watched_page
 from tests.media_samples import padded
 from tests.stack.conftest import (
+    BUCKET,
     PASSWORD,
     PIECE,
     STACK_MARKS,
@@ -127,3 +128,27 @@ def test_a_direct_upload_from_the_api_resumes_after_a_dropped_part(stack, video)
     assert done.status_code == 201, done.text
     assert {stack.served_by(request_id) for request_id in request_ids} == set(WEB)
     wait_until_ready(stack, done.json()["video_id"], timeout=120)
+
+
+def test_a_direct_upload_from_the_pages_resumes_after_a_refused_part_and_plays(
+    stack, video, tmp_path
+):
+    """Chromium on a desktop, through nginx: the page's requests go to both web processes
+    and none of them carries a byte of the video (tests/e2e/bucket.py has the steps; the e2e
+    test takes them on a phone too)."""
+    chosen = tmp_path / "scales from the pages.mp4"  # its own name: one item on the page
+    chosen.write_bytes(video.read_bytes())
+    request_ids: list[str] = []  # of the answers from a web process (nginx serves /static)
+
+    def answered(response: Response) -> None:
+        if response.url.startswith(stack.base) and "x-request-id" in response.headers:
+            request_ids.append(response.headers["x-request-id"])
+
+    with (
+        chromium() as browser,
+        watched_page(browser, stack.base, viewport=VIEWPORTS["desktop"]) as page,
+    ):
+        page.on("response", answered)
+        open_videos(page, "teacher@stack.test", PASSWORD)
+        send_resume_and_play(page, stack.base, f"{stack.env['S3_ENDPOINT_URL']}/{BUCKET}", chosen)
+    assert {stack.served_by(request_id) for request_id in request_ids} == set(WEB)

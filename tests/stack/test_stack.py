@@ -11,7 +11,7 @@ import requests
 
 from practika.media.synth import synth_video
 from tests.services import wait_for
-from tests.stack.conftest import PASSWORD, STACK_MARKS, Browser, wait_until_ready
+from tests.stack.conftest import BUCKET, PASSWORD, STACK_MARKS, Browser, wait_until_ready
 from tests.stack.slow_clients import SlowClients, answers
 
 pytestmark = STACK_MARKS
@@ -62,7 +62,7 @@ def test_a_teacher_uploads_and_the_video_plays_from_s3_with_range(stack, tmp_pat
     redirect = browser.request("GET", f"/core/media/{asset_id}/video")
     assert redirect.status_code == 302
     presigned = redirect.headers["Location"]
-    assert presigned.startswith(stack.env["S3_ENDPOINT_URL"] + "/practika-stack/media/videos/")
+    assert presigned.startswith(f"{stack.env['S3_ENDPOINT_URL']}/{BUCKET}/media/videos/")
     piece = requests.get(presigned, headers={"Range": "bytes=0-99"}, timeout=10)
     assert piece.status_code == 206 and len(piece.content) == 100
     assert piece.headers["Content-Range"].startswith("bytes 0-99/")
