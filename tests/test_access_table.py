@@ -481,6 +481,11 @@ NOT_RESOURCES = {
     "api.direct_urls",
     "api.direct_complete",
     "api.direct_abort",
+    "core.direct_start",
+    "core.direct_parts",
+    "core.direct_urls",
+    "core.direct_complete",
+    "core.direct_abort",
 }
 
 
