@@ -44,6 +44,10 @@ class Storage(Protocol):
     def list_keys(self) -> Iterator[tuple[str, datetime]]:
         """Every stored key with its last-modified time (naive UTC), for the cleanup."""
 
+    def listed(self, prefix: str) -> list[tuple[str, int]]:
+        """The keys under ``prefix`` (a folder's, ending in ``/``) with their sizes in bytes,
+        in key order: the pieces of a take sent as it is recorded."""
+
     def delete(self, key: str) -> None:
         """Remove the object; nothing happens when it is already gone."""
 
@@ -117,6 +121,15 @@ class LocalStorage:
             if path.is_file() and not any(part.startswith(".") for part in inside):
                 modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
                 yield path.relative_to(self.root).as_posix(), modified
+
+    def listed(self, prefix: str) -> list[tuple[str, int]]:
+        folder = self.path(prefix.rstrip("/"))
+        files = sorted(folder.iterdir()) if folder.is_dir() else []
+        return [
+            (f"{prefix}{path.name}", path.stat().st_size)
+            for path in files
+            if path.is_file() and not path.name.startswith(".")
+        ]
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
@@ -203,6 +216,18 @@ class S3Storage:
                 modified = item["LastModified"].astimezone(UTC).replace(tzinfo=None)
                 yield item["Key"].removeprefix(start), modified
 
+    def listed(self, prefix: str) -> list[tuple[str, int]]:
+        start = self.object_key(prefix.rstrip("/")) + "/"
+        found = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        ):
+            found += [
+                (prefix + item["Key"].removeprefix(start), item["Size"])
+                for item in page.get("Contents", [])
+            ]
+        return sorted(found)
+
     def presigned_url(self, key: str, mimetype: str) -> str:
         return self.client.generate_presigned_url(
             "get_object",
@@ -227,6 +252,7 @@ class S3Storage:
 
     # A multipart upload that a client sends straight to the bucket (core.direct): the app
     # starts it, signs each part's PUT for a short time, reads what arrived and completes it.
+    # A take sent as it is recorded (core.streamed) is PUT a piece at a time instead.
 
     def start_multipart(self, key: str) -> str:
         answer = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.object_key(key))
@@ -241,6 +267,14 @@ class S3Storage:
                 "UploadId": upload_id,
                 "PartNumber": number,
             },
+            ExpiresIn=seconds,
+        )
+
+    def put_url(self, key: str, seconds: int) -> str:
+        """A signed PUT of a whole object (a take's piece: any size, none too small)."""
+        return self.client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": self.object_key(key)},
             ExpiresIn=seconds,
         )
 

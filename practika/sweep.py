@@ -1,5 +1,6 @@
 """The one sweep over every kind of job: videos, clips, alignments, stills, mail and webhooks;
-the uploads straight to the bucket nobody completed; and the cleanup of videos nothing uses.
+the uploads straight to the bucket nobody completed (files and takes); and the cleanup of
+videos nothing uses.
 
 Each kind's row is its outbox; its sweep enqueues what Redis lost and retries what a dead
 worker left. The cleanup sends its notices and removes what they announced (core.cleanup).
@@ -11,7 +12,7 @@ from __future__ import annotations
 from practika import mail
 from practika.comments import stills
 from practika.comments import tasks as alignment_tasks
-from practika.core import cleanup, direct, tasks
+from practika.core import cleanup, direct, streamed, tasks
 from practika.webhooks import delivery
 
 
@@ -21,6 +22,7 @@ def sweep() -> dict[str, int]:
     return {
         **tasks.sweep(),
         **direct.sweep(),
+        **streamed.sweep(),
         **alignment_tasks.sweep(),
         **stills.sweep(),
         **mail.sweep(),

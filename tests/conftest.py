@@ -409,6 +409,41 @@ def s3_bucket(s3_endpoint, aws_credentials):
     return {"STORAGE_URL": f"s3://{bucket}/media", "S3_ENDPOINT_URL": s3_endpoint}
 
 
+@pytest.fixture
+def s3_app(app, database_url, redis_server, s3_bucket, tmp_path):
+    """The app with its media in a fresh bucket (the ``app`` fixture's database and Redis)."""
+    s3_app = create_test_app(
+        make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket)
+    )
+    with s3_app.app_context():
+        yield s3_app
+
+
+@pytest.fixture
+def bucket_client(s3_bucket):
+    """The test's bucket, through boto3. Afterwards moto forgets everything: its state dump,
+    which the SES tests read from the same server, fails on the multipart uploads made with
+    it (each test makes its own bucket and SES identity, so nothing else is lost)."""
+    import boto3
+    import urllib3
+
+    bucket = s3_bucket["STORAGE_URL"].removeprefix("s3://").split("/")[0]
+    client = boto3.client("s3", endpoint_url=s3_bucket["S3_ENDPOINT_URL"], region_name="us-east-1")
+    yield bucket, client
+    urllib3.request("POST", f"{s3_bucket['S3_ENDPOINT_URL']}/moto-api/reset", timeout=10)
+
+
+def put_part(url: str, data: bytes) -> str:
+    """What a client does: bytes straight to S3 with a URL the app signed (with urllib3, as
+    boto3 itself sends; the standard library's urlopen got no answer from the test
+    endpoint); the ETag S3 answers."""
+    import urllib3
+
+    response = urllib3.request("PUT", url, body=data, timeout=30)
+    assert response.status == 200, response.data
+    return response.headers["ETag"]
+
+
 @contextmanager
 def sql_statements():
     """The SQL statements the app's engine runs inside the block, in order."""

@@ -11,10 +11,8 @@ import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 import sqlalchemy as sa
-import urllib3
 
 from practika.accounts.services.api_tokens import issue_token
 from practika.core import direct
@@ -22,30 +20,11 @@ from practika.core.models import DirectUpload, VideoAsset
 from practika.extensions import db
 from practika.model_base import utcnow
 from practika.storage import storage_from_url
-from tests.conftest import _make_user, create_test_app, log_in, make_config
+from tests.conftest import _make_user, log_in, put_part
 from tests.services import wait_for
 
 BYTES = direct.PART_BYTES + 3 * 2**20 + 123  # two parts: a whole one and a shorter last one
-
-
-@pytest.fixture
-def s3_app(app, database_url, redis_server, s3_bucket, tmp_path):
-    s3_app = create_test_app(
-        make_config(database_url, redis_server.url, tmp_path / "s3", **s3_bucket)
-    )
-    with s3_app.app_context():
-        yield s3_app
-
-
-@pytest.fixture(autouse=True)
-def bucket_client(s3_bucket):
-    """The test's bucket, through boto3. Afterwards moto forgets everything: its state dump,
-    which the SES tests read from the same server, fails on the multipart uploads made here
-    (each test makes its own bucket and SES identity, so nothing else is lost)."""
-    bucket = s3_bucket["STORAGE_URL"].removeprefix("s3://").split("/")[0]
-    client = boto3.client("s3", endpoint_url=s3_bucket["S3_ENDPOINT_URL"], region_name="us-east-1")
-    yield bucket, client
-    urllib3.request("POST", f"{s3_bucket['S3_ENDPOINT_URL']}/moto-api/reset", timeout=10)
+pytestmark = pytest.mark.usefixtures("bucket_client")  # moto forgets each test's uploads
 
 
 @pytest.fixture
@@ -59,15 +38,6 @@ def api(s3_app, teacher):
         return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
 
     return call
-
-
-def put_part(url: str, data: bytes) -> str:
-    """What a client does: the part's bytes straight to S3 (with urllib3, as boto3 itself
-    sends; the standard library's urlopen got no answer from the test endpoint); the ETag
-    S3 answers."""
-    response = urllib3.request("PUT", url, body=data, timeout=30)
-    assert response.status == 200, response.data
-    return response.headers["ETag"]
 
 
 def test_a_video_goes_straight_to_the_bucket_and_resumes_after_a_dropped_part(api, bucket_client):

@@ -14,6 +14,7 @@ from rq import Worker
 
 from practika.accounts.models import User, normalize_email
 from practika.comments.models import VideoComment
+from practika.core import streamed
 from practika.core.incoming import partial_store
 from practika.core.models import ProcessingStatus, VideoAsset, VideoClip
 from practika.core.services import (
@@ -161,16 +162,20 @@ def validate_assets() -> None:
 @click.option("--delete", is_flag=True, help="Delete them; without it, only list (a dry run).")
 def cleanup(grace_hours: int, delete: bool) -> None:
     """Find stored objects no row refers to, and abandoned resumable uploads, older than
-    the grace period. Lists them; --delete removes them."""
+    the grace period (the pieces of a take still on its way, or not yet joined, are
+    referred to). Lists them; --delete removes them."""
     cutoff = utcnow() - timedelta(hours=grace_hours)
     known = {
         key for asset in db.session.scalars(sa.select(VideoAsset)) for key in stored_keys(asset)
     }
     known |= set(db.session.scalars(sa.select(VideoClip.storage_path)).all())
     known |= set(db.session.scalars(sa.select(VideoComment.still_path)).all())
+    waiting = streamed.waiting()
     storage = get_storage()
     orphans = [
-        key for key, modified in storage.list_keys() if key not in known and modified < cutoff
+        key
+        for key, modified in storage.list_keys()
+        if key not in known and modified < cutoff and not streamed.in_progress(key, waiting)
     ]
     partials = partial_store()
     stale = list(partials.older_than(cutoff))

@@ -36,6 +36,7 @@ PARTS_WANTED = 64  # past 512 MiB parts grow instead: fewer requests to sign and
 SIGNED_AT_ONCE = 100  # part URLs one request may ask for
 EXPIRED = "This upload has expired. Send the file again."
 SIGNED_SECONDS = 900  # a part's URL: long enough for 8 MiB on a slow phone, no longer
+MULTIPART = DirectUpload.s3_upload_id != ""  # not a take sent in pieces (core.streamed)
 
 
 class StartRefused(ValueError):
@@ -134,7 +135,7 @@ def unfinished(owner: User, length: int, filename: str, *, sound_only: bool) -> 
             DirectUpload.length == length,
             DirectUpload.filename == clean_filename(filename),
             DirectUpload.sound_only == sound_only,
-            DirectUpload.created_at >= _expiry(),
+            DirectUpload.created_at >= expiry(),
         )
         .order_by(DirectUpload.created_at.desc())
         .limit(1)
@@ -155,22 +156,27 @@ def owned(upload_id: str, owner: User) -> DirectUpload:
         upload = db.session.get(DirectUpload, uuid.UUID(upload_id))
     except ValueError:
         upload = None
-    if upload is None or upload.owner_id != owner.id:
+    if upload is None or upload.owner_id != owner.id or upload.streamed:
         raise UploadError(404, "No such upload.")
     return upload
 
 
 def sign(upload: DirectUpload, numbers: list[int]) -> dict[int, str]:
     """Signed PUT URLs for these parts (1 to part_count, at most SIGNED_AT_ONCE)."""
-    count = part_count(upload.length)
-    if not numbers or len(numbers) > SIGNED_AT_ONCE:
-        raise UploadError(422, f"Ask for 1 to {SIGNED_AT_ONCE} parts at a time.")
-    if any(not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= count for n in numbers):
-        raise UploadError(422, f"Parts are numbered 1 to {count}.")
+    check_numbers(numbers, part_count(upload.length), "parts")
     storage = bucket()
     return {
         n: storage.part_url(upload.key, upload.s3_upload_id, n, SIGNED_SECONDS) for n in numbers
     }
+
+
+def check_numbers(numbers: list, last: int, what: str) -> None:
+    """URLs are signed for 1 to SIGNED_AT_ONCE ``what`` (parts, pieces) at a time, each
+    numbered 1 to ``last``; UploadError 422 otherwise."""
+    if not numbers or len(numbers) > SIGNED_AT_ONCE:
+        raise UploadError(422, f"Ask for 1 to {SIGNED_AT_ONCE} {what} at a time.")
+    if any(not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= last for n in numbers):
+        raise UploadError(422, f"{what.capitalize()} are numbered 1 to {last}.")
 
 
 def _parts(upload: DirectUpload) -> list[dict] | None:
@@ -183,11 +189,12 @@ def _parts(upload: DirectUpload) -> list[dict] | None:
     except FileNotFoundError:
         if storage.size(upload.key) is not None:
             return None
-        _forget(upload)
+        forget(upload)
         raise UploadError(410, EXPIRED) from None
 
 
-def _forget(upload: DirectUpload) -> None:
+def forget(upload: DirectUpload) -> None:
+    """The upload's row goes (what it sent is gone, or never came)."""
     db.session.delete(upload)
     db.session.commit()
 
@@ -237,12 +244,19 @@ def _video(upload: DirectUpload, owner: User, size: int | None) -> VideoAsset:
     """The video the joined object becomes, queued; 422 when it is not the length declared
     (it is deleted), 410 when there is none."""
     if size is None:
-        _forget(upload)
+        forget(upload)
         raise UploadError(410, EXPIRED)
     if size != upload.length:
         bucket().delete(upload.key)
-        _forget(upload)
+        forget(upload)
         raise UploadError(422, f"The video arrived with {size} bytes, not {upload.length}.")
+    return became_video(upload, owner)
+
+
+def became_video(upload: DirectUpload, owner: User) -> VideoAsset:
+    """The video of ``upload.length`` bytes the upload became (its object, or the pieces of
+    a take that the worker joins into it), queued; the upload's row goes in the same
+    transaction."""
     asset = VideoAsset(
         id=upload.asset_id,
         owner_id=owner.id,
@@ -251,7 +265,7 @@ def _video(upload: DirectUpload, owner: User, size: int | None) -> VideoAsset:
         sound_only=upload.sound_only,
         processing_status=ProcessingStatus.UPLOADED,
         storage_path=upload.key,
-        size_bytes=size,
+        size_bytes=upload.length,
     )
     db.session.add(asset)
     db.session.delete(upload)
@@ -266,17 +280,20 @@ def abort(upload: DirectUpload) -> None:
     storage = bucket()
     storage.abort_multipart(upload.key, upload.s3_upload_id)
     storage.delete(upload.key)
-    _forget(upload)
+    forget(upload)
 
 
-def _expiry():
+def expiry():
     """Uploads started before this are abandoned."""
     return utcnow() - timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"])
 
 
 def sweep() -> dict[str, int]:
-    """Abort the direct uploads nobody completed within UPLOAD_EXPIRY_HOURS; how many."""
-    stale = db.session.scalars(sa.select(DirectUpload).where(DirectUpload.created_at < _expiry()))
+    """Abort the direct uploads nobody completed within UPLOAD_EXPIRY_HOURS; how many (the
+    takes sent in pieces have their own sweep: core.streamed)."""
+    stale = db.session.scalars(
+        sa.select(DirectUpload).where(DirectUpload.created_at < expiry(), MULTIPART)
+    )
     aborted = 0
     for upload in stale.all():
         abort(upload)

@@ -63,17 +63,17 @@ def expire_abandoned(partials: PartialStore) -> int:
 
 def check_upload_limits(owner: User, length: int, *, upload_id: str | None = None) -> None:
     """Size per file, total per user (uploads in progress, resumable or straight to the
-    bucket, counted by what they claim),
-    uploads in progress and videos waiting to be processed per user; checked before a byte
-    is stored, and again for upload ``upload_id`` (one of those in progress) when its length
-    is declared late and before it becomes a video. Raises UploadError: 413 for size, 429
+    bucket, counted by what they claim), uploads in progress and videos waiting to be
+    processed per user; checked before a byte is stored, and again for upload
+    ``upload_id`` (one of those in progress) when its length is declared late and before it
+    becomes a video. Raises UploadError: 413 for size, 429
     for too many at once."""
     config = current_app.config
     max_bytes = config["MAX_UPLOAD_BYTES"]
     if length > max_bytes:
         raise UploadError(413, f"This file is larger than {max_bytes // 2**20} MB.")
     pending = {u.id: u.claimed for u in partial_store().pending(owner.id)} | {
-        str(u.id): u.length
+        str(u.id): _claimed(u)
         for u in db.session.scalars(
             sa.select(DirectUpload).where(DirectUpload.owner_id == owner.id)
         )
@@ -105,6 +105,15 @@ def check_upload_limits(owner: User, length: int, *, upload_id: str | None = Non
             f"Your videos already use {(used + announced) // 2**20} MB of your "
             f"{quota // 2**20} MB; delete some to make room.",
         )
+
+
+def _claimed(upload: DirectUpload) -> int:
+    """The room an upload straight to the bucket holds: its length, or for a take sent as
+    it is recorded (its length comes at the end) the bytes of its pieces so far, as a
+    resumable upload with its length deferred claims what it has."""
+    if upload.length is not None:
+        return upload.length
+    return sum(size for _, size in get_storage().listed(upload.pieces_prefix))
 
 
 def uploaded_video(asset_id: str, owner: User, *, voice: bool = False) -> VideoAsset:

@@ -215,10 +215,16 @@ class VideoAsset(Timestamped, db.Model):
 
 
 class DirectUpload(Timestamped, db.Model):
-    """A video on its way straight to the bucket (core.direct): a multipart upload the app
-    started for its owner, who sends the parts to S3 with URLs the app signs. The video's
-    id is chosen at the start, so the object is already where the video will keep it; the
-    row goes when the upload completes (into that video) or is aborted."""
+    """A video on its way straight to the bucket, of one of two kinds:
+
+    - a chosen file (core.direct): a multipart upload the app started for its owner, who
+      sends the parts to S3 with URLs the app signs; ``s3_upload_id`` names it;
+    - a take sent as it is recorded (core.streamed): each piece the recorder hands out is
+      an object of its own under ``pieces_prefix``; there is no multipart upload
+      (``s3_upload_id`` is empty) and the length is known only at the end (None until then).
+
+    The video's id is chosen at the start, so everything is already where the video will
+    keep it; the row goes when the upload completes (into that video) or is aborted."""
 
     __tablename__ = "direct_uploads"
 
@@ -226,15 +232,30 @@ class DirectUpload(Timestamped, db.Model):
     owner_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    asset_id: so.Mapped[uuid.UUID] = so.mapped_column(default=uuid.uuid4)
+    asset_id: so.Mapped[uuid.UUID] = so.mapped_column(default=uuid.uuid4, unique=True)
     s3_upload_id: so.Mapped[str] = so.mapped_column(sa.String(1024))
-    length: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    length: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     filename: so.Mapped[str] = so.mapped_column(sa.String(255), default="", server_default="")
     sound_only: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     @property
     def key(self) -> str:
         return f"videos/{self.asset_id}/original"
+
+    @property
+    def streamed(self) -> bool:
+        """A take sent in pieces (core.streamed), not a multipart upload."""
+        return not self.s3_upload_id
+
+    @property
+    def pieces_prefix(self) -> str:
+        return pieces_prefix(self.asset_id)
+
+
+def pieces_prefix(asset_id: uuid.UUID | str) -> str:
+    """Where the pieces of a take sent as it is recorded wait for the worker to join them
+    into the video's original (core.streamed)."""
+    return f"videos/{asset_id}/pieces/"
 
 
 class VideoClip(Timestamped, db.Model):

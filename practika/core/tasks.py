@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from practika.accounts.services.tallies import add_video_time
 from practika.comments.alignment import request_waiting_for
 from practika.comments.services import announce_attempts
+from practika.core import streamed
 from practika.core.models import (
     CLAIMABLE,
     PLAYABLE,
@@ -60,7 +61,7 @@ from practika.media.transcode import (
 from practika.media.validate import Limits, validate, validate_sound
 from practika.model_base import utcnow
 from practika.queue import heartbeat, job_alive, retry_delay
-from practika.storage import get_storage
+from practika.storage import Storage, get_storage
 from practika.webhooks.services import emit
 
 log = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
     tools = {"ffmpeg_binary": config["FFMPEG_BINARY"]}
     asset = db.session.get(VideoAsset, asset_id)
     owner_id, sound_only = asset.owner_id, asset.sound_only
-    source = storage.fetch(asset.storage_path, workdir)
+    source = _original(storage, asset, workdir)
     db.session.close()  # no connection held through the FFmpeg work below
     if sound_only:
         _process_voice(asset_id, attempt, source, workdir, owner_id)
@@ -343,6 +344,16 @@ def _process(asset_id: uuid.UUID, attempt: int, workdir: Path) -> None:
             )
     # It has played since the playable write: nothing left to announce.
     _ready(asset_id, attempt, renditions, stand_ins=(f"{PLAYABLE}.mp4",))  # the ladder replaces it
+
+
+def _original(storage: Storage, asset: VideoAsset, workdir: Path) -> Path:
+    """The uploaded file, local for FFmpeg. A take sent to the bucket in pieces has none
+    until this joins them into it (``streamed.join``); a later run finds it."""
+    if not storage.exists(asset.storage_path):
+        joined = streamed.join(storage, asset, workdir)
+        if joined is not None:
+            return joined
+    return storage.fetch(asset.storage_path, workdir)
 
 
 def _record_duration(asset_id: uuid.UUID, owner_id: int | None, duration: float) -> None:
