@@ -153,24 +153,41 @@ def _pieces(storage: Storage, asset_id: uuid.UUID) -> list[dict]:
 
 def finish(upload: DirectUpload, owner: User, length: object) -> VideoAsset:
     """The take of ``length`` bytes (declared at Stop) becomes a video, queued. UploadError
-    422 for a length that is not a whole number over 0; 409 while a piece is missing or the
-    pieces do not add up to it (the client sends what is missing); the limits again."""
+    422 for a length that is not a whole number over 0; 409 unless pieces 1 to k, none
+    missing, add up to it (the client sends what is missing; pieces past k, left from an
+    earlier try, are not part of it); the limits again."""
     if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
         raise UploadError(422, "Say how many bytes the recording has, a whole number over 0.")
     pieces = arrived(upload)
-    numbers = [piece["number"] for piece in pieces]
-    missing = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
-    if not pieces:
-        raise UploadError(409, "No piece of the recording has arrived yet.")
-    if missing:
-        named = ", ".join(str(n) for n in missing[:10]) + (" and more" if len(missing) > 10 else "")
-        raise UploadError(409, f"Pieces {named} of {numbers[-1]} have not arrived yet.")
-    total = sum(piece["size"] for piece in pieces)
-    if total != length:
-        raise UploadError(409, f"The {len(pieces)} pieces hold {total} bytes, not {length}.")
+    if whole(pieces, length) is None:
+        raise UploadError(409, _short(pieces, length))
     check_upload_limits(owner, length, upload_id=str(upload.id))
     upload.length = length
     return became_video(upload, owner)
+
+
+def whole(pieces: list[dict], length: int | None) -> list[int] | None:
+    """The numbers of the pieces 1, 2, … k whose sizes add up to ``length``; None when
+    they do not (one is missing, or they hold more or less)."""
+    sizes = {piece["number"]: piece["size"] for piece in pieces}
+    numbers, total = [], 0
+    while total < (length or 0) and len(numbers) + 1 in sizes:
+        numbers.append(len(numbers) + 1)
+        total += sizes[numbers[-1]]
+    return numbers if numbers and total == length else None
+
+
+def _short(pieces: list[dict], length: int) -> str:
+    """What keeps the pieces from making a take of ``length`` bytes, in words."""
+    numbers = [piece["number"] for piece in pieces]
+    missing = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
+    if not pieces:
+        return "No piece of the recording has arrived yet."
+    if missing:
+        named = ", ".join(str(n) for n in missing[:10]) + (" and more" if len(missing) > 10 else "")
+        return f"Pieces {named} of {numbers[-1]} have not arrived yet."
+    total = sum(piece["size"] for piece in pieces)
+    return f"The {len(pieces)} pieces hold {total} bytes, not {length}."
 
 
 def abort(upload: DirectUpload) -> None:
@@ -229,9 +246,12 @@ def join(storage: Storage, asset: VideoAsset, workdir: Path) -> Path | None:
     listed = _pieces(storage, asset.id)
     if not listed:
         return None
+    numbers = whole(listed, asset.size_bytes)
+    if numbers is None:
+        raise MediaRejected("damaged")
     target = workdir / "original"
     with target.open("wb") as out:
-        for number in _whole(listed, asset.size_bytes):
+        for number in numbers:
             piece = storage.fetch(piece_key(asset.id, number), workdir)
             with piece.open("rb") as stream:
                 shutil.copyfileobj(stream, out, CHUNK)
@@ -242,16 +262,3 @@ def join(storage: Storage, asset: VideoAsset, workdir: Path) -> Path | None:
     for piece in listed:
         storage.delete(piece_key(asset.id, piece["number"]))
     return target
-
-
-def _whole(pieces: list[dict], size: int | None) -> list[int]:
-    """The numbers of the pieces 1, 2, … whose sizes add up to ``size``; MediaRejected
-    (damaged) when they do not."""
-    sizes = {piece["number"]: piece["size"] for piece in pieces}
-    numbers, total = [], 0
-    while total < (size or 0) and len(numbers) + 1 in sizes:
-        numbers.append(len(numbers) + 1)
-        total += sizes[numbers[-1]]
-    if not numbers or total != size:
-        raise MediaRejected("damaged")
-    return numbers
