@@ -1,8 +1,11 @@
 // Takes that nothing loses. While a take is recorded, each piece the recorder hands out is
 // kept in the browser's own storage (IndexedDB) at once and sent to the server as recording
-// goes on: a tus upload created with Upload-Defer-Length, whose length goes with the last
-// piece at Stop, so only the tail is left to send then. A dropped network waits for the
-// connection and goes on by itself, from what the server says it has.
+// goes on, so only the tail is left to send at Stop. It goes one of two ways (a transport,
+// which the take's record names): a tus upload to the app created with Upload-Defer-Length,
+// whose length goes with the last piece; or, with S3 storage (the form's
+// data-take-endpoint), straight to the bucket a piece at a time (takes-bucket.js), finished
+// with its length. A dropped network waits for the connection and goes on by itself, from
+// what the server says it has.
 //
 // The copy on the device is deleted only once the server has the whole file and the form it
 // was recorded for has been accepted. Until then, any page of Practika opened later (after a
@@ -151,6 +154,7 @@
   function failure(response, text) {
     var error = new Error(text || "The upload was refused.");
     var status = response ? response.status : 0;
+    error.status = status;
     error.lasting = status >= 400 && status < 500 && [408, 409, 423, 429].indexOf(status) === -1;
     return error;
   }
@@ -173,14 +177,93 @@
     });
   }
 
+  // The tus transport: one upload on the app, created without a length, which goes with
+  // the last piece. Each function takes the take it works for.
+  function tusHeaders(more) {
+    return Object.assign({ "Tus-Resumable": "1.0.0", "X-CSRFToken": csrfToken() }, more || {});
+  }
+
+  var tus = {
+    create: function (take) {
+      var record = take.record;
+      var meta = "filename " + btoa(record.filename) + ",filetype " + btoa(record.type);
+      return fetch(record.endpoint, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: tusHeaders({ "Upload-Defer-Length": "1", "Upload-Metadata": meta }),
+      }).then(function (response) {
+        if (response.status !== 201) return refused(response);
+        record.uploadUrl = new URL(response.headers.get("Location"), window.location.href).href;
+        take.offset = 0;
+        return quietly(store.put(record));
+      });
+    },
+
+    // What the server has of it: its offset, and its video once finished. A gone upload
+    // (expired, or removed by a retake elsewhere) starts again from the device's copy.
+    ask: function (take) {
+      return fetch(take.record.uploadUrl, {
+        method: "HEAD",
+        credentials: "same-origin",
+        headers: tusHeaders(),
+      }).then(function (response) {
+        if (response.status === 404 || response.status === 410) return take.restart();
+        if (!response.ok) throw failure(response, "The server did not answer.");
+        tus.learn(take, response);
+      });
+    },
+
+    learn: function (take, response) {
+      take.offset = parseInt(response.headers.get("Upload-Offset"), 10) || 0;
+      var asset = response.headers.get("X-Video-Asset");
+      if (asset) take.named(asset);
+    },
+
+    send: function (take, piece, length) {
+      var more = { "Upload-Offset": String(take.offset),
+                   "Content-Type": "application/offset+octet-stream" };
+      if (length !== null) more["Upload-Length"] = String(length);
+      return fetch(take.record.uploadUrl, {
+        method: "PATCH",
+        credentials: "same-origin",
+        headers: tusHeaders(more),
+        body: piece,
+      }).then(function (response) {
+        if (response.status === 204) return tus.learn(take, response);
+        if (response.status === 409) return tus.ask(take); // it has more or less than we thought
+        if (response.status === 404 || response.status === 410) return take.restart();
+        return refused(response);
+      });
+    },
+
+    // The upload goes, and its video if it was finished and nothing uses it.
+    discard: function (record) {
+      return fetch(record.uploadUrl, {
+        method: "DELETE", credentials: "same-origin", headers: tusHeaders(),
+      });
+    },
+  };
+
+  var TRANSPORTS = {
+    tus: tus,
+    bucket: window.PractikaBucketTakes &&
+      window.PractikaBucketTakes({
+        failure: failure,
+        csrfToken: csrfToken,
+        keep: function (record) { return quietly(store.put(record)); },
+      }),
+  };
+
   // One take, held by this tab: its pieces (in memory as well as on the device) and its
-  // upload, which `pump` sends. `changed` is called with the take whenever what it should
-  // say changes.
+  // upload, which `pump` sends by the transport its record names. `changed` is called with
+  // the take whenever what it should say changes.
   function Take(record, blobs, changed) {
     this.record = record;
     this.blobs = blobs;
     this.changed = changed || function () {};
+    this.transport = TRANSPORTS[record.transport || "tus"];
     this.offset = 0; // what the server has: asked first when the upload exists already
+    this.pieces = 0; // how many pieces that is, for a transport that counts them
     this.unsure = Boolean(record.uploadUrl);
     this.state = "sending"; // sending, waiting (for the network), sent, failed
     this.message = "";
@@ -230,72 +313,19 @@
     this.changed(this);
   };
 
-  Take.prototype.headers = function (more) {
-    return Object.assign({ "Tus-Resumable": "1.0.0", "X-CSRFToken": csrfToken() }, more || {});
-  };
-
-  Take.prototype.create = function () {
-    var take = this;
-    var record = this.record;
-    var meta = "filename " + btoa(record.filename) + ",filetype " + btoa(record.type);
-    return fetch(record.endpoint, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: this.headers({ "Upload-Defer-Length": "1", "Upload-Metadata": meta }),
-    }).then(function (response) {
-      if (response.status !== 201) return refused(response);
-      record.uploadUrl = new URL(response.headers.get("Location"), window.location.href).href;
-      take.offset = 0;
-      return quietly(store.put(record));
-    });
-  };
-
-  // What the server has of it: its offset, and its video once finished. A gone upload
-  // (expired, or removed by a retake elsewhere) starts again from the device's copy.
-  Take.prototype.ask = function () {
-    var take = this;
-    return fetch(this.record.uploadUrl, {
-      method: "HEAD",
-      credentials: "same-origin",
-      headers: this.headers(),
-    }).then(function (response) {
-      if (response.status === 404 || response.status === 410) return take.restart();
-      if (!response.ok) throw failure(response, "The server did not answer.");
-      take.learn(response);
-    });
-  };
-
+  // The upload is gone (expired, or removed by a retake elsewhere): the next step starts a
+  // new one, from the device's copy.
   Take.prototype.restart = function () {
     this.record.uploadUrl = null;
     this.record.assetId = null;
     this.offset = 0;
+    this.pieces = 0;
   };
 
-  Take.prototype.learn = function (response) {
-    this.offset = parseInt(response.headers.get("Upload-Offset"), 10) || 0;
-    var asset = response.headers.get("X-Video-Asset");
-    if (asset) {
-      this.record.assetId = asset;
-      quietly(store.put(this.record));
-    }
-  };
-
-  Take.prototype.send = function (piece, length) {
-    var take = this;
-    var more = { "Upload-Offset": String(this.offset),
-                 "Content-Type": "application/offset+octet-stream" };
-    if (length !== null) more["Upload-Length"] = String(length);
-    return fetch(this.record.uploadUrl, {
-      method: "PATCH",
-      credentials: "same-origin",
-      headers: this.headers(more),
-      body: piece,
-    }).then(function (response) {
-      if (response.status === 204) return take.learn(response);
-      if (response.status === 409) return take.ask(); // it has more or less than we thought
-      if (response.status === 404 || response.status === 410) return take.restart();
-      return refused(response);
-    });
+  // The server says which video the whole take became.
+  Take.prototype.named = function (asset) {
+    this.record.assetId = asset;
+    quietly(store.put(this.record));
   };
 
   // Sends what there is, waits for more while recording goes on, and ends when the server
@@ -307,9 +337,9 @@
     if (this.ended || record.assetId) return this.finish();
     var step;
     if (!record.uploadUrl) {
-      step = this.create();
+      step = this.transport.create(this);
     } else if (this.unsure) {
-      step = this.ask().then(function () { take.unsure = false; });
+      step = this.transport.ask(this).then(function () { take.unsure = false; });
     } else {
       var whole = new Blob(this.blobs);
       var end = Math.min(whole.size, this.offset + PIECE_BYTES);
@@ -317,7 +347,7 @@
       if (end === this.offset && !last) {
         step = sleep(60000, this); // until the recorder hands out more, or Stop
       } else {
-        step = this.send(whole.slice(this.offset, end), last ? whole.size : null);
+        step = this.transport.send(this, whole.slice(this.offset, end), last ? whole.size : null);
       }
     }
     step.then(function () {
@@ -370,10 +400,8 @@
   // A retake or a discard: the copy goes, and so does what the server has (the upload, and
   // its video if it was finished and nothing uses it).
   Take.prototype.discard = function () {
-    var url = this.record.uploadUrl;
-    var headers = this.headers();
     this.end();
-    if (url) quietly(fetch(url, { method: "DELETE", credentials: "same-origin", headers: headers }));
+    if (this.record.uploadUrl) quietly(this.transport.discard(this.record));
     return quietly(store.remove(this.record.id));
   };
 
@@ -408,13 +436,17 @@
     });
   });
 
+  // A take recorded for `form`: straight to the bucket when the form has a take endpoint
+  // (S3 storage), else by tus.
   function begin(form, options) {
+    var bucket = Boolean(form.dataset.takeEndpoint && TRANSPORTS.bucket);
     var record = {
       id: "take-" + TAB + "-" + Date.now(),
       action: form.getAttribute("action"),
       page: window.location.pathname + window.location.search,
       title: options.title,
-      endpoint: form.dataset.tusEndpoint,
+      transport: bucket ? "bucket" : "tus",
+      endpoint: bucket ? form.dataset.takeEndpoint : form.dataset.tusEndpoint,
       filename: options.filename,
       type: options.type,
       startedAt: Date.now(),

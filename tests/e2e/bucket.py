@@ -13,18 +13,6 @@ from tests.e2e.conftest import PROCESSED
 from tests.e2e.test_smoke import log_in, open_menu
 
 
-def allow_the_site(client, bucket: str, origin: str) -> None:
-    """terraform/storage.tf's CORS rule on ``bucket`` (``client`` is boto3's): the site's
-    origin only may PUT parts to it."""
-    rule = {
-        "AllowedOrigins": [origin],
-        "AllowedMethods": ["PUT"],  # playing and showing media needs no CORS
-        "AllowedHeaders": ["Content-Type"],
-        "ExposeHeaders": ["ETag"],
-    }
-    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
-
-
 def part(number: int, bucket_url: str) -> re.Pattern[str]:
     """Matches the PUT of one part to the bucket at ``bucket_url`` (endpoint/bucket)."""
     return re.compile(rf"^{re.escape(bucket_url)}/.*[?&]partNumber={number}(&|$)")

@@ -1,7 +1,8 @@
 """End-to-end fixtures: one Chromium for the session, the app served for real on a local port.
 
 The live server runs the real app (migrations, demo data, local media, real Redis) in a
-background thread, so the browser talks HTTP to it exactly as it would in production.
+background thread, so the browser talks HTTP to it exactly as it would in production. The
+bucket site is the same app with its media in an S3 bucket (moto's server over HTTP).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import boto3
 import flask_migrate
 import pytest
+import urllib3
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from practika import create_app
 from practika.accounts.services.invitations import invite
+from practika.accounts.services.users import create_user
 from practika.config import BASE_DIR, TestConfig
 from practika.extensions import db
 from practika.webhooks.models import (
@@ -118,6 +122,72 @@ def live_server(live_env) -> Iterator[str]:
         db.session.remove()
     with serving(app, live_env["BASE_URL"]):
         yield live_env["BASE_URL"]
+
+
+BUCKET = "practika-direct-e2e"
+BUCKET_TEACHER = ("bucket-teacher@example.com", "a bucket teacher's password")
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def bucket_env(tmp_path_factory) -> dict[str, str]:
+    """Where the bucket site keeps its database and instance, shared with its worker."""
+    tmp = tmp_path_factory.mktemp("bucket-site")
+    return {
+        "BASE_URL": f"http://127.0.0.1:{free_port()}",
+        "DATABASE_URL": f"sqlite:///{tmp}/bucket.db",
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "STORAGE_URL": f"s3://{BUCKET}/media",
+    }
+
+
+@pytest.fixture(scope="module")
+def bucket_site(s3_endpoint, bucket_env) -> Iterator[str]:
+    """The app with its media in a bucket, its demo data, a teacher of its own, its own
+    Redis and a worker; yields its URL."""
+    base_url = bucket_env["BASE_URL"]
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in CREDENTIALS.items():
+            patch.setenv(name, value)
+        bucket = boto3.client("s3", endpoint_url=s3_endpoint)
+        bucket.create_bucket(Bucket=BUCKET)
+        allow_the_site(bucket, BUCKET, base_url)
+        redis = RedisServer().start()
+        env = CREDENTIALS | bucket_env | {"REDIS_URL": redis.url, "S3_ENDPOINT_URL": s3_endpoint}
+        config = TestConfig(env)
+        config.WTF_CSRF_ENABLED = True
+        app = create_app(config)
+        with app.app_context():
+            flask_migrate.upgrade()
+            seed_demo_processed()
+            email, password = BUCKET_TEACHER
+            create_user(email=email, username="bucket-teacher", password=password, role="teacher")
+            db.session.commit()
+            db.session.remove()
+        try:
+            with serving(app, base_url), working(env):
+                yield base_url
+        finally:
+            redis.stop()
+            # Moto forgets everything: its state dump, which the SES tests read from the
+            # same server, fails once multipart uploads were made (tests/test_direct_uploads).
+            urllib3.request("POST", f"{s3_endpoint}/moto-api/reset", timeout=10)
+
+
+def allow_the_site(client, bucket: str, origin: str) -> None:
+    """terraform/storage.tf's CORS rule on ``bucket`` (``client`` is boto3's): the site's
+    origin only may PUT parts to it."""
+    rule = {
+        "AllowedOrigins": [origin],
+        "AllowedMethods": ["PUT"],  # playing and showing media needs no CORS
+        "AllowedHeaders": ["Content-Type"],
+        "ExposeHeaders": ["ETag"],
+    }
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
 
 
 @contextmanager

@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from practika.config import BASE_DIR
-from tests.e2e.bucket import allow_the_site
+from tests.e2e.conftest import allow_the_site
 from tests.services import PostgresServer, RedisServer, free_port, wait_for
 
 NGINX = Path("/usr/sbin/nginx")
