@@ -82,16 +82,19 @@ resource "aws_iam_role_policy" "execution" {
 # --- task roles (what the app may do) ----------------------------------------------------
 
 data "aws_iam_policy_document" "app_common" {
+  # list_objects_v2 (the cleanup; a take's pieces: the web lists what arrived, the worker
+  # what it joins) and head_bucket (the health check).
   statement {
     sid       = "ListTheBucket"
-    actions   = ["s3:ListBucket"] # list_objects_v2 (cleanup) and head_bucket (health check)
+    actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.media.arn]
   }
 
   # s3:PutObject also covers a multipart upload's CreateMultipartUpload, UploadPart and
   # CompleteMultipartUpload: the worker's large renditions (boto3's upload_fileobj), and the
   # web's direct uploads, whose part URLs it signs, so a browser's PUT of a part runs with
-  # the web role's rights. Both abort: the web when an owner cancels, the worker's sweep
+  # the web role's rights, as is a browser's PUT of a take's piece (an object of its own,
+  # practika/core/streamed.py). Both abort: the web when an owner cancels, the worker's sweep
   # when a direct upload expires, boto3 when a multipart store fails.
   statement {
     sid = "MediaObjects"
