@@ -50,6 +50,7 @@ from practika.storage import CHUNK, Storage
 PIECES_MAX = 10_000  # a take of VIDEO_MAX_SECONDS goes in far fewer (about one a second)
 DIGITS = 6  # piece names: 000001, in key order as in number order
 STREAMED = DirectUpload.s3_upload_id == ""  # a take's upload, not a multipart one
+NO_SUCH_TAKE = "No such take."
 
 
 def piece_key(asset_id: uuid.UUID | str, number: int) -> str:
@@ -66,8 +67,8 @@ def start(owner: User, filename: str) -> DirectUpload:
     """A take for ``owner``, its length to come; or their take in progress of that file (a
     start sent again when its answer was lost: never two uploads of one take). The limits
     are checked as for a resumable upload with its length deferred (UploadError)."""
-    bucket()
-    same = unfinished(owner, filename)
+    bucket()  # 404 without one: the recorder sends by tus then
+    same = _unfinished(owner, filename)
     if same is not None:
         return same
     check_upload_limits(owner, 0)
@@ -83,7 +84,7 @@ def start(owner: User, filename: str) -> DirectUpload:
     return upload
 
 
-def unfinished(owner: User, filename: str) -> DirectUpload | None:
+def _unfinished(owner: User, filename: str) -> DirectUpload | None:
     """The owner's take in progress of a file with this name (a recorder names each take by
     the second it started)."""
     return db.session.scalars(
@@ -99,32 +100,35 @@ def unfinished(owner: User, filename: str) -> DirectUpload | None:
     ).first()
 
 
-def _video_id(video_id: str) -> uuid.UUID | None:
+def _video_id(video_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(video_id)
     except ValueError:
-        return None
+        raise UploadError(404, NO_SUCH_TAKE) from None
 
 
 def owned(video_id: str, owner: User) -> DirectUpload | None:
     """The owner's take in progress that will be video ``video_id``; None once it is a
     video (``finished``). UploadError 404 when neither (someone else's looks the same)."""
-    asset_id = _video_id(video_id)
     upload = db.session.scalars(
         sa.select(DirectUpload).where(
-            STREAMED, DirectUpload.asset_id == asset_id, DirectUpload.owner_id == owner.id
+            STREAMED,
+            DirectUpload.asset_id == _video_id(video_id),
+            DirectUpload.owner_id == owner.id,
         )
     ).first()
-    if upload is None and finished(video_id, owner) is None:
-        raise UploadError(404, "No such take.")
+    if upload is None:
+        finished(video_id, owner)
     return upload
 
 
-def finished(video_id: str, owner: User) -> VideoAsset | None:
+def finished(video_id: str, owner: User) -> VideoAsset:
     """The owner's video ``video_id``, which a take became (or any of their videos: the id
-    was theirs to know)."""
-    asset = db.session.get(VideoAsset, _video_id(video_id)) if _video_id(video_id) else None
-    return asset if asset is not None and asset.owner_id == owner.id else None
+    was theirs to know); UploadError 404 for anything else."""
+    asset = db.session.get(VideoAsset, _video_id(video_id))
+    if asset is None or asset.owner_id != owner.id:
+        raise UploadError(404, NO_SUCH_TAKE)
+    return asset
 
 
 def sign(upload: DirectUpload, numbers: list[int]) -> dict[int, str]:
