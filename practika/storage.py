@@ -258,7 +258,10 @@ class S3Storage:
         answer = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.object_key(key))
         return answer["UploadId"]
 
-    def part_url(self, key: str, upload_id: str, number: int, seconds: int) -> str:
+    # A signed PUT names its body's size (Content-Length is a signed header): the bucket
+    # refuses any other, so a URL cannot carry more than the app agreed to.
+
+    def part_url(self, key: str, upload_id: str, number: int, size: int, seconds: int) -> str:
         return self.client.generate_presigned_url(
             "upload_part",
             Params={
@@ -266,15 +269,16 @@ class S3Storage:
                 "Key": self.object_key(key),
                 "UploadId": upload_id,
                 "PartNumber": number,
+                "ContentLength": size,
             },
             ExpiresIn=seconds,
         )
 
-    def put_url(self, key: str, seconds: int) -> str:
-        """A signed PUT of a whole object (a take's piece: any size, none too small)."""
+    def put_url(self, key: str, size: int, seconds: int) -> str:
+        """A signed PUT of a whole object of ``size`` bytes (a take's piece)."""
         return self.client.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+            Params={"Bucket": self.bucket, "Key": self.object_key(key), "ContentLength": size},
             ExpiresIn=seconds,
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -387,3 +387,15 @@ def lock_waited() -> bool:
     )
     with db.engine.connect() as connection:
         return connection.execute(query).scalar() > 0
+
+
+def test_a_part_url_takes_the_parts_size_and_no_other(api):
+    """S3 refuses a signed PUT whose Content-Length differs from the signed one (moto does
+    not check signatures: this reads the signature's headers, which S3 checks)."""
+    upload = api("POST", "/direct-uploads/", json={"length": BYTES}).get_json()
+    for number in ("1", "2"):
+        query = parse_qs(urlsplit(upload["urls"][number]).query)
+        assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
+    assert direct._size(db.session.get(DirectUpload, direct.uuid.UUID(upload["id"])), 2) == (
+        BYTES - direct.PART_BYTES
+    )

@@ -11,6 +11,7 @@ import io
 import os
 import uuid
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -39,9 +40,15 @@ def page(s3_app, student):
 
 def send_pieces(page, take: dict, pieces: dict[int, bytes]) -> None:
     """What takes.js does as the recorder hands out pieces: sign their URLs, PUT each."""
-    urls = page.post(take["urls_url"], json={"pieces": list(pieces)}).get_json()["urls"]
+    urls = signed(page, take, {number: len(data) for number, data in pieces.items()})
     for number, data in pieces.items():
         put_part(urls[str(number)], data)
+
+
+def signed(page, take: dict, sizes: dict[int, int]):
+    """The pieces' URLs, each signed for its size."""
+    pieces = [{"number": number, "size": size} for number, size in sizes.items()]
+    return page.post(take["urls_url"], json={"pieces": pieces}).get_json()["urls"]
 
 
 def cut(data: bytes, sizes: list[int]) -> dict[int, bytes]:
@@ -131,7 +138,13 @@ def test_bad_fields_strangers_and_anonymous_callers_are_refused(page, s3_app, st
         answer = page.post(START, json=bad)
         assert answer.status_code == 422 and answer.get_json()["error"], bad
     take = page.post(START, json=TAKE).get_json()
-    for pieces in ([], [0], [streamed.PIECES_MAX + 1], ["1"], [True], list(range(1, 102))):
+    numbers = ([], [0], [streamed.PIECES_MAX + 1], ["1"], [True], list(range(1, 102)))
+    sizes = (None, 0, -1, True, "9", 1.5, streamed.PIECE_BYTES + 1)
+    for pieces in (
+        [[{"number": n, "size": 9} for n in each] for each in numbers]
+        + [[{"number": 1, "size": size}] for size in sizes]
+        + [[1], ["x"], [[1, 9]]]
+    ):
         assert page.post(take["urls_url"], json={"pieces": pieces}).status_code == 422, pieces
 
     stranger = s3_app.test_client()
@@ -175,7 +188,7 @@ def test_a_take_holds_the_room_of_its_pieces_and_the_limits_hold_at_the_end(page
 
     # Signing stops once the pieces hold the largest upload, and the length is checked.
     config["MAX_UPLOAD_BYTES"] = 5000
-    capped = page.post(take["urls_url"], json={"pieces": [2]})
+    capped = page.post(take["urls_url"], json={"pieces": [{"number": 2, "size": 10}]})
     assert capped.status_code == 413
     config["MAX_UPLOAD_BYTES"] = 4000
     too_big = page.post(take["finish_url"], json={"length": 5000})
@@ -316,9 +329,10 @@ def test_pieces_sent_after_the_end_are_left_out_and_a_take_short_of_its_length_f
     data = recorder_webm.read_bytes()
     take = page.post(START, json=TAKE).get_json()
     send_pieces(page, take, cut(data, [len(data) // 2]))
-    late = page.post(take["urls_url"], json={"pieces": [3]}).get_json()["urls"]["3"]
+    smuggled = b"smuggled in with a URL signed before the end" * 1000
+    late = signed(page, take, {3: len(smuggled)})["3"]
     assert page.post(take["finish_url"], json={"length": len(data)}).status_code == 201
-    put_part(late, b"smuggled in with a URL signed before the end" * 1000)
+    put_part(late, smuggled)
     asset_id = uuid.UUID(take["video_id"])
     process_now(asset_id)
     asset = reload(asset_id)
@@ -328,10 +342,19 @@ def test_pieces_sent_after_the_end_are_left_out_and_a_take_short_of_its_length_f
     # A piece replaced after the end by a shorter one: the pieces no longer add up.
     short = page.post(START, json={"filename": "short.webm"}).get_json()
     send_pieces(page, short, {1: data})
-    again = page.post(short["urls_url"], json={"pieces": [1]}).get_json()["urls"]["1"]
+    again = signed(page, short, {1: 100})["1"]
     assert page.post(short["finish_url"], json={"length": len(data)}).status_code == 201
     put_part(again, data[:100])
     process_now(uuid.UUID(short["video_id"]))
     failed = reload(uuid.UUID(short["video_id"]))
     assert failed.processing_status == "failed"
     assert failed.processing_error == REASONS["damaged"]
+
+
+def test_a_piece_url_takes_the_size_it_was_signed_for_and_no_other(page):
+    """S3 refuses a signed PUT whose Content-Length differs from the signed one. moto does
+    not check signatures, so this reads the signature's headers, which S3 checks."""
+    take = page.post(START, json=TAKE).get_json()
+    url = signed(page, take, {1: 1234})["1"]
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-SignedHeaders"] == ["content-length;host"]

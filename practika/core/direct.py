@@ -166,8 +166,15 @@ def sign(upload: DirectUpload, numbers: list[int]) -> dict[int, str]:
     check_numbers(numbers, part_count(upload.length), "parts")
     storage = bucket()
     return {
-        n: storage.part_url(upload.key, upload.s3_upload_id, n, SIGNED_SECONDS) for n in numbers
+        n: storage.part_url(upload.key, upload.s3_upload_id, n, _size(upload, n), SIGNED_SECONDS)
+        for n in numbers
     }
+
+
+def _size(upload: DirectUpload, number: int) -> int:
+    """What part ``number`` holds: part_bytes, the last one the rest."""
+    whole = part_bytes(upload.length)
+    return min(whole, upload.length - whole * (number - 1))
 
 
 def check_numbers(numbers: list, last: int, what: str) -> None:
@@ -211,9 +218,8 @@ def arrived(upload: DirectUpload) -> list[dict]:
     Once joined, every part is there."""
     parts = _parts(upload)
     if parts is None:
-        whole, count = part_bytes(upload.length), part_count(upload.length)
-        last = upload.length - whole * (count - 1)
-        return [{"number": n, "size": whole if n < count else last} for n in range(1, count + 1)]
+        numbers = range(1, part_count(upload.length) + 1)
+        return [{"number": n, "size": _size(upload, n)} for n in numbers]
     return [{"number": part["PartNumber"], "size": part["Size"]} for part in parts]
 
 

@@ -48,6 +48,7 @@ from practika.media.rejections import MediaRejected
 from practika.storage import CHUNK, Storage
 
 PIECES_MAX = 10_000  # a take of VIDEO_MAX_SECONDS goes in far fewer (about one a second)
+PIECE_BYTES = 5 * 2**20  # the most one piece holds (takes.js sends no more in a request)
 DIGITS = 6  # piece names: 000001, in key order as in number order
 STREAMED = DirectUpload.s3_upload_id == ""  # a take's upload, not a multipart one
 NO_SUCH_TAKE = "No such take."
@@ -131,16 +132,29 @@ def finished(video_id: str, owner: User) -> VideoAsset:
     return asset
 
 
-def sign(upload: DirectUpload, numbers: list[int]) -> dict[int, str]:
-    """Signed PUT URLs for these pieces (1 to PIECES_MAX, at most SIGNED_AT_ONCE), valid for
-    SIGNED_SECONDS. Refused (413) once the pieces hold the largest upload allowed: a take
-    is capped there until its length is declared, as a resumable upload is."""
-    check_numbers(numbers, PIECES_MAX, "pieces")
+def sign(upload: DirectUpload, pieces: list) -> dict[int, str]:
+    """Signed PUT URLs for these pieces (``{"number": 1 to PIECES_MAX, "size": 1 to
+    PIECE_BYTES}`` each, at most SIGNED_AT_ONCE), valid for SIGNED_SECONDS; each takes
+    its size and no other. Refused (413) once the pieces hold the largest upload allowed:
+    a take is capped there until its length is declared, as a resumable upload is."""
+    if not all(
+        isinstance(piece, dict) and _whole(piece.get("size"), PIECE_BYTES) for piece in pieces
+    ):
+        raise UploadError(422, f"Each piece has a size, 1 to {PIECE_BYTES} bytes.")
+    sizes = {piece.get("number"): piece["size"] for piece in pieces}
+    check_numbers(list(sizes), PIECES_MAX, "pieces")
     most = current_app.config["MAX_UPLOAD_BYTES"]
     if sum(piece["size"] for piece in arrived(upload)) >= most:
         raise UploadError(413, f"This recording is larger than {most // 2**20} MB.")
     storage = bucket()
-    return {n: storage.put_url(piece_key(upload.asset_id, n), SIGNED_SECONDS) for n in numbers}
+    return {
+        n: storage.put_url(piece_key(upload.asset_id, n), size, SIGNED_SECONDS)
+        for n, size in sizes.items()
+    }
+
+
+def _whole(value: object, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most
 
 
 def arrived(upload: DirectUpload) -> list[dict]:

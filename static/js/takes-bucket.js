@@ -1,15 +1,13 @@
 // Takes straight to the bucket, for takes.js (with S3 storage: a form's data-take-endpoint).
 // S3's multipart upload wants 5 MiB for every part but the last, and a take goes up a second
 // at a time, so each piece takes.js sends is an object of its own, PUT to a URL the app
-// signs (a few ahead). The app lists the pieces that arrived (a dropped connection or a
-// closed tab goes on after the last of them) and, at Stop, finishes the take with its
+// signs for that piece's size. The app lists the pieces that arrived (a dropped connection
+// or a closed tab goes on after the last of them) and, at Stop, finishes the take with its
 // length; the worker joins the pieces into the video. No byte of the take goes through the
 // app, and no web process keeps anything of it. The take is known by its video's id, which
 // stays good once it is a video: asking then names it, and discarding deletes it.
 (function () {
   "use strict";
-
-  var AHEAD = 10; // piece URLs signed in one request: one request to the app per ten pieces
 
   // tools: failure(response, text), csrfToken() and keep(record), takes.js's own.
   window.PractikaBucketTakes = function (tools) {
@@ -50,21 +48,22 @@
       });
     }
 
-    // The take's piece `number`'s URL, signed with the next ones.
-    function urlFor(take, number) {
-      take.signed = take.signed || {};
-      if (take.signed[number]) return Promise.resolve(take.signed[number]);
-      var numbers = [];
-      for (var n = number; n < number + AHEAD; n++) numbers.push(n);
-      return json("POST", take.record.urlsUrl, { pieces: numbers }).then(function (data) {
-        take.signed = data.urls;
-        return take.signed[number];
+    // The URL of the take's piece `number`, signed for its size (the bucket takes no other).
+    // A piece sent again after a dropped connection is the same piece: its URL is kept.
+    function urlFor(take, number, size) {
+      var kept = take.signed && take.signed[number];
+      if (kept && kept.size === size) return Promise.resolve(kept.url);
+      var body = { pieces: [{ number: number, size: size }] };
+      return json("POST", take.record.urlsUrl, body).then(function (data) {
+        take.signed = {};
+        take.signed[number] = { size: size, url: data.urls[number] };
+        return data.urls[number];
       });
     }
 
     function put(take, piece) {
       var number = take.pieces + 1;
-      return urlFor(take, number).then(function (url) {
+      return urlFor(take, number, piece.size).then(function (url) {
         return fetch(url, { method: "PUT", credentials: "omit", body: piece });
       }).then(function (response) {
         if (response.ok) {
