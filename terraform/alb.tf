@@ -37,13 +37,8 @@ resource "aws_lb_target_group" "web" {
     unhealthy_threshold = 3
   }
 
-  # Resumable (tus) uploads keep their partial file on the web task that received the first
-  # piece (practika/core/uploads.py): the pieces of one upload must reach the same task.
-  stickiness {
-    type            = "lb_cookie"
-    enabled         = true
-    cookie_duration = 86400
-  }
+  # No stickiness: web tasks keep nothing of their own. With S3 storage the pages send files
+  # and recordings straight to the bucket (practika/core/direct.py, streamed.py).
 }
 
 resource "aws_lb_listener" "http" {

@@ -261,6 +261,11 @@ run "production_shape" {
   }
 
   assert {
+    condition     = alltrue([for rule in aws_lb_target_group.web.stickiness : !rule.enabled])
+    error_message = "Web tasks hold no state: the target group needs no sticky sessions."
+  }
+
+  assert {
     condition     = aws_lb_listener.http.default_action[0].type == "redirect" && aws_lb_listener.http.default_action[0].redirect[0].protocol == "HTTPS"
     error_message = "Port 80 must only redirect to HTTPS."
   }
