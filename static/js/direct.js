@@ -23,6 +23,25 @@
     return error.status === 0 || error.status === 429 || error.status >= 500;
   }
 
+  // A JSON request to the app with the page's CSRF token: its response and its body ({} for
+  // none). Rejects only when no answer came. takes-bucket.js asks the same way.
+  function call(method, url, token, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": token,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { response: response, data: data };
+      });
+    });
+  }
+
   function pause(ms) {
     return new Promise(function (resolve) { setTimeout(resolve, ms); });
   }
@@ -37,21 +56,10 @@
     var stopped = false;
 
     function json(method, url, body) {
-      return fetch(url, {
-        method: method,
-        credentials: "same-origin",
-        headers: {
-          "Accept": "application/json",
-          "Content-Type": "application/json",
-          "X-CSRFToken": options.token,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }).then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (response.ok) return data;
-          throw failure(data.error || "The server answered " + response.status + ".",
-            response.status);
-        });
+      return call(method, url, options.token, body).then(function (answer) {
+        if (answer.response.ok) return answer.data;
+        var status = answer.response.status;
+        throw failure(answer.data.error || "The server answered " + status + ".", status);
       }, function () { throw failure(options.stopped); });
     }
 
@@ -186,5 +194,5 @@
     return begin(false).then(sendAll).then(function () { return finish(1); });
   }
 
-  window.PractikaDirect = { send: send };
+  window.PractikaDirect = { send: send, call: call };
 })();

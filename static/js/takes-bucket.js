@@ -9,23 +9,14 @@
 (function () {
   "use strict";
 
-  // tools: failure(response, text), csrfToken() and keep(record), takes.js's own.
+  // tools: failure(response, text), csrfToken() and keep(record), takes.js's own. It asks
+  // the app as direct.js does (PractikaDirect.call, loaded before this).
   window.PractikaBucketTakes = function (tools) {
     function json(method, url, body) {
-      return fetch(url, {
-        method: method,
-        credentials: "same-origin",
-        headers: {
-          "Accept": "application/json",
-          "Content-Type": "application/json",
-          "X-CSRFToken": tools.csrfToken(),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }).then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (response.ok) return data;
-          throw tools.failure(response, data.error);
-        });
+      var asking = window.PractikaDirect.call(method, url, tools.csrfToken(), body);
+      return asking.then(function (answer) {
+        if (answer.response.ok) return answer.data;
+        throw tools.failure(answer.response, answer.data.error);
       });
     }
 
