@@ -66,8 +66,7 @@ def check_upload_limits(owner: User, length: int, *, upload_id: str | None = Non
     bucket, counted by what they claim), uploads in progress and videos waiting to be
     processed per user; checked before a byte is stored, and again for upload
     ``upload_id`` (one of those in progress) when its length is declared late and before it
-    becomes a video. Raises UploadError: 413 for size, 429
-    for too many at once."""
+    becomes a video. Raises UploadError: 413 for size, 429 for too many at once."""
     config = current_app.config
     max_bytes = config["MAX_UPLOAD_BYTES"]
     if length > max_bytes:
