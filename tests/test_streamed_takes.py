@@ -358,3 +358,19 @@ def test_a_piece_url_takes_the_size_it_was_signed_for_and_no_other(page):
     url = signed(page, take, {1: 1234})["1"]
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
+
+
+def test_pieces_are_signed_no_further_than_ten_past_those_that_arrived(page):
+    """Signed URLs hold room in the bucket; a take's are never far ahead of its pieces."""
+    take = page.post(START, json=TAKE).get_json()
+
+    def sign(number: int):
+        body = {"pieces": [{"number": number, "size": 10}]}
+        return page.post(take["urls_url"], json=body)
+
+    assert sign(streamed.PIECES_AHEAD).status_code == 200
+    refused = sign(streamed.PIECES_AHEAD + 1)
+    assert refused.status_code == 422 and "up to 10 first" in refused.get_json()["error"]
+    send_pieces(page, take, {1: b"a" * 10, 2: b"b" * 10, 5: b"e" * 10})  # 5: past a gap
+    assert sign(2 + streamed.PIECES_AHEAD).status_code == 200
+    assert sign(3 + streamed.PIECES_AHEAD).status_code == 422

@@ -49,6 +49,7 @@ from practika.storage import CHUNK, Storage
 
 PIECES_MAX = 10_000  # a take of VIDEO_MAX_SECONDS goes in far fewer (about one a second)
 PIECE_BYTES = 5 * 2**20  # the most one piece holds (takes.js sends no more in a request)
+PIECES_AHEAD = 10  # signed past those that arrived: URLs never hold room for much unsent
 DIGITS = 6  # piece names: 000001, in key order as in number order
 STREAMED = DirectUpload.s3_upload_id == ""  # a take's upload, not a multipart one
 NO_SUCH_TAKE = "No such take."
@@ -135,22 +136,37 @@ def finished(video_id: str, owner: User) -> VideoAsset:
 def sign(upload: DirectUpload, pieces: list) -> dict[int, str]:
     """Signed PUT URLs for these pieces (``{"number": 1 to PIECES_MAX, "size": 1 to
     PIECE_BYTES}`` each, at most SIGNED_AT_ONCE), valid for SIGNED_SECONDS; each takes
-    its size and no other. Refused (413) once the pieces hold the largest upload allowed:
-    a take is capped there until its length is declared, as a resumable upload is."""
+    its size and no other, and none lies more than PIECES_AHEAD past the pieces that
+    arrived (422), so the URLs out never hold room for more than 50 MiB unsent. Refused
+    (413) once the pieces hold the largest upload allowed: a take is capped there until
+    its length is declared, as a resumable upload is."""
     if not all(
         isinstance(piece, dict) and _whole(piece.get("size"), PIECE_BYTES) for piece in pieces
     ):
         raise UploadError(422, f"Each piece has a size, 1 to {PIECE_BYTES} bytes.")
     sizes = {piece.get("number"): piece["size"] for piece in pieces}
     check_numbers(list(sizes), PIECES_MAX, "pieces")
+    have = arrived(upload)
     most = current_app.config["MAX_UPLOAD_BYTES"]
-    if sum(piece["size"] for piece in arrived(upload)) >= most:
+    if sum(piece["size"] for piece in have) >= most:
         raise UploadError(413, f"This recording is larger than {most // 2**20} MB.")
+    furthest = _run(have) + PIECES_AHEAD
+    if max(sizes) > furthest:
+        raise UploadError(422, f"Send the pieces up to {furthest} first.")
     storage = bucket()
     return {
         n: storage.put_url(piece_key(upload.asset_id, n), size, SIGNED_SECONDS)
         for n, size in sizes.items()
     }
+
+
+def _run(pieces: list[dict]) -> int:
+    """How many pieces arrived from 1 on without a gap."""
+    numbers = {piece["number"] for piece in pieces}
+    count = 0
+    while count + 1 in numbers:
+        count += 1
+    return count
 
 
 def _whole(value: object, most: int) -> bool:
